@@ -1,0 +1,94 @@
+"""Idempotent demo tenant (CONTRACT §5): run it as often as you like."""
+
+import secrets
+
+from django.core.management.base import BaseCommand
+
+from accounts.models import Department, Reseller, ResellerConfig, User
+from whatsapp.models import Connection
+
+USERS = [
+    ("admin@demo.local", "Admin Demo", User.Role.ADMIN, []),
+    ("revenda@demo.local", "Revenda Demo", User.Role.RESELLER, []),
+    ("agente1@demo.local", "Agente 1", User.Role.AGENT, ["Suporte"]),
+    ("agente2@demo.local", "Agente 2", User.Role.AGENT, ["Suporte"]),
+    ("agente3@demo.local", "Agente 3", User.Role.AGENT, ["Financeiro"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or update) the demo tenant: reseller, departments, users and two WhatsApp connections."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="password for every demo user (generated when absent)")
+        parser.add_argument("--meta-app-secret")
+        parser.add_argument("--meta-verify-token")
+        parser.add_argument("--evolution-apikey")
+        parser.add_argument("--api-base", help="base URL of both connections' outbound calls (a local fake)")
+
+    def handle(self, *args, **opts):
+        reseller, _ = Reseller.objects.get_or_create(slug="demo", defaults={"name": "Revenda Demo"})
+        ResellerConfig.objects.get_or_create(reseller=reseller, defaults={"display_name": "Revenda Demo"})
+        depts = {name: Department.objects.get_or_create(reseller=reseller, name=name)[0]
+                 for name in ("Suporte", "Financeiro")}
+        self.stdout.write(f"reseller: demo ({reseller.pk}); departments: Suporte, Financeiro")
+
+        password = opts["password"]
+        generated = None
+        for email, name, role, dept_names in USERS:
+            user = User.objects.filter(email=email).first()
+            created = user is None
+            if created:
+                user = User(email=email)
+            user.name, user.role, user.reseller, user.is_active = name, role, reseller, True
+            user.is_staff = role in (User.Role.ADMIN, User.Role.RESELLER)
+            user.is_superuser = role == User.Role.ADMIN
+            if password:
+                user.set_password(password)
+            elif created:
+                generated = generated or secrets.token_urlsafe(9)
+                user.set_password(generated)
+            user.save()
+            user.departments.set([depts[d] for d in dept_names])
+            self.stdout.write(f"user: {email} ({name}, {role}){' created' if created else ''}")
+        if password:
+            self.stdout.write(f"password of every demo user: {password}")
+        elif generated:
+            self.stdout.write(f"password of the new demo users: {generated}")
+
+        meta = self._connection(
+            "demo-meta", reseller, depts["Suporte"], provider=Connection.Provider.META,
+            name="Demo Meta", phone_number_id="100000000000001", display_phone="+55 11 90000-0001",
+            app_secret=opts["meta_app_secret"], verify_token=opts["meta_verify_token"],
+            access_token=None, api_base=opts["api_base"],
+        )
+        evo = self._connection(
+            "demo-evolution", reseller, depts["Suporte"], provider=Connection.Provider.EVOLUTION,
+            name="Demo Evolution", instance_name="demo", display_phone="+55 11 90000-0002",
+            api_key=opts["evolution_apikey"], api_base=opts["api_base"],
+        )
+        for c in (meta, evo):
+            self.stdout.write(
+                f"connection: {c.key} ({c.provider}) webhook /whatsapp/webhook/{c.key}/ api_base={c.api_base_url}"
+            )
+        self.stdout.write(f"  demo-meta app secret: {meta.app_secret}")
+        self.stdout.write(f"  demo-meta verify token: {meta.verify_token}")
+        self.stdout.write(f"  demo-meta access token: {meta.access_token}")
+        self.stdout.write(f"  demo-evolution apikey: {evo.api_key}")
+
+    def _connection(self, key, reseller, dept, *, provider, api_base, **fields):
+        conn = Connection.objects.filter(key=key).first() or Connection(key=key)
+        conn.reseller, conn.provider, conn.default_department, conn.active = reseller, provider, dept, True
+        for secret in ("app_secret", "verify_token", "access_token", "api_key"):
+            if secret in fields:
+                value = fields.pop(secret)
+                if value:
+                    setattr(conn, secret, value)
+                elif not getattr(conn, secret):
+                    setattr(conn, secret, secrets.token_hex(16))
+        for name, value in fields.items():
+            setattr(conn, name, value)
+        if api_base:
+            conn.api_base_url = api_base
+        conn.save()
+        return conn

@@ -1,0 +1,164 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from iaze.lib.models import BaseModel, DeletionRefused, ProtectedQuerySet
+
+
+class Reseller(BaseModel):
+    """A tenant (revenda): everything else belongs to exactly one."""
+
+    name = models.CharField(_("nome"), max_length=200)
+    slug = models.SlugField(_("identificador"), max_length=80, unique=True)
+    active = models.BooleanField(_("ativa"), default=True)
+
+    class Meta:
+        db_table = "resellers"
+        verbose_name = _("revenda")
+        verbose_name_plural = _("revendas")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ResellerConfig(BaseModel):
+    reseller = models.OneToOneField(Reseller, on_delete=models.PROTECT, related_name="config")
+    display_name = models.CharField(_("nome de exibição"), max_length=200, blank=True)
+    primary_color = models.CharField(_("cor principal"), max_length=7, default="#0f766e")
+    greeting_text = models.TextField(_("mensagem de saudação"), blank=True)
+    farewell_text = models.TextField(_("mensagem de despedida"), blank=True)
+    out_of_hours_text = models.TextField(_("mensagem fora do horário"), blank=True)
+    # {"mon": [["08:00", "18:00"]], ...}; empty means always open.
+    business_hours = models.JSONField(_("horário de atendimento"), default=dict, blank=True)
+    timezone = models.CharField(_("fuso horário"), max_length=64, default="America/Sao_Paulo")
+    reply_signature = models.BooleanField(_("assinar respostas com o nome do agente"), default=False)
+
+    class Meta:
+        db_table = "reseller_configs"
+        verbose_name = _("configuração da revenda")
+        verbose_name_plural = _("configurações das revendas")
+
+    def __str__(self):
+        return self.display_name or str(self.reseller)
+
+
+class Department(BaseModel):
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="departments")
+    name = models.CharField(_("nome"), max_length=120)
+    active = models.BooleanField(_("ativo"), default=True)
+
+    class Meta:
+        db_table = "departments"
+        verbose_name = _("departamento")
+        verbose_name_plural = _("departamentos")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["reseller", "name"], name="department_unique_name_per_reseller")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(BaseUserManager.from_queryset(ProtectedQuerySet)):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True, role=User.Role.ADMIN)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(BaseModel, AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrador")
+        RESELLER = "reseller", _("Revenda")
+        AGENT = "agent", _("Agente")
+
+    email = models.EmailField(_("e-mail"), unique=True)
+    name = models.CharField(_("nome"), max_length=200, blank=True)
+    role = models.CharField(_("papel"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    reseller = models.ForeignKey(
+        Reseller, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    departments = models.ManyToManyField(Department, blank=True, related_name="agents")
+    is_active = models.BooleanField(_("ativo"), default=True)
+    is_staff = models.BooleanField(_("acesso ao admin"), default=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        db_table = "users"
+        verbose_name = _("usuário")
+        verbose_name_plural = _("usuários")
+        ordering = ["name", "email"]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def delete(self, *args, **kwargs):
+        raise DeletionRefused("Users are never deleted in IAZE; deactivate them instead.")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or self.role == self.Role.ADMIN
+
+    def is_supervisor_of(self, reseller_id) -> bool:
+        """Admins supervise everything; a reseller user supervises its own tenant."""
+        if not self.is_active:
+            return False
+        if self.is_admin:
+            return True
+        return self.role == self.Role.RESELLER and self.reseller_id is not None and self.reseller_id == reseller_id
+
+
+class Client(BaseModel):
+    """The WhatsApp customer. No login. Keyed per reseller by provider identity."""
+
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="clients")
+    # wa_id when the provider gives one, else the business-scoped user id: never empty.
+    identity = models.CharField(_("identidade"), max_length=128)
+    wa_id = models.CharField(_("WhatsApp ID"), max_length=64, blank=True)
+    bsuid = models.CharField(_("ID de usuário (escopo da empresa)"), max_length=128, blank=True)
+    phone = models.CharField(_("telefone"), max_length=32, blank=True)
+    name = models.CharField(_("nome"), max_length=200, blank=True)
+
+    class Meta:
+        db_table = "clients"
+        verbose_name = _("cliente")
+        verbose_name_plural = _("clientes")
+        constraints = [
+            models.UniqueConstraint(fields=["reseller", "identity"], name="client_unique_identity_per_reseller")
+        ]
+
+    def __str__(self):
+        return self.name or self.phone or self.identity
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.phone or self.identity

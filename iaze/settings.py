@@ -1,0 +1,201 @@
+"""IAZE settings: one module, three database profiles chosen by the environment.
+
+- embedded SQLite (default): DATA_DIR/iaze.sqlite3
+- PostgreSQL (or any SQL database): DATABASE_URL
+- MongoDB: MONGO_URL (+ MONGO_DB_NAME), through django-mongodb-backend
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The env wins; otherwise one key generated once and kept under DATA_DIR.
+
+    Keeping it on disk means a restart does not log every agent out.
+    """
+    key = env("SECRET_KEY", default="")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- database profile -------------------------------------------------------
+MONGO_URL = env("MONGO_URL", default="")
+MONGO_DB_NAME = env("MONGO_DB_NAME", default="support_chat")
+_DATABASE_URL = env("DATABASE_URL", default="")
+if MONGO_URL and _DATABASE_URL:
+    raise ImproperlyConfigured(
+        "Both MONGO_URL and DATABASE_URL are set: choose one database profile "
+        "(MONGO_URL for MongoDB, DATABASE_URL for PostgreSQL/SQL, neither for embedded SQLite)."
+    )
+
+if MONGO_URL:
+    DB_PROFILE = "mongodb"
+    DATABASES = {
+        "default": {
+            "ENGINE": "django_mongodb_backend",
+            "HOST": MONGO_URL,
+            "NAME": MONGO_DB_NAME,
+            # An event we answered 200 for must survive a primary failover.
+            "OPTIONS": {"w": "majority", "journal": True, "retryWrites": True},
+        }
+    }
+elif _DATABASE_URL:
+    DB_PROFILE = "postgresql" if _DATABASE_URL.startswith(("postgres", "pgsql")) else "sql"
+    DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DB_PROFILE = "sqlite"
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "iaze.sqlite3",
+            "OPTIONS": {
+                # WAL lets several gunicorn workers read while one writes;
+                # synchronous=FULL so a power cut cannot lose an event we acknowledged.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+
+# --- applications -------------------------------------------------------------
+if DB_PROFILE == "mongodb":
+    DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+    _CONTRIB = [
+        "iaze.apps.MongoAdminConfig",
+        "iaze.apps.MongoAuthConfig",
+        "iaze.apps.MongoContentTypesConfig",
+    ]
+    MIGRATION_MODULES = {
+        "admin": "mongo_migrations.admin",
+        "auth": "mongo_migrations.auth",
+        "contenttypes": "mongo_migrations.contenttypes",
+    }
+else:
+    DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+    _CONTRIB = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes"]
+
+INSTALLED_APPS = [
+    *_CONTRIB,
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "accounts",
+    "tickets",
+    "whatsapp",
+]
+if DB_PROFILE == "mongodb":
+    INSTALLED_APPS.append("django_mongodb_backend")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "iaze.urls"
+WSGI_APPLICATION = "iaze.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/tickets/"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- i18n: pt-BR first, English too ----------------------------------------------
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="America/Sao_Paulo")
+USE_I18N = True
+USE_TZ = True
+
+# --- static files (whitenoise, no CDN) -----------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+
+# --- security -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and env.bool("HTTPS", default=False))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- WhatsApp ---------------------------------------------------------------------------
+# Webhook bodies up to this size are accepted (Meta batches can reach several MB).
+WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
+META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

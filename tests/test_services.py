@@ -1,0 +1,77 @@
+import pytest
+
+from iaze.lib.models import DeletionRefused
+from tickets import services
+from tickets.models import Message, Ticket, TicketEvent, UIState
+
+from . import factories as f
+
+
+def test_claim_then_close_moves_forward_and_audits(meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn)
+    assert ticket.ui_state == UIState.ESPERA
+    ticket = services.ticket_claim(ticket=ticket, agent=agent1)
+    assert ticket.ui_state == UIState.ATENDENDO and ticket.agent == agent1 and ticket.claimed_at
+    ticket = services.ticket_close(ticket=ticket, by=agent1)
+    assert ticket.ui_state == UIState.FINALIZADO and ticket.closed_at
+    actions = list(TicketEvent.objects.filter(ticket=ticket).order_by("at").values_list("action", flat=True))
+    assert actions == ["created", "claimed", "closed"]
+
+
+def test_second_claim_loses_and_names_holder(meta_conn, agent1, agent2):
+    ticket = f.make_ticket(meta_conn)
+    services.ticket_claim(ticket=ticket, agent=agent1)
+    with pytest.raises(services.TicketConflict) as exc:
+        services.ticket_claim(ticket=ticket, agent=agent2)
+    assert exc.value.holder == agent1
+    assert Ticket.objects.get(pk=ticket.pk).agent == agent1
+
+
+def test_agent_of_other_department_cannot_claim(meta_conn, agent3):
+    ticket = f.make_ticket(meta_conn)
+    with pytest.raises(services.NotAllowed):
+        services.ticket_claim(ticket=ticket, agent=agent3)
+    assert Ticket.objects.get(pk=ticket.pk).ui_state == UIState.ESPERA
+
+
+def test_close_by_other_agent_refused_but_supervisor_may(meta_conn, agent1, agent2, reseller_user):
+    ticket = f.make_ticket(meta_conn, agent=agent1)
+    with pytest.raises(services.NotAllowed):
+        services.ticket_close(ticket=ticket, by=agent2)
+    assert services.ticket_close(ticket=ticket, by=reseller_user).ui_state == UIState.FINALIZADO
+
+
+def test_close_in_espera_is_conflict(meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn)
+    with pytest.raises(services.TicketConflict):
+        services.ticket_close(ticket=ticket, by=agent1)
+
+
+def test_closed_ticket_is_never_reopened(meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn, agent=agent1, closed_by=agent1)
+    again, created = services.inbound_route(connection=meta_conn, client=ticket.client)
+    assert created and again.pk != ticket.pk and again.ui_state == UIState.ESPERA
+    with pytest.raises(services.TicketConflict):
+        services.ticket_claim(ticket=ticket, agent=agent1)
+    assert Ticket.objects.get(pk=ticket.pk).ui_state == UIState.FINALIZADO
+
+
+def test_same_provider_message_is_stored_once(meta_conn):
+    ticket = f.make_ticket(meta_conn)
+    msg = services.InboundMessage(provider_message_id="wamid.X1", text="oi")
+    assert services.message_store(ticket=ticket, msg=msg) is not None
+    assert services.message_store(ticket=ticket, msg=msg) is None
+    assert Message.objects.filter(provider_message_id="wamid.X1").count() == 1
+
+
+def test_protected_rows_refuse_delete(meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn)
+    with pytest.raises(DeletionRefused):
+        ticket.delete()
+    with pytest.raises(DeletionRefused):
+        Ticket.objects.all().delete()
+    with pytest.raises(DeletionRefused):
+        agent1.delete()
+    with pytest.raises(DeletionRefused):
+        Message.objects.filter(ticket=ticket).delete()
+    assert Ticket.objects.count() == 1

@@ -1,0 +1,202 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from iaze.lib.models import BaseModel, ProtectedManager, ProtectedQuerySet
+
+
+class UIState(models.TextChoices):
+    """The three states agents see. Derived from (status, agent) here and only here."""
+
+    ESPERA = "espera", _("Espera")
+    ATENDENDO = "atendendo", _("Atendendo")
+    FINALIZADO = "finalizado", _("Finalizado")
+
+
+class TicketQuerySet(ProtectedQuerySet):
+    def in_state(self, state: str):
+        if state == UIState.ESPERA:
+            return self.filter(status=Ticket.Status.OPEN, agent__isnull=True)
+        if state == UIState.ATENDENDO:
+            return self.filter(status=Ticket.Status.OPEN, agent__isnull=False)
+        if state == UIState.FINALIZADO:
+            return self.filter(status=Ticket.Status.CLOSED)
+        raise ValueError(f"unknown ticket state {state!r}")
+
+
+class Ticket(BaseModel):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Aberto")
+        CLOSED = "closed", _("Fechado")
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="tickets")
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="tickets")
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="tickets")
+    connection = models.ForeignKey("whatsapp.Connection", on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised so the queue renders without touching the messages table.
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Automatic texts are sent at most once per ticket (see tickets.auto_messages).
+    greeting_sent_at = models.DateTimeField(null=True, blank=True)
+    out_of_hours_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProtectedManager.from_queryset(TicketQuerySet)()
+
+    class Meta:
+        db_table = "tickets"
+        verbose_name = _("atendimento")
+        verbose_name_plural = _("atendimentos")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "client"],
+                condition=Q(status="open"),
+                name="ticket_one_open_per_client_connection",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(agent__isnull=False),
+                name="ticket_closed_has_agent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reseller", "status", "agent", "-last_message_at"], name="ticket_queue_tenant"),
+            models.Index(fields=["department", "status", "agent", "-last_message_at"], name="ticket_queue_dept"),
+            models.Index(fields=["client", "-created_at"], name="ticket_client_history"),
+        ]
+
+    def __str__(self):
+        return f"{self.client} · {self.get_ui_state_display()}"
+
+    @property
+    def ui_state(self) -> str:
+        if self.status == self.Status.CLOSED:
+            return UIState.FINALIZADO
+        return UIState.ATENDENDO if self.agent_id else UIState.ESPERA
+
+    def get_ui_state_display(self) -> str:
+        return UIState(self.ui_state).label
+
+
+class Message(BaseModel):
+    class Direction(models.TextChoices):
+        IN = "in", _("Recebida")
+        OUT = "out", _("Enviada")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Texto")
+        IMAGE = "image", _("Imagem")
+        AUDIO = "audio", _("Áudio")
+        VIDEO = "video", _("Vídeo")
+        DOCUMENT = "document", _("Documento")
+        LOCATION = "location", _("Localização")
+        CONTACTS = "contacts", _("Contatos")
+        STICKER = "sticker", _("Figurinha")
+        REACTION = "reaction", _("Reação")
+        INTERACTIVE = "interactive", _("Resposta interativa")
+        UNSUPPORTED = "unsupported", _("Não suportada")
+        SYSTEM = "system", _("Sistema")
+
+    class Delivery(models.TextChoices):
+        QUEUED = "queued", _("Na fila")
+        SENT = "sent", _("Enviada")
+        DELIVERED = "delivered", _("Entregue")
+        READ = "read", _("Lida")
+        FAILED = "failed", _("Falhou")
+
+    # Forward-only order of delivery states; FAILED is terminal once reached from queued/sent.
+    DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
+    connection = models.ForeignKey("whatsapp.Connection", on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    raw_type = models.CharField(max_length=64, blank=True)
+    text = models.TextField(blank=True)
+    # {"id", "mime_type", "sha256", "caption", "filename", "voice", "latitude", ...}
+    media = models.JSONField(default=dict, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    reply_to_provider_id = models.CharField(max_length=255, blank=True)
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    sender_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="messages_sent"
+    )
+    # True for messages the business sent from its own phone (Evolution fromMe).
+    from_business_phone = models.BooleanField(default=False)
+    # Idempotency key of the reply form: a double click stores one message.
+    client_nonce = models.CharField(max_length=64, blank=True)
+
+    delivery_status = models.CharField(max_length=16, choices=Delivery.choices, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_text = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messages"
+        verbose_name = _("mensagem")
+        verbose_name_plural = _("mensagens")
+        constraints = [
+            # Outbound messages have no provider id until the provider answers;
+            # `> ''` (not `!= ''`) because MongoDB partial indexes accept $gt but not $ne.
+            models.UniqueConstraint(
+                fields=["connection", "provider_message_id"],
+                condition=Q(provider_message_id__gt=""),
+                name="message_unique_provider_id_per_connection",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "client_nonce"],
+                condition=Q(client_nonce__gt=""),
+                name="message_unique_reply_nonce_per_ticket",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_thread"),
+            models.Index(fields=["delivery_status", "next_attempt_at"], name="message_outbox"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.get_kind_display()}: {self.text[:40]}"
+
+
+class TicketEvent(BaseModel):
+    """Append-only audit trail of a ticket: who did what, when, from which state to which."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Aberto")
+        CLAIMED = "claimed", _("Assumido")
+        CLOSED = "closed", _("Finalizado")
+        REPLIED = "replied", _("Respondido")
+        AUTO_MESSAGE = "auto_message", _("Mensagem automática")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, blank=True)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "ticket_events"
+        verbose_name = _("evento do atendimento")
+        verbose_name_plural = _("eventos dos atendimentos")
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_timeline")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.from_state}→{self.to_state}"

@@ -1,0 +1,84 @@
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from iaze.lib.models import BaseModel
+
+
+def new_connection_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Connection(BaseModel):
+    """One WhatsApp number of a reseller, through Meta's Cloud API or an Evolution API instance."""
+
+    class Provider(models.TextChoices):
+        META = "meta", _("Meta Cloud API")
+        EVOLUTION = "evolution", _("Evolution API")
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="connections")
+    name = models.CharField(_("nome"), max_length=200, blank=True)
+    provider = models.CharField(_("provedor"), max_length=16, choices=Provider.choices)
+    # Stable, unguessable key used in the webhook URL /whatsapp/webhook/<key>/.
+    key = models.SlugField(_("chave do webhook"), max_length=64, unique=True, default=new_connection_key)
+    phone_number_id = models.CharField(_("ID do número (Meta)"), max_length=64, blank=True)
+    business_account_id = models.CharField(_("ID da conta WhatsApp Business (Meta)"), max_length=64, blank=True)
+    instance_name = models.CharField(_("instância (Evolution)"), max_length=128, blank=True)
+    display_phone = models.CharField(_("número exibido"), max_length=32, blank=True)
+    # Secrets: write-only in the admin, never rendered back.
+    access_token = models.TextField(_("token de acesso (Meta)"), blank=True)
+    verify_token = models.CharField(_("token de verificação (Meta)"), max_length=255, blank=True)
+    app_secret = models.CharField(_("app secret (Meta)"), max_length=255, blank=True)
+    api_key = models.CharField(_("API key (Evolution)"), max_length=255, blank=True)
+    api_base_url = models.URLField(_("URL base da API"), max_length=500, blank=True)
+    default_department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="connections",
+        verbose_name=_("departamento padrão"),
+    )
+    active = models.BooleanField(_("ativa"), default=True)
+    # Last state reported by the provider (Evolution connection.update: open, close, connecting).
+    state = models.CharField(_("estado"), max_length=32, blank=True)
+    state_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "whatsapp_connections"
+        verbose_name = _("conexão WhatsApp")
+        verbose_name_plural = _("conexões WhatsApp")
+
+    def __str__(self):
+        return self.name or f"{self.get_provider_display()} {self.key}"
+
+
+class WebhookEvent(BaseModel):
+    """The raw journal: every authenticated webhook body, stored before it is parsed."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pendente")
+        PROCESSED = "processed", _("Processado")
+        FAILED = "failed", _("Falhou")
+        IGNORED = "ignored", _("Ignorado")
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="webhook_events")
+    # sha256 of the raw body: a provider's retry of the same delivery is the same bytes.
+    dedup_key = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=64, blank=True)
+    body = models.BinaryField()
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "webhook_events"
+        verbose_name = _("evento de webhook")
+        verbose_name_plural = _("eventos de webhook")
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "dedup_key"], name="webhook_event_unique_per_connection")
+        ]
+        indexes = [models.Index(fields=["state", "received_at"], name="webhook_event_state")]
+
+    def __str__(self):
+        return f"{self.connection_id} {self.event_type} {self.received_at:%Y-%m-%d %H:%M:%S}"
