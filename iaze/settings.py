@@ -189,6 +189,8 @@ X_FRAME_OPTIONS = "DENY"
 # Webhook bodies up to this size are accepted (Meta batches can reach several MB).
 WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
 WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
+# Replies are tried once right after they are stored; send_outbox is the safety net.
+WHATSAPP_SEND_INLINE = env.bool("WHATSAPP_SEND_INLINE", default=True)
 META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
 
 LOGGING = {
