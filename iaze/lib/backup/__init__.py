@@ -1,0 +1,6 @@
+"""Backup and restore of every protected table, for every database profile."""
+
+from .export import backup
+from .restore import RestoreError, restore
+
+__all__ = ["backup", "restore", "RestoreError"]
