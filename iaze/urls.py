@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("whatsapp/", include("whatsapp.urls")),
+    path("tickets/", include("tickets.urls")),
     path("", RedirectView.as_view(url="/tickets/", permanent=False)),
 ]

@@ -4,10 +4,16 @@ Every workspace view and admin page fetches tickets through these functions,
 so a ticket of another tenant or department simply does not exist for the user (404).
 """
 
-from django.db.models import Q, QuerySet
-from django.http import Http404
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
-from .models import Ticket
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from .models import Message, Ticket, TicketEvent, UIState
 
 
 def ticket_queryset_for(user) -> QuerySet[Ticket]:
@@ -34,3 +40,156 @@ def ticket_get_for(user, pk) -> Ticket:
         ).get(pk=pk)
     except (Ticket.DoesNotExist, ValueError, TypeError):
         raise Http404("Atendimento não encontrado.") from None
+
+
+# --- the agent workspace: queues, threads, version stamps -------------------------------------
+
+QUEUE_PAGE_SIZE = 25
+THREAD_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    department_id: str = ""
+    agent_id: str = ""
+    q: str = ""
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str = ""
+
+
+def is_supervisor(user) -> bool:
+    return user.is_authenticated and (user.is_admin or user.is_supervisor_of(user.reseller_id))
+
+
+def user_department_ids(user) -> list:
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(user.departments.values_list("pk", flat=True))
+
+
+def _filtered(user, filters: QueueFilters) -> QuerySet[Ticket]:
+    qs = ticket_queryset_for(user)
+    if filters.department_id:
+        qs = qs.filter(department_id=filters.department_id)
+    if filters.agent_id and is_supervisor(user):
+        qs = qs.filter(agent_id=filters.agent_id)
+    if filters.q:
+        q = filters.q
+        matching_messages = Message.objects.filter(text__icontains=q).values("ticket_id")
+        qs = qs.filter(
+            Q(client__name__icontains=q) | Q(client__phone__icontains=q) | Q(client__wa_id__icontains=q)
+            | Q(last_message_preview__icontains=q) | Q(pk__in=matching_messages)
+        )
+    return qs
+
+
+def _encode_cursor(ticket: Ticket) -> str:
+    at = ticket.last_message_at.isoformat() if ticket.last_message_at else ""
+    return f"{at}|{ticket.pk}"
+
+
+def _after_cursor(qs: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
+    """Keyset step on (last_message_at DESC NULLS LAST, id DESC): cost independent of the page number."""
+    at_text, _sep, pk_text = (cursor or "").partition("|")
+    try:
+        pk = uuid.UUID(pk_text)
+        at = datetime.fromisoformat(at_text) if at_text else None
+    except ValueError:
+        return qs
+    if at is None:
+        return qs.filter(last_message_at__isnull=True, pk__lt=pk)
+    return qs.filter(
+        Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk) | Q(last_message_at__isnull=True)
+    )
+
+
+def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(), cursor: str = "",
+                    holder: str = "", limit: int = QUEUE_PAGE_SIZE) -> Page:
+    """One page of the user's queue for a UI state, newest activity first.
+
+    `holder` narrows atendendo for agents: "me" (their own, actionable) or "others"
+    (the department's other atendendo, read-only). Supervisors see the whole tenant.
+    """
+    qs = _filtered(user, filters).in_state(state)
+    if state == UIState.ATENDENDO and not is_supervisor(user):
+        qs = qs.exclude(agent=user) if holder == "others" else qs.filter(agent=user)
+    qs = _after_cursor(qs, cursor).select_related("client", "department", "agent").order_by(
+        F("last_message_at").desc(nulls_last=True), "-pk"
+    )
+    rows = list(qs[: limit + 1])
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else ""
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
+    """Tab counts plus a version stamp of the visible tickets, in one query.
+
+    The stamp (counts, newest updated_at) changes whenever a visible ticket is created,
+    claimed, closed or gets a message, which is what lets the live refresh answer 204.
+    """
+    qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id))
+    open_ = Q(status=Ticket.Status.OPEN)
+    atendendo = open_ & Q(agent__isnull=False)
+    if not is_supervisor(user):
+        atendendo &= Q(agent=user)
+    agg = qs.aggregate(
+        espera=Count("pk", filter=open_ & Q(agent__isnull=True)),
+        atendendo=Count("pk", filter=atendendo),
+        finalizado=Count("pk", filter=Q(status=Ticket.Status.CLOSED)),
+        total=Count("pk"),
+        newest=Max("updated_at"),
+    )
+    counts = {state: agg[state] for state in UIState.values}
+    counts["version"] = _stamp(agg["total"], agg["newest"], counts)
+    return counts
+
+
+def ticket_messages_for(ticket: Ticket, *, before: str = "", limit: int = THREAD_PAGE_SIZE) -> Page:
+    """The latest page of a thread (or the page before a message), oldest → newest."""
+    qs = ticket.messages.select_related("sender_agent")
+    if before:
+        anchor = ticket.messages.filter(pk=_uuid_or_none(before)).values_list("created_at", "pk").first()
+        if anchor:
+            qs = qs.filter(Q(created_at__lt=anchor[0]) | Q(created_at=anchor[0], pk__lt=anchor[1]))
+    rows = list(qs.order_by("-created_at", "-pk")[: limit + 1])
+    earlier = str(rows[limit - 1].pk) if len(rows) > limit else ""
+    return Page(items=list(reversed(rows[:limit])), next_cursor=earlier)
+
+
+def ticket_thread_version(ticket: Ticket) -> str:
+    """Changes when the ticket moves or any of its messages is added or changes delivery state."""
+    agg = ticket.messages.aggregate(
+        n=Count("pk"), newest=Max("updated_at"), sent=Max("sent_at"), delivered=Max("delivered_at"),
+        read=Max("read_at"), attempts=Sum("attempts"),
+    )
+    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, *agg.values())
+
+
+def ticket_history_for(user, ticket: Ticket) -> list[Ticket]:
+    """The client's other tickets the user may open, newest first."""
+    return list(
+        ticket_queryset_for(user).filter(client_id=ticket.client_id).exclude(pk=ticket.pk)
+        .select_related("department", "agent").order_by("-created_at")[:20]
+    )
+
+
+def ticket_events_for(ticket: Ticket) -> list[TicketEvent]:
+    return list(ticket.events.select_related("actor").order_by("at", "created_at"))
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _stamp(*parts) -> str:
+    # The minute is part of the stamp so waiting times shown in a list refresh at least once a minute.
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    raw = "|".join(str(p) for p in (*parts, minute))
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]

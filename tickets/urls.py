@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<uuid:pk>/", views.detail, name="detail"),
+    path("<uuid:pk>/assumir/", views.claim, name="claim"),
+    path("<uuid:pk>/finalizar/", views.close, name="close"),
+    path("<uuid:pk>/responder/", views.reply, name="reply"),
+]

@@ -1,0 +1,167 @@
+"""The agent workspace: queue, conversation, and the three actions.
+
+Views stay thin: they read the request, fetch through the selectors (which already
+decide visibility, so a foreign ticket is a 404), call one service and answer.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Department, User
+
+from . import selectors, services
+from .forms import QueueFilterForm, ReplyForm
+from .models import UIState
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _query(request, *, drop) -> str:
+    params = request.GET.copy()
+    for name in drop:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _filter_choices(user):
+    """Departments and (for supervisors) agents offered in the queue's filters."""
+    if user.is_admin:
+        departments = Department.objects.filter(active=True).order_by("name")
+        agents = User.objects.filter(role=User.Role.AGENT, is_active=True)
+        if user.reseller_id:
+            departments, agents = (qs.filter(reseller_id=user.reseller_id) for qs in (departments, agents))
+        return list(departments), list(agents)
+    if selectors.is_supervisor(user):
+        return (list(Department.objects.filter(reseller_id=user.reseller_id, active=True)),
+                list(User.objects.filter(reseller_id=user.reseller_id, role=User.Role.AGENT, is_active=True)))
+    return list(user.departments.filter(active=True)), None
+
+
+@require_GET
+@login_required
+def queue(request):
+    user = request.user
+    departments, agents = _filter_choices(user)
+    form = QueueFilterForm(request.GET, departments=departments, agents=agents)
+    state = form.value("status") or UIState.ESPERA
+    filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
+                                     q=form.value("q").strip())
+    counts = selectors.ticket_counts_for(user, filters=filters)
+    if _is_htmx(request) and request.GET.get("v") == counts["version"]:
+        return HttpResponse(status=204)  # unchanged: htmx keeps what it shows
+
+    supervisor = selectors.is_supervisor(user)
+    holder = form.value("holder")
+    page = selectors.ticket_list_for(user, state, filters=filters, cursor=form.value("cursor"),
+                                     holder=holder if state == UIState.ATENDENDO else "")
+    others = None
+    if state == UIState.ATENDENDO and not supervisor and holder != "others" and not form.value("cursor"):
+        others = selectors.ticket_list_for(user, state, filters=filters, holder="others")
+    context = {
+        "form": form, "state": state, "counts": counts, "page": page, "others": others, "holder": holder,
+        "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),
+        "tabs": [(value, label, counts[value]) for value, label in UIState.choices],
+        "query": _query(request, drop=("v", "cursor")),
+        "tab_query": _query(request, drop=("v", "cursor", "status", "holder")),
+    }
+    template = "tickets/_queue_live.html" if _is_htmx(request) else "tickets/queue.html"
+    return render(request, template, context)
+
+
+def _detail_context(request, ticket, *, reply_form=None, before=""):
+    user = request.user
+    holder = ticket.agent_id == user.pk
+    supervisor = user.is_supervisor_of(ticket.reseller_id)
+    in_department = ticket.department_id in selectors.user_department_ids(user)
+    state = ticket.ui_state
+    return {
+        "ticket": ticket, "state": state, "before": before,
+        "messages_page": selectors.ticket_messages_for(ticket, before=before),
+        "history": selectors.ticket_history_for(user, ticket),
+        "events": selectors.ticket_events_for(ticket),
+        "version": selectors.ticket_thread_version(ticket),
+        "can_claim": state == UIState.ESPERA and (supervisor or in_department),
+        "can_close": state == UIState.ATENDENDO and (holder or supervisor),
+        "can_reply": state == UIState.ATENDENDO and (holder or supervisor),
+        "reply_form": reply_form or ReplyForm(),
+    }
+
+
+@require_GET
+@login_required
+def detail(request, pk):
+    ticket = selectors.ticket_get_for(request.user, pk)
+    before = request.GET.get("before", "")
+    if _is_htmx(request) and not before:
+        if request.GET.get("v") == selectors.ticket_thread_version(ticket):
+            return HttpResponse(status=204)
+        return render(request, "tickets/_thread_live.html", _detail_context(request, ticket))
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
+
+
+def _conflict(request, exc: services.TicketConflict):
+    return render(request, "tickets/conflict.html", {"ticket": exc.ticket, "holder": exc.holder,
+                                                     "reason": str(exc)}, status=409)
+
+
+@require_POST
+@login_required
+def claim(request, pk):
+    ticket = selectors.ticket_get_for(request.user, pk)
+    try:
+        services.ticket_claim(ticket=ticket, agent=request.user)
+    except services.TicketConflict as exc:
+        # A double click: the first click already won, so the second is not a conflict.
+        if not (exc.ticket.ui_state == UIState.ATENDENDO and exc.ticket.agent_id == request.user.pk):
+            return _conflict(request, exc)
+    return _see_other(ticket)
+
+
+@require_POST
+@login_required
+def close(request, pk):
+    ticket = selectors.ticket_get_for(request.user, pk)
+    try:
+        services.ticket_close(ticket=ticket, by=request.user)
+    except services.TicketConflict as exc:
+        if not (exc.ticket.ui_state == UIState.FINALIZADO and exc.ticket.closed_by_id == request.user.pk):
+            return _conflict(request, exc)
+    return _see_other(ticket)
+
+
+@require_POST
+@login_required
+def reply(request, pk):
+    ticket = selectors.ticket_get_for(request.user, pk)
+    form = ReplyForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.ticket_reply(ticket=ticket, agent=request.user, text=form.cleaned_data["text"],
+                                  nonce=form.cleaned_data["nonce"])
+        except services.ReplyRejected as exc:
+            form.add_error("text", str(exc))
+        except services.TicketConflict as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        else:
+            if not _is_htmx(request):
+                return _see_other(ticket)
+            form = None  # a fresh form, with a fresh nonce, for the next reply
+            status = 200
+    ticket = selectors.ticket_get_for(request.user, pk)
+    context = _detail_context(request, ticket, reply_form=form)
+    if _is_htmx(request):
+        return render(request, "tickets/_reply_swap.html", context, status=status)
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+def _see_other(ticket):
+    response = redirect("tickets:detail", pk=ticket.pk)
+    response.status_code = 303
+    return response
+
