@@ -222,3 +222,40 @@ def ticket_reply(*, ticket: Ticket, agent, text: str, nonce: str = "") -> Messag
         if getattr(settings, "WHATSAPP_SEND_INLINE", True):
             outbox.send_soon(message)
     return message
+
+
+# Which delivery states a status may move a message out of: forward only, "failed" only before delivery.
+_STATUS_FROM = {
+    Message.Delivery.SENT: [Message.Delivery.QUEUED],
+    Message.Delivery.DELIVERED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
+    Message.Delivery.READ: [Message.Delivery.QUEUED, Message.Delivery.SENT, Message.Delivery.DELIVERED],
+    Message.Delivery.FAILED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
+}
+
+
+def message_apply_status(*, connection, provider_message_id: str, status: str, at: datetime | None = None,
+                         error_code: str = "", error_text: str = "") -> bool:
+    """Apply a provider receipt to the outbound message it names. True when the state moved.
+
+    Receipts arrive out of order and more than once; one conditional update keeps the
+    state moving forward only (a late "sent" after "read" matches no row and changes nothing).
+    """
+    status = "read" if status == "played" else status
+    if status not in _STATUS_FROM or not provider_message_id:
+        log.info("status %r for %s ignored: not a delivery state", status, provider_message_id)
+        return False
+    at = at or timezone.now()
+    changes = {"delivery_status": status, "updated_at": timezone.now()}
+    if status == Message.Delivery.FAILED:
+        changes.update(error_code=str(error_code)[:32], error_text=error_text)
+    else:
+        changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
+    moved = Message.objects.filter(
+        connection=connection, provider_message_id=provider_message_id, direction=Message.Direction.OUT,
+        delivery_status__in=_STATUS_FROM[status],
+    ).update(**changes)
+    if not moved and not Message.objects.filter(connection=connection,
+                                                 provider_message_id=provider_message_id).exists():
+        log.info("status %r for unknown message %s on connection %s ignored", status, provider_message_id,
+                 connection.pk)
+    return moved == 1

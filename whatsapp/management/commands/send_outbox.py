@@ -1,0 +1,33 @@
+"""Deliver queued replies (the contract's `send_outbox [--loop]`)."""
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from whatsapp import outbox
+
+
+class Command(BaseCommand):
+    help = ("Deliver queued WhatsApp replies. One pass tries every pending message now; "
+            "--loop keeps running and retries with backoff. Safe to run in several processes at once.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="keep running (the worker of make run)")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between passes with --loop")
+
+    def handle(self, *args, **opts):
+        if not opts["loop"]:
+            counts = outbox.send_pending(ignore_backoff=True)
+            self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        self.stdout.write("send_outbox: running (Ctrl-C to stop)")
+        while not stop.is_set():
+            counts = outbox.send_pending(ignore_backoff=False, limit=500)
+            if any(counts[k] for k in ("sent", "retry", "failed")):
+                self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
+            stop.wait(opts["interval"])
+        self.stdout.write("send_outbox: stopped")

@@ -1,0 +1,166 @@
+"""The one interface every WhatsApp provider adapter implements, and its normalised data.
+
+Adapters turn a provider's raw webhook body into provider-neutral records and send texts.
+They never touch the database: ingest (whatsapp.services) decides what to store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+
+import requests
+from django.conf import settings
+
+from tickets.services import InboundMessage
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote: the phone-based wa_id and/or the business-scoped user id (bsuid)."""
+
+    wa_id: str = ""
+    bsuid: str = ""
+    name: str = ""
+    phone: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.wa_id or self.bsuid
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    sender: Sender
+    message: InboundMessage
+    # The business itself sent it (Evolution fromMe): outbound, never opens a ticket.
+    from_me: bool = False
+    # Group chats are journaled but never routed to a client ticket.
+    is_group: bool = False
+    # Meta: the business number that received it (one app may serve several numbers).
+    phone_number_id: str = ""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    provider_message_id: str
+    # Normalised: sent, delivered, read, failed ("played" arrives as read).
+    status: str
+    timestamp: datetime | None = None
+    error_code: str = ""
+    error_text: str = ""
+    raw_status: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionStateUpdate:
+    state: str
+    timestamp: datetime | None = None
+    reason: str = ""
+
+
+@dataclass
+class ParseResult:
+    event_type: str = ""
+    messages: list[ParsedMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    states: list[ConnectionStateUpdate] = field(default_factory=list)
+    # Why parts of the body were skipped (not the provider's shape, unknown field...).
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.messages or self.statuses or self.states)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+
+
+class SendError(Exception):
+    """A send the provider refused or that never got an answer."""
+
+    def __init__(self, code: str, text: str, *, retryable: bool):
+        super().__init__(f"{code}: {text}")
+        self.code = str(code)
+        self.text = text
+        self.retryable = retryable
+
+
+class Provider:
+    """Parse webhook bodies, authenticate them, and send texts for one connection."""
+
+    max_text_length: int = 4096
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def authenticate(self, *, raw_body: bytes, headers, payload: dict | None) -> bool:
+        raise NotImplementedError
+
+    def parse(self, payload) -> ParseResult:
+        raise NotImplementedError
+
+    def send_text(self, *, to: str, text: str) -> SendResult:
+        raise NotImplementedError
+
+
+_local = threading.local()
+
+
+def http_session() -> requests.Session:
+    """One pooled session per process (and thread: Session is not thread-safe); rebuilt after fork."""
+    session = getattr(_local, "session", None)
+    if session is None or getattr(_local, "pid", None) != os.getpid():
+        session = requests.Session()
+        session.headers["User-Agent"] = "IAZE/1.0"
+        _local.session, _local.pid = session, os.getpid()
+    return session
+
+
+def http_timeout() -> tuple[float, float]:
+    total = float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT", 15.0))
+    return (min(5.0, total), total)
+
+
+def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
+    """POST with timeouts; a timeout or a dropped connection is a retryable SendError."""
+    try:
+        return http_session().post(url, json=json, headers=headers, timeout=http_timeout())
+    except requests.Timeout as exc:
+        raise SendError("timeout", f"the provider did not answer in time ({exc.__class__.__name__})",
+                        retryable=True) from exc
+    except requests.ConnectionError as exc:
+        raise SendError("connection", f"could not reach the provider: {exc}", retryable=True) from exc
+
+
+def from_unix(value) -> datetime | None:
+    """Provider timestamps: seconds since the epoch, as int or str (Baileys: {"low": n})."""
+    if isinstance(value, dict):
+        value = value.get("low")
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return None
+    if seconds > 10**11:  # milliseconds
+        seconds //= 1000
+    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,209 @@
+"""Evolution API (Baileys gateway): envelope {event, instance, data, apikey} and POST /message/sendText/{instance}."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from tickets.models import Message
+from tickets.services import InboundMessage
+
+from .base import (
+    ConnectionStateUpdate, ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
+    as_dict, as_list, as_str, from_unix, post_json,
+)
+
+K = Message.Kind
+# WhatsApp's own per-message ceiling; Evolution passes the text through unchanged.
+TEXT_LIMIT = 65536
+MEDIA_KINDS = {"imageMessage": K.IMAGE, "videoMessage": K.VIDEO, "audioMessage": K.AUDIO,
+               "documentMessage": K.DOCUMENT, "stickerMessage": K.STICKER, "ptvMessage": K.VIDEO}
+WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
+            "documentWithCaptionMessage", "editedMessage")
+NOT_CONTENT = {"messageContextInfo", "base64", "senderKeyDistributionMessage"}
+# Baileys ack names and numbers → our forward-only delivery states (PENDING and DELETED are not receipts).
+ACKS = {"SERVER_ACK": "sent", "DELIVERY_ACK": "delivered", "READ": "read", "PLAYED": "read", "ERROR": "failed",
+        "2": "sent", "3": "delivered", "4": "read", "5": "read", "0": "failed"}
+PERSONAL = ("@s.whatsapp.net", "@c.us")
+
+
+def _event_name(payload: dict) -> str:
+    return as_str(payload.get("event")).lower().replace("_", ".")
+
+
+def _iso(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(as_str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _unwrap(message: dict) -> dict:
+    for _ in range(4):
+        wrapper = next((w for w in WRAPPERS if isinstance(message.get(w), dict)), None)
+        if wrapper is None:
+            return message
+        message = as_dict(message[wrapper].get("message")) or message[wrapper]
+    return message
+
+
+def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
+    """(kind, text, media, reply_to) of a Baileys message."""
+    body = as_dict(message.get(mtype))
+    context = as_dict(body.get("contextInfo"))
+    reply_to = as_str(context.get("stanzaId"))
+    if mtype == "conversation":
+        return K.TEXT, as_str(message.get("conversation")), {}, ""
+    if mtype == "extendedTextMessage":
+        return K.TEXT, as_str(body.get("text")), {}, reply_to
+    if mtype in MEDIA_KINDS:
+        media = {"mime_type": body.get("mimetype"), "caption": body.get("caption"),
+                 "filename": body.get("fileName"), "sha256": body.get("fileSha256"), "url": body.get("url"),
+                 "direct_path": body.get("directPath"), "seconds": body.get("seconds"), "voice": body.get("ptt")}
+        return MEDIA_KINDS[mtype], as_str(body.get("caption")), {k: v for k, v in media.items() if v not in (None, "")}, reply_to
+    if mtype in ("locationMessage", "liveLocationMessage"):
+        media = {"latitude": body.get("degreesLatitude"), "longitude": body.get("degreesLongitude"),
+                 "name": body.get("name"), "address": body.get("address")}
+        text = " — ".join(as_str(body[k]) for k in ("name", "address") if body.get(k))
+        return K.LOCATION, text, {k: v for k, v in media.items() if v is not None}, reply_to
+    if mtype == "contactMessage":
+        return K.CONTACTS, as_str(body.get("displayName")), {"contacts": [body]}, reply_to
+    if mtype == "contactsArrayMessage":
+        cards = as_list(body.get("contacts"))
+        return K.CONTACTS, ", ".join(as_str(as_dict(c).get("displayName")) for c in cards), {"contacts": cards}, ""
+    if mtype == "reactionMessage":
+        emoji = as_str(body.get("text"))
+        return K.REACTION, emoji, {"emoji": emoji, "removed": not emoji}, as_str(as_dict(body.get("key")).get("id"))
+    if mtype == "buttonsResponseMessage":
+        return K.INTERACTIVE, as_str(body.get("selectedDisplayText")), {
+            "type": "button_reply", "id": body.get("selectedButtonId", "")}, reply_to
+    if mtype == "listResponseMessage":
+        row = as_str(as_dict(body.get("singleSelectReply")).get("selectedRowId"))
+        return K.INTERACTIVE, as_str(body.get("title")), {"type": "list_reply", "id": row}, reply_to
+    if mtype == "templateButtonReplyMessage":
+        return K.INTERACTIVE, as_str(body.get("selectedDisplayText")), {
+            "type": "button", "id": body.get("selectedId", "")}, reply_to
+    if mtype == "protocolMessage":
+        return K.SYSTEM, "", {"type": as_str(body.get("type")), "key": body.get("key")}, ""
+    return K.UNSUPPORTED, "", {}, ""
+
+
+def _message_type(data: dict, message: dict) -> str:
+    declared = as_str(data.get("messageType"))
+    if declared and (declared in message or declared == "conversation" and "conversation" in message):
+        return declared
+    return next((k for k in message if k not in NOT_CONTENT), declared or "unknown")
+
+
+def _jid_number(jid: str) -> str:
+    return jid.split("@", 1)[0].split(":", 1)[0] if jid.endswith(PERSONAL) else ""
+
+
+def _sender(data: dict, key: dict, from_me: bool) -> tuple[Sender, bool]:
+    remote = as_str(key.get("remoteJid"))
+    lid = ""
+    if remote.endswith("@lid"):
+        lid = remote
+        remote = next((as_str(v) for v in (key.get("remoteJidAlt"), key.get("senderPn"), data.get("senderPn"),
+                                            data.get("remoteJidAlt")) if v), "")
+        if remote and "@" not in remote:
+            remote += "@s.whatsapp.net"
+    wa_id = _jid_number(remote)
+    # pushName of a fromMe message is the business's own profile, never the client's.
+    name = "" if from_me else as_str(data.get("pushName")).strip()
+    return Sender(wa_id=wa_id, bsuid=lid, name=name, phone=wa_id), as_str(key.get("remoteJid")).endswith("@g.us")
+
+
+def _synthetic_id(data: dict) -> str:
+    """Some gateways omit key.id; a stable digest keeps replays and retries idempotent."""
+    message = {k: v for k, v in as_dict(data.get("message")).items() if k != "base64"}
+    basis = json.dumps([as_dict(data.get("key")).get("remoteJid"), data.get("messageTimestamp"), message],
+                       sort_keys=True, default=str)
+    return "evo-" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+
+
+def parse_upsert(data: dict) -> ParsedMessage | None:
+    key = as_dict(data.get("key"))
+    from_me = bool(key.get("fromMe"))
+    sender, is_group = _sender(data, key, from_me)
+    if not sender.identity and not is_group:
+        return None
+    message = _unwrap(as_dict(data.get("message")))
+    mtype = _message_type(data, message)
+    kind, text, media, reply_to = _content(mtype, message)
+    reply_to = reply_to or as_str(as_dict(data.get("contextInfo")).get("stanzaId"))
+    msg = InboundMessage(provider_message_id=as_str(key.get("id")) or _synthetic_id(data), kind=kind, text=text,
+                         raw_type=mtype, media=media, timestamp=from_unix(data.get("messageTimestamp")),
+                         reply_to_provider_id=reply_to)
+    return ParsedMessage(sender=sender, message=msg, from_me=from_me, is_group=is_group)
+
+
+def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
+    update = as_dict(data.get("update"))
+    raw = as_str(data.get("status") if data.get("status") is not None else update.get("status")).upper()
+    pid = as_str(data.get("keyId") or as_dict(data.get("key")).get("id"))
+    if not pid or raw not in ACKS:
+        return None
+    return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at, raw_status=raw,
+                        error_code="evolution_error" if ACKS[raw] == "failed" else "",
+                        error_text="Evolution API reported an error" if ACKS[raw] == "failed" else "")
+
+
+class EvolutionProvider(Provider):
+    max_text_length = TEXT_LIMIT
+
+    def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
+        """Evolution does not sign: its API key travels in the envelope or in an `apikey` header."""
+        expected = self.connection.api_key
+        if not expected:
+            return False
+        candidates = [headers.get("apikey") or ""]
+        if isinstance(payload, dict):
+            candidates.append(as_str(payload.get("apikey")))
+        return any(c and hmac.compare_digest(c.encode(), expected.encode()) for c in candidates)
+
+    def parse(self, payload) -> ParseResult:
+        payload = as_dict(payload)
+        event = _event_name(payload)
+        result = ParseResult(event_type=f"evolution:{event}" if event else "evolution")
+        items = payload.get("data")
+        items = [d for d in (items if isinstance(items, list) else [items]) if isinstance(d, dict)]
+        at = _iso(payload.get("date_time"))
+        if event in ("messages.upsert", "send.message"):
+            for data in items:
+                parsed = parse_upsert(data)
+                result.messages.append(parsed) if parsed else result.skipped.append("message without sender")
+        elif event == "messages.update":
+            for data in items:
+                status = parse_receipt(data, at)
+                result.statuses.append(status) if status else result.skipped.append(
+                    f"receipt {data.get('status')!r} is not a delivery state")
+        elif event == "connection.update":
+            for data in items:
+                if data.get("state"):
+                    result.states.append(ConnectionStateUpdate(
+                        state=as_str(data["state"]), timestamp=at, reason=as_str(data.get("statusReason"))))
+        else:
+            result.skipped.append(f"event {event!r} is not handled" if event else "not an Evolution API envelope")
+        return result
+
+    def send_text(self, *, to: str, text: str) -> SendResult:
+        conn = self.connection
+        url = f"{conn.api_base_url.rstrip('/')}/message/sendText/{conn.instance_name}"
+        response = post_json(url, json={"number": to, "text": text}, headers={"apikey": conn.api_key})
+        try:
+            data = as_dict(response.json())
+        except ValueError:
+            data = {}
+        if response.status_code < 300:
+            message_id = as_str(as_dict(data.get("key")).get("id"))
+            if message_id:
+                return SendResult(provider_message_id=message_id)
+            raise SendError("bad_response", "Evolution accepted the message without returning its id",
+                            retryable=False)
+        detail = as_dict(data.get("response")).get("message") or data.get("error") or data.get("message")
+        text_ = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""
+        raise SendError(f"http_{response.status_code}", text_ or f"HTTP {response.status_code}",
+                        retryable=response.status_code >= 500 or response.status_code in (408, 429))

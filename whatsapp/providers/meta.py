@@ -1,0 +1,182 @@
+"""Meta WhatsApp Cloud API: signed webhooks (entry → changes → value) and POST /{phone-number-id}/messages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+
+from tickets.models import Message
+
+from .base import (
+    ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
+    as_dict, as_list, as_str, from_unix, post_json,
+)
+from tickets.services import InboundMessage
+
+K = Message.Kind
+MEDIA_KINDS = {"image": K.IMAGE, "audio": K.AUDIO, "video": K.VIDEO, "document": K.DOCUMENT, "sticker": K.STICKER}
+MEDIA_FIELDS = ("id", "mime_type", "sha256", "caption", "filename", "voice", "animated", "url")
+STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
+# Throughput and transient platform errors; everything else Meta answers is final for that text.
+RETRYABLE_CODES = {"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"}
+TEXT_LIMIT = 4096
+
+
+def _error_text(error: dict) -> str:
+    title = as_str(error.get("title") or error.get("message"))
+    details = as_str(as_dict(error.get("error_data")).get("details"))
+    return f"{title} — {details}" if details and details != title else title
+
+
+def _content(mtype: str, m: dict) -> tuple[str, str, dict, str]:
+    """(kind, text, media, reply_to) of one message body, whatever its type."""
+    body = as_dict(m.get(mtype))
+    if mtype == "text":
+        return K.TEXT, as_str(body.get("body")), {}, ""
+    if mtype in MEDIA_KINDS:
+        media = {k: body[k] for k in MEDIA_FIELDS if k in body and body[k] not in (None, "")}
+        return MEDIA_KINDS[mtype], as_str(body.get("caption")), media, ""
+    if mtype == "location":
+        media = {k: body[k] for k in ("latitude", "longitude", "name", "address", "url") if k in body}
+        text = " — ".join(as_str(body[k]) for k in ("name", "address") if body.get(k))
+        return K.LOCATION, text, media, ""
+    if mtype == "contacts":
+        cards = as_list(m.get("contacts"))
+        names = [as_str(as_dict(c.get("name")).get("formatted_name")) for c in cards if isinstance(c, dict)]
+        return K.CONTACTS, ", ".join(n for n in names if n), {"contacts": cards}, ""
+    if mtype == "interactive":
+        itype = as_str(body.get("type"))
+        reply = as_dict(body.get(itype))
+        media = {"type": itype, **{k: reply[k] for k in ("id", "title", "description", "response_json") if k in reply}}
+        return K.INTERACTIVE, as_str(reply.get("title") or reply.get("body")), media, ""
+    if mtype == "button":  # quick-reply button of a template
+        return K.INTERACTIVE, as_str(body.get("text")), {"type": "button", "payload": body.get("payload", "")}, ""
+    if mtype == "reaction":
+        emoji = as_str(body.get("emoji"))
+        return K.REACTION, emoji, {"emoji": emoji, "removed": not emoji}, as_str(body.get("message_id"))
+    if mtype == "system":
+        return K.SYSTEM, as_str(body.get("body")), {k: v for k, v in body.items() if k != "body"}, ""
+    if mtype == "edit":
+        inner = as_dict(body.get("message"))
+        kind, text, media, _ = _content(as_str(inner.get("type")), inner)
+        return kind, text, {**media, "edit": True}, as_str(body.get("original_message_id"))
+    # "unsupported" (Meta names the real type inside) and any type this code does not know yet.
+    media = {"errors": m["errors"]} if m.get("errors") else {}
+    return K.UNSUPPORTED, "", media, ""
+
+
+def _raw_type(mtype: str, m: dict) -> str:
+    if mtype == "unsupported":
+        return as_str(as_dict(m.get("unsupported")).get("type")) or "unsupported"
+    return mtype or "unknown"
+
+
+def _sender(m: dict, contacts: list[dict]) -> Sender:
+    wa_id, user_id = as_str(m.get("from")), as_str(m.get("from_user_id"))
+    contact = None
+    if wa_id:
+        contact = next((c for c in contacts if as_str(c.get("wa_id")) == wa_id), None)
+    elif user_id:
+        contact = next((c for c in contacts if as_str(c.get("user_id")) == user_id), None)
+    elif len(contacts) == 1:
+        contact = contacts[0]
+    contact = contact or {}
+    wa_id = wa_id or as_str(contact.get("wa_id"))
+    user_id = user_id or as_str(contact.get("user_id"))
+    name = as_str(as_dict(contact.get("profile")).get("name")).strip()
+    return Sender(wa_id=wa_id, bsuid=user_id, name=name, phone=wa_id)
+
+
+def parse_message(m: dict, contacts: list[dict], phone_number_id: str = "") -> ParsedMessage | None:
+    pid = as_str(m.get("id"))
+    sender = _sender(m, contacts)
+    if not pid or not sender.identity:
+        return None
+    mtype = as_str(m.get("type"))
+    kind, text, media, reply_to = _content(mtype, m)
+    context = as_dict(m.get("context"))
+    reply_to = reply_to or as_str(context.get("id"))
+    if context.get("forwarded") or context.get("frequently_forwarded"):
+        media = {**media, "forwarded": True}
+    msg = InboundMessage(provider_message_id=pid, kind=kind, text=text, raw_type=_raw_type(mtype, m),
+                         media=media, timestamp=from_unix(m.get("timestamp")), reply_to_provider_id=reply_to)
+    return ParsedMessage(sender=sender, message=msg, phone_number_id=phone_number_id)
+
+
+def parse_status(s: dict) -> StatusUpdate | None:
+    raw = as_str(s.get("status"))
+    pid = as_str(s.get("id"))
+    if not pid or raw not in STATUS_MAP:
+        return None
+    error = as_dict((as_list(s.get("errors")) or [{}])[0])
+    return StatusUpdate(provider_message_id=pid, status=STATUS_MAP[raw], timestamp=from_unix(s.get("timestamp")),
+                        error_code=as_str(error.get("code")), error_text=_error_text(error), raw_status=raw)
+
+
+class MetaProvider(Provider):
+    max_text_length = TEXT_LIMIT
+
+    def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
+        """HMAC-SHA256 of the raw bytes as sent: re-serialised JSON would escape non-ASCII differently."""
+        secret = self.connection.app_secret
+        given = headers.get("X-Hub-Signature-256") or ""
+        if not secret or not given.startswith("sha256="):
+            return False
+        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, given[len("sha256="):].strip().lower())
+
+    def parse(self, payload) -> ParseResult:
+        result = ParseResult(event_type="meta")
+        payload = as_dict(payload)
+        if payload.get("object") != "whatsapp_business_account" or not isinstance(payload.get("entry"), list):
+            result.skipped.append("not a WhatsApp Business Account webhook body")
+            return result
+        fields = set()
+        for entry in as_list(payload.get("entry")):
+            for change in as_list(as_dict(entry).get("changes")):
+                change = as_dict(change)
+                fields.add(as_str(change.get("field")))
+                if change.get("field") != "messages":
+                    result.skipped.append(f"field {change.get('field')!r} is not handled")
+                    continue
+                value = as_dict(change.get("value"))
+                phone_id = as_str(as_dict(value.get("metadata")).get("phone_number_id"))
+                contacts = [c for c in as_list(value.get("contacts")) if isinstance(c, dict)]
+                for m in as_list(value.get("messages")):
+                    parsed = parse_message(m, contacts, phone_id) if isinstance(m, dict) else None
+                    if parsed:
+                        result.messages.append(parsed)
+                    else:
+                        result.skipped.append("message without id or sender")
+                for s in as_list(value.get("statuses")):
+                    status = parse_status(s) if isinstance(s, dict) else None
+                    if status:
+                        result.statuses.append(status)
+                    else:
+                        result.skipped.append(f"status {as_dict(s).get('status')!r} is not handled")
+        result.event_type = "meta:" + ",".join(sorted(f for f in fields if f)) if fields else "meta"
+        return result
+
+    def send_text(self, *, to: str, text: str) -> SendResult:
+        base = (self.connection.api_base_url or settings.META_GRAPH_BASE_URL).rstrip("/")
+        url = f"{base}/{self.connection.phone_number_id}/messages"
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
+                "text": {"preview_url": False, "body": text}}
+        response = post_json(url, json=body, headers={"Authorization": f"Bearer {self.connection.access_token}"})
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        data = as_dict(data)
+        if response.status_code < 300:
+            message_id = as_str(as_dict((as_list(data.get("messages")) or [{}])[0]).get("id"))
+            if message_id:
+                return SendResult(provider_message_id=message_id)
+            raise SendError("bad_response", "Meta accepted the message without returning its id", retryable=False)
+        error = as_dict(data.get("error"))
+        code = as_str(error.get("code")) or f"http_{response.status_code}"
+        text_ = _error_text(error) or f"HTTP {response.status_code}"
+        retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
+        raise SendError(code, text_, retryable=retryable)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "whatsapp"
+
+urlpatterns = [
+    path("webhook/<slug:key>/", views.webhook, name="webhook"),
+]
