@@ -1,0 +1,65 @@
+"""Live refresh: an unchanged queue or thread answers 204 without rendering; a change re-renders."""
+
+import re
+
+from tickets import services
+
+from .conftest import url
+
+
+def _version(html, attr_owner):
+    block = html[html.index(f'id="{attr_owner}"'):]
+    return re.search(r"v=([0-9a-f]{16})", block).group(1)
+
+
+def test_queue_poll_is_204_when_unchanged_and_200_after_a_change(client, world, meta_conn):
+    client.force_login(world.agent1)
+    html = client.get("/tickets/?status=espera").content.decode()
+    v = _version(html, "queue-live")
+    poll = client.get("/tickets/", {"status": "espera", "v": v}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204 and poll.content == b""
+
+    from tests import factories as f
+    fresh = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Cliente Chegou Agora"))
+    poll = client.get("/tickets/", {"status": "espera", "v": v}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200
+    body = poll.content.decode()
+    assert url(fresh) in body and "<html" not in body and 'data-count="espera">2<' in body
+    assert _version(body, "queue-live") != v
+
+
+def test_queue_poll_sees_a_claim_by_someone_else(client, world):
+    client.force_login(world.agent1)
+    v = _version(client.get("/tickets/?status=espera").content.decode(), "queue-live")
+    services.ticket_claim(ticket=world.t["espera"], agent=world.agent2)
+    poll = client.get("/tickets/", {"status": "espera", "v": v}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and url(world.t["espera"]) not in poll.content.decode()
+
+
+def test_thread_poll_is_204_when_unchanged_and_shows_new_messages(client, world):
+    ticket = world.t["um"]
+    client.force_login(world.agent1)
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    assert client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true").status_code == 204
+    services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.live",
+                                                                       text="chegou agora"))
+    poll = client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and "chegou agora" in poll.content.decode()
+
+
+def test_thread_poll_sees_a_delivery_update(client, world):
+    from tickets.models import Message
+
+    ticket = world.t["um"]
+    reply = services.ticket_reply(ticket=ticket, agent=world.agent1, text="Enviando", nonce="d1")
+    client.force_login(world.agent1)
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    # As a provider status callback would: without touching updated_at.
+    Message.objects.filter(pk=reply.pk).update(delivery_status="delivered", delivered_at=reply.created_at)
+    poll = client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and "Entregue" in poll.content.decode()
+
+
+def test_poll_of_a_foreign_ticket_is_404(client, world):
+    client.force_login(world.agent3)
+    assert client.get(url(world.t["um"]), {"v": "x"}, HTTP_HX_REQUEST="true").status_code == 404
