@@ -43,3 +43,8 @@ test-mongodb: venv
 	@echo "=== lane: mongodb compatibility (no server) ==="
 	env -u DATABASE_URL IAZE_TEST_LANE=mongodb MONGO_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200" \
 	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest tests/mongo $(PYTEST_ARGS)
+
+# Benchmarks against real gunicorn servers on SQLite and PostgreSQL (README "Performance").
+# BENCH_QUICK=1 for a smoke run; BENCH_PROFILES=sqlite when no PostgreSQL is at hand.
+bench: venv
+	$(PY) -m bench

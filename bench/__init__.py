@@ -1,0 +1,1 @@
+"""IAZE benchmarks: `make bench` (see the README's Performance section)."""

@@ -1,0 +1,160 @@
+"""Django-side measurements that need the models: ingest accounting, claim contention, outbox state."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+
+def ingest_check(*, connection_key: str, ids_file: str, prefix: str, settle_s: float = 30.0) -> dict:
+    """Every accepted event is one stored message: none lost, none stored twice.
+
+    If messages are parsed after the 200 (from the journal), wait a bounded time
+    for the count to stop growing before judging.
+    """
+    from django.db.models import Count
+
+    from tickets.models import Message
+    from whatsapp.models import WebhookEvent
+
+    accepted = set(open(ids_file).read().split())
+    qs = Message.objects.filter(connection__key=connection_key, provider_message_id__startswith=prefix)
+    deadline, last = time.monotonic() + settle_s, -1
+    while True:
+        stored = qs.count()
+        if stored >= len(accepted) or (stored == last and time.monotonic() > deadline - settle_s + 2):
+            break
+        if time.monotonic() > deadline:
+            break
+        last = stored
+        time.sleep(0.5)
+    stored_ids = set(qs.values_list("provider_message_id", flat=True))
+    duplicated = qs.values("provider_message_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    return {
+        "accepted": len(accepted),
+        "stored": stored,
+        "lost": len(accepted - stored_ids),
+        "duplicated": duplicated,
+        "stored_not_acknowledged": len(stored_ids - accepted),
+        "journal_rows": WebhookEvent.objects.filter(connection__key=connection_key).count(),
+    }
+
+
+def claims(*, agents: int, tickets: int, connection_key: str) -> dict:
+    """`agents` threads, one per agent and database connection, all claiming the same
+    `tickets` espera tickets through tickets.services.ticket_claim, released by one barrier."""
+    from django.db import connection as db
+
+    from accounts.models import Client, User
+    from tickets import services
+    from tickets.models import Ticket, TicketEvent
+    from whatsapp.models import Connection
+
+    conn = Connection.objects.get(key=connection_key)
+    users = list(User.objects.filter(reseller=conn.reseller, role=User.Role.AGENT,
+                                     departments=conn.default_department).order_by("email")[:agents])
+    if len(users) < agents:
+        raise SystemExit(f"only {len(users)} agents in {conn.default_department}; seed more")
+    targets = []
+    for n in range(tickets):
+        identity = f"5577{n:09d}"
+        client, _ = Client.objects.get_or_create(reseller=conn.reseller, identity=identity,
+                                                 defaults={"wa_id": identity, "phone": identity})
+        ticket, _ = services.inbound_route(connection=conn, client=client)
+        services.message_store(ticket=ticket, msg=services.InboundMessage(
+            provider_message_id=f"wamid.claim.{n}", text="Alguém pode me atender?"))
+        targets.append(ticket)
+    barrier = threading.Barrier(agents)
+    wins: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def agent_loop(index: int, user) -> None:
+        order = list(targets)
+        random.Random(index).shuffle(order)
+        mine, lat = [], []
+        try:
+            barrier.wait()
+            for ticket in order:
+                t0 = time.perf_counter()
+                try:
+                    services.ticket_claim(ticket=ticket, agent=user)
+                    mine.append(str(ticket.pk))
+                except services.TicketConflict:
+                    pass
+                lat.append(time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - reported, and makes the check fail
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            db.close()
+        with lock:
+            latencies.extend(lat)
+            for pk in mine:
+                wins.setdefault(pk, []).append(user.email)
+
+    threads = [threading.Thread(target=agent_loop, args=(i, u)) for i, u in enumerate(users)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    pks = [t.pk for t in targets]
+    holders = dict(Ticket.objects.filter(pk__in=pks).values_list("pk", "agent__email"))
+    events = TicketEvent.objects.filter(ticket_id__in=pks, action=TicketEvent.Action.CLAIMED)
+    per_ticket = {}
+    for tid in events.values_list("ticket_id", flat=True):
+        per_ticket[tid] = per_ticket.get(tid, 0) + 1
+    latencies.sort()
+
+    def pct(q):
+        return round(latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] * 1000, 2)
+
+    claimed_once = sum(1 for pk in pks if len(wins.get(str(pk), [])) == 1)
+    agrees = sum(1 for pk in pks if wins.get(str(pk)) and holders.get(pk) == wins[str(pk)][0])
+    return {
+        "agents": agents, "tickets": tickets, "attempts": len(latencies), "wall_s": round(wall, 2),
+        "claimed_exactly_once": claimed_once, "holder_matches_winner": agrees,
+        "claimed_twice_or_more": sum(1 for v in wins.values() if len(v) > 1),
+        "unclaimed": sum(1 for pk in pks if not holders.get(pk)),
+        "claim_events_per_ticket_max": max(per_ticket.values() or [0]),
+        "claim_events": sum(per_ticket.values()),
+        "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(latencies[-1] * 1000, 2),
+        "errors": errors[:5],
+    }
+
+
+def outbox_enqueue(*, count: int, tag: str, connection_key: str, tickets: int = 20) -> dict:
+    """`count` agent replies queued through tickets.services, spread over `tickets` tickets in atendendo."""
+    from accounts.models import Client, User
+    from tickets import services
+    from whatsapp.models import Connection
+
+    conn = Connection.objects.get(key=connection_key)
+    agent = User.objects.get(email="agente1@demo.local")
+    held = []
+    for n in range(tickets):
+        identity = f"5566{n:09d}"
+        client, _ = Client.objects.get_or_create(reseller=conn.reseller, identity=identity,
+                                                 defaults={"wa_id": identity, "phone": identity})
+        ticket, created = services.inbound_route(connection=conn, client=client)
+        if created:
+            services.message_store(ticket=ticket, msg=services.InboundMessage(
+                provider_message_id=f"wamid.outbox.{n}", text="Aguardo retorno"))
+            ticket = services.ticket_claim(ticket=ticket, agent=agent)
+        held.append(ticket)
+    for i in range(count):
+        services.message_enqueue_outbound(ticket=held[i % len(held)], text=f"{tag} #{i}", agent=agent)
+    return {"queued": count}
+
+
+def outbox_status(*, tag: str) -> dict:
+    from django.db.models import Count
+
+    from tickets.models import Message
+
+    rows = (Message.objects.filter(direction=Message.Direction.OUT, text__startswith=f"{tag} #")
+            .values("delivery_status").annotate(n=Count("id")))
+    return {r["delivery_status"]: r["n"] for r in rows}

@@ -1,0 +1,82 @@
+"""Queue pages at growing sizes and one long conversation, over HTTP, plus their query counts."""
+
+from __future__ import annotations
+
+from . import report, scenarios
+from .loadgen import get
+
+SMALLEST = "smallest"
+
+
+def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict, health) -> None:
+    from .run import QUEUE_PAGES, task
+
+    cfg = run.cfg
+    h50 = health.summary()["p50_ms"]
+    cookie = {e: {"Cookie": c} for e, c in tenant["cookies"].items()}
+    status = scenarios.probe(cfg.port, "GET", "/tickets/?status=espera", cookie["agente1@demo.local"])
+    if status != 200:
+        run.note(f"{profile}: queue and conversation pages not measured: /tickets/ answered {status}")
+        return
+    queue = out.setdefault("queue", [])
+    for size in cfg.queue_sizes:
+        print(f"  seeding {size:,} tickets × 10 messages", flush=True)
+        seeded = task(env, "seed_queue", total=size, connection_key=tenant["meta_key"])
+        run.row(profile, f"seed to {size:,} tickets", notes=f"+{seeded['added']:,} in {seeded['seconds']} s")
+        by_user = {}
+        for email, _role, state in QUEUE_PAGES:
+            by_user.setdefault(email, []).append(f"/tickets/?status={state}")
+        counts = {}
+        for email, paths in by_user.items():
+            for path, c in task(env, "query_counts", email=email, paths=paths).items():
+                counts[(email, path)] = c
+        for email, role, state in QUEUE_PAGES:
+            path = f"/tickets/?status={state}"
+            load = run.load(get(path, cookie[email]), cfg.page_s, f"{state} as {role} at {size:,}")
+            c = counts[(email, path)]
+            s = run.row(profile, f"queue {state} {role} @ {size:,}", load, queries=c["queries"],
+                        notes=f"{c['bytes'] // 1024} KiB")
+            queue.append({"size": size, "state": state, "role": role, "queries": c["queries"],
+                          "bytes": c["bytes"], "status": c["status"], **s})
+    _queue_targets(run, profile, queue, h50)
+    _conversation(run, profile, env, tenant, out, cookie["agente1@demo.local"], h50)
+
+
+def _queue_targets(run, profile, queue, h50) -> None:
+    sizes = sorted({q["size"] for q in queue})
+    if not sizes:
+        return
+    small, large = sizes[0], sizes[-1]
+    for state in ("espera", "atendendo"):
+        for role in ("agent", "supervisor"):
+            rows = {q["size"]: q for q in queue if q["state"] == state and q["role"] == role}
+            if small not in rows or large not in rows:
+                continue
+            name = f"queue {state} {role}"
+            if large != small:
+                report.target(run.results, profile, f"{name}: p50 @{large:,} ÷ p50 @{small:,}",
+                              report.ratio(rows[large]["p50_ms"], rows[small]["p50_ms"]), 1.5)
+            report.target(run.results, profile, f"{name}: p50 @{large:,} ÷ /healthz p50",
+                          report.ratio(rows[large]["p50_ms"], h50), 4)
+            spread = len({r["queries"] for r in rows.values()})
+            report.target(run.results, profile, f"{name}: distinct query counts over sizes", spread, 1,
+                          unit="")
+
+
+def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
+    from .run import task
+
+    cfg = run.cfg
+    print(f"  seeding one conversation of {cfg.conversation_messages:,} messages", flush=True)
+    conv = task(env, "seed_conversation", messages=cfg.conversation_messages,
+                connection_key=tenant["meta_key"], agent_email="agente1@demo.local")
+    long_path, short_path = f"/tickets/{conv['ticket']}/", f"/tickets/{conv['small_ticket']}/"
+    counts = task(env, "query_counts", email="agente1@demo.local", paths=[long_path, short_path])
+    load = run.load(get(long_path, cookie), cfg.page_s, f"conversation of {cfg.conversation_messages:,} messages")
+    long_q, short_q = counts[long_path]["queries"], counts[short_path]["queries"]
+    s = run.row(profile, f"conversation, {cfg.conversation_messages:,} messages", load, queries=long_q,
+                notes=f"{short_q} queries with 10 messages; {counts[long_path]['bytes'] // 1024} KiB")
+    out["conversation"] = {**s, "queries": long_q, "queries_10_messages": short_q, "bytes": counts[long_path]["bytes"]}
+    report.target(run.results, profile, "conversation p50 ÷ /healthz p50", report.ratio(s["p50_ms"], h50), 4)
+    report.target(run.results, profile, "conversation queries (5,000 msgs) − (10 msgs)", long_q - short_q, 0,
+                  unit="")

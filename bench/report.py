@@ -1,0 +1,57 @@
+"""The printed table and the JSON file of one run."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def target(results: dict, profile: str, name: str, value, limit, *, at_least: bool = False, unit: str = "×"):
+    met = None if value is None else (value >= limit if at_least else value <= limit)
+    results.setdefault("targets", []).append({
+        "profile": profile, "name": name, "value": value,
+        "target": f"{'≥' if at_least else '≤'} {limit}{unit}", "met": met,
+    })
+
+
+def print_table(results: dict) -> None:
+    rows = results.get("rows", [])
+    print()
+    print(f"IAZE benchmark — {results['started_at']} — {results['machine']['cpus']} CPUs — "
+          f"gunicorn {results['config']['workers']} × {results['config']['worker_class']} — "
+          f"{results['config']['concurrency']} connections" + (" — QUICK RUN" if results["config"]["quick"] else ""))
+    cols = ["profile", "scenario", "rate/s", "p50 ms", "p95 ms", "p99 ms", "queries", "notes"]
+    table = [cols] + [[_fmt(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
+    for n, line in enumerate(table):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    if results.get("targets"):
+        print("\nTargets (ratios against the same server's /healthz, measured in this run):")
+        for t in results["targets"]:
+            mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+            print(f"  [{mark:>12}] {t['profile']:<10} {t['name']:<52} {_fmt(t['value']):>10}  target {t['target']}")
+    for note in results.get("notes", []):
+        print(f"  note: {note}")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def write_json(results: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False))
+    return path

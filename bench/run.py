@@ -1,0 +1,195 @@
+"""`make bench`: the whole benchmark, profile by profile, against real gunicorn servers.
+
+Every latency target is a ratio against the same server's own GET /healthz measured
+in the same run, with the same client, so machines and noise cancel out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import report, scenarios
+from .config import RESULTS, ROOT, Config
+from .loadgen import client_ceiling, get, run_load
+from .server import Gunicorn, cpu_count
+from .tasks import RESULT_PREFIX
+
+QUEUE_PAGES = [("agente1@demo.local", "agent", "espera"), ("agente1@demo.local", "agent", "atendendo"),
+               ("revenda@demo.local", "supervisor", "espera"), ("revenda@demo.local", "supervisor", "atendendo")]
+
+
+class TaskFailed(RuntimeError):
+    pass
+
+
+def task(env: dict, name: str, **kwargs):
+    proc = subprocess.run([sys.executable, "-m", "bench.tasks", name, json.dumps(kwargs)],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
+            return json.loads(line[len(RESULT_PREFIX):])
+    raise TaskFailed(f"bench task {name} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")
+
+
+def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
+    env.update(DATA_DIR=str(data_dir), SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
+               DEBUG="0", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    if profile == "postgresql":
+        env["DATABASE_URL"] = cfg.pg_url
+    elif profile != "sqlite":
+        raise SystemExit(f"unknown profile {profile!r} (sqlite, postgresql)")
+    return env
+
+
+class Run:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.failed = False
+        self.results = {
+            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "machine": {"cpus": cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
+            "profiles": {}, "rows": [], "targets": [], "notes": [],
+        }
+
+    # --- helpers -------------------------------------------------------------------------
+    def row(self, profile, scenario, load=None, **extra):
+        s = load.summary() if load is not None else {}
+        self.results["rows"].append({
+            "profile": profile, "scenario": scenario, "rate/s": s.get("rate_per_s"),
+            "p50 ms": s.get("p50_ms"), "p95 ms": s.get("p95_ms"), "p99 ms": s.get("p99_ms"), **extra,
+        })
+        return s
+
+    def note(self, text):
+        print(f"  ! {text}", flush=True)
+        self.results["notes"].append(text)
+
+    def load(self, factory, duration, label):
+        print(f"  {label}: {self.cfg.concurrency} connections × {duration:g} s", flush=True)
+        return run_load("127.0.0.1", self.cfg.port, factory, concurrency=self.cfg.concurrency, duration_s=duration)
+
+    # --- the run -------------------------------------------------------------------------
+    def main(self) -> int:
+        cfg = self.cfg
+        print(f"client ceiling (fixed-answer server, {cfg.ceiling_s:g} s)", flush=True)
+        ceiling = client_ceiling(cfg.port + 2, concurrency=cfg.concurrency, duration_s=cfg.ceiling_s)
+        self.results["client_ceiling"] = self.row("-", "client ceiling (no-op server)", ceiling)
+        for profile in cfg.profiles:
+            t0 = time.monotonic()
+            print(f"\n=== profile: {profile} ===", flush=True)
+            try:
+                self.profile(profile)
+            except Exception:  # noqa: BLE001 - one broken profile must not hide the other's figures
+                self.failed = True
+                self.note(f"{profile}: aborted: {traceback.format_exc(limit=3)}")
+            self.results["profiles"].setdefault(profile, {})["seconds"] = round(time.monotonic() - t0, 1)
+        report.print_table(self.results)
+        path = report.write_json(self.results, RESULTS)
+        print(f"\nJSON: {path.relative_to(ROOT)}")
+        return 1 if self.failed else 0
+
+    def profile(self, profile: str) -> None:
+        cfg = self.cfg
+        out = self.results["profiles"].setdefault(profile, {})
+        with tempfile.TemporaryDirectory(prefix=f"iaze-bench-{profile}-") as tmp:
+            tmp = Path(tmp)
+            env = profile_env(cfg, profile, tmp / "data")
+            out["database"] = task(env, "create_db")
+            try:
+                self.profile_body(profile, env, tmp, out)
+            finally:
+                if not cfg.keep:
+                    task(env, "destroy_db")
+
+    def profile_body(self, profile: str, env: dict, tmp: Path, out: dict) -> None:
+        from . import outbox_bench, pages
+
+        cfg = self.cfg
+        tenant = task(env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}",
+                      extra_agents=max(0, cfg.claim_agents - 2))
+        server = Gunicorn(env=env, port=cfg.port, workers=cfg.workers, worker_class=cfg.worker_class,
+                          threads=cfg.threads, log_path=tmp / "gunicorn.log")
+        with server:
+            out["healthz_warmup"] = self.load(get("/healthz"), cfg.healthz_s / 2, "GET /healthz (warm-up)").summary()
+            self.ingest(profile, env, tmp, tenant, out)
+            health = self.load(get("/healthz"), cfg.healthz_s, "GET /healthz (baseline)")
+            out["healthz"] = self.row(profile, "GET /healthz (baseline)", health)
+            self.ingest_targets(profile, out, health)
+            out["memory_after_ingest"] = server.worker_memory()
+            pages.queue_and_conversation(self, profile, env, tenant, out, health)
+            out["memory_after_pages"] = server.worker_memory()
+        self.memory(profile, out)
+        self.claims(profile, env, out)
+        outbox_bench.run(self, profile, env, tmp, out)
+
+    def ingest(self, profile, env, tmp, tenant, out) -> None:
+        cfg = self.cfg
+        path = f"/whatsapp/webhook/{tenant['meta_key']}/"
+        status = scenarios.probe(cfg.port, "POST", path, {"Content-Type": "application/json"}, b"{}")
+        if status != 401:
+            self.note(f"{profile}: webhook ingest not measured: unsigned POST {path} answered {status}, not 401")
+            return
+        factory = scenarios.meta_text_events(key=tenant["meta_key"], secret=tenant["meta_secret"],
+                                             phone_number_id=tenant["phone_number_id"], clients=cfg.ingest_clients)
+        load = self.load(factory, cfg.ingest_s, "POST signed Meta text events")
+        ids = scenarios.write_ids(load.accepted_tokens, tmp / "accepted-ids.txt")
+        check = task(env, "ingest_check", connection_key=tenant["meta_key"], ids_file=str(ids),
+                     prefix=scenarios.INGEST_PREFIX)
+        out["ingest"] = {"load": self.row(profile, "POST webhook (Meta text)", load,
+                                          notes=f"lost {check['lost']}, dup {check['duplicated']}"),
+                         "check": check}
+        if check["lost"] or check["duplicated"]:
+            self.failed = True
+            self.note(f"{profile}: ingest lost {check['lost']} and duplicated {check['duplicated']} events")
+
+    def ingest_targets(self, profile, out, health) -> None:
+        load = (out.get("ingest") or {}).get("load") or {}
+        h = health.summary()
+        report.target(self.results, profile, "webhook accepted/s ÷ /healthz req/s",
+                      report.ratio(load.get("rate_per_s"), h["rate_per_s"]), 0.5, at_least=True)
+        report.target(self.results, profile, "webhook p99 ÷ /healthz p99",
+                      report.ratio(load.get("p99_ms"), h["p99_ms"]), 3)
+
+    def memory(self, profile, out) -> None:
+        for phase in ("memory_after_ingest", "memory_after_pages"):
+            workers = out.get(phase) or {}
+            peak = max((w["peak_mib"] for w in workers.values()), default=None)
+            out[phase + "_peak_mib"] = None if peak is None else round(peak, 1)
+        peak_all = max((v for k, v in out.items() if k.endswith("_peak_mib") and v), default=None)
+        self.row(profile, "peak RSS of one worker (MiB)", notes=f"{peak_all}")
+        report.target(self.results, profile, "peak RSS of one gunicorn worker (MiB)", peak_all, 100, unit=" MiB")
+
+    def claims(self, profile, env, out) -> None:
+        cfg = self.cfg
+        print(f"  claim contention: {cfg.claim_agents} agents × {cfg.claim_tickets} tickets", flush=True)
+        res = task(env, "claims", agents=cfg.claim_agents, tickets=cfg.claim_tickets, connection_key="demo-meta")
+        out["claims"] = res
+        ok = (res["claimed_exactly_once"] == res["tickets"] == res["holder_matches_winner"]
+              and res["claim_events_per_ticket_max"] == 1 and not res["errors"])
+        self.results["rows"].append({
+            "profile": profile, "scenario": f"claim race ({res['agents']} agents, {res['tickets']} tickets)",
+            "p50 ms": res["p50_ms"], "p95 ms": res["p95_ms"], "p99 ms": res["p99_ms"],
+            "notes": f"claimed once: {res['claimed_exactly_once']}/{res['tickets']}",
+        })
+        if not ok:
+            self.failed = True
+            self.note(f"{profile}: claim race broke the exactly-once rule: {res}")
+
+
+def main() -> None:
+    cfg = Config.from_env()
+    if "--quick" in sys.argv[1:]:
+        os.environ["BENCH_QUICK"] = "1"
+        cfg = Config.from_env()
+    sys.exit(Run(cfg).main())

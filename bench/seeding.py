@@ -1,0 +1,197 @@
+"""Bulk seeding for the scale benchmarks (Django side; imported only after django.setup()).
+
+A million messages through the ORM one by one would take longer than the whole
+benchmark, so rows are shaped exactly as the services write them and inserted
+in batches: COPY on PostgreSQL, executemany on SQLite, bulk_create elsewhere.
+Values go through each field's own get_db_prep_save, so UUIDs, datetimes and
+JSON are stored the way Django stores them on every backend.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import connection, models
+from django.utils import timezone
+
+from accounts.models import Client, Department, User
+from tickets.models import Message, Ticket
+from whatsapp.models import Connection
+
+BATCH = 20_000
+MESSAGES_PER_TICKET = 10
+WORDS = ("olá bom dia preciso de ajuda com meu pedido que ainda não chegou pode verificar por favor "
+         "obrigado claro vou conferir aqui o código de rastreio está correto boleto pagamento segunda via").split()
+
+
+class Progress:
+    """A one-line progress bar on stderr (the benchmark's stdout carries JSON)."""
+
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.done, self.t0, self._last = label, total, 0, time.monotonic(), 0.0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last > 0.25 or self.done >= self.total:
+            self._last = now
+            frac = self.done / self.total if self.total else 1
+            bar = "#" * int(frac * 30)
+            rate = self.done / max(now - self.t0, 1e-9)
+            sys.stderr.write(f"\r  {self.label:<10} [{bar:<30}] {self.done:>9,}/{self.total:,} {rate:>9,.0f}/s")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def bulk_insert(model: type[models.Model], rows: list[dict]) -> None:
+    """Insert plain dicts (attname → Python value) in one statement per batch."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.local_concrete_fields]
+    constants = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    prepped_constants = {name: f.get_db_prep_save(constants[name], connection)
+                         for f in fields if (name := f.attname) in constants}
+    varying = [f for f in fields if f.attname not in constants]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [f.column for f in fields]
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+
+    def values(row):
+        out = dict(prepped_constants)
+        for f in varying:
+            out[f.attname] = f.get_db_prep_save(row[f.attname], connection)
+        return [out[f.attname] for f in fields]
+
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur, cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(values(row))
+    elif connection.vendor == "sqlite":
+        placeholders = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", [values(r) for r in rows])
+    else:
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+
+
+def _text(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 16))).capitalize()
+
+
+def seed_queue(*, total: int, connection_key: str) -> dict:
+    """Grow the bench tenant to `total` tickets with 10 messages each (adds only the missing ones).
+
+    Mix: 40 % espera, 40 % atendendo, 20 % finalizado; 70 % in Suporte, 30 % in Financeiro;
+    last activity spread over the past 30 days.
+    """
+    conn = Connection.objects.select_related("reseller").get(key=connection_key)
+    reseller = conn.reseller
+    existing = Ticket.objects.filter(connection=conn, client__identity__startswith="5500").count()
+    missing = total - existing
+    if missing <= 0:
+        return {"tickets": existing, "added": 0, "seconds": 0.0}
+    depts = {d.name: d for d in Department.objects.filter(reseller=reseller)}
+    agents = {name: list(User.objects.filter(departments=dept, role=User.Role.AGENT, is_active=True)
+                         .order_by("email")[:2]) for name, dept in depts.items()}
+    now = timezone.now()
+    t0 = time.monotonic()
+    ticket_bar = Progress("tickets", missing)
+    message_bar = Progress("messages", missing * MESSAGES_PER_TICKET)
+    for start in range(existing, total, BATCH // MESSAGES_PER_TICKET):
+        stop = min(total, start + BATCH // MESSAGES_PER_TICKET)
+        clients, tickets, messages = [], [], []
+        for i in range(start, stop):
+            rng = random.Random(i)
+            dept_name = "Suporte" if i % 10 < 7 else "Financeiro"
+            dept = depts[dept_name]
+            state = ("espera", "espera", "atendendo", "atendendo", "finalizado")[i % 5]
+            agent = None if state == "espera" else agents[dept_name][i % len(agents[dept_name])]
+            last = now - timedelta(seconds=rng.randint(60, 30 * 86400))
+            first = last - timedelta(minutes=MESSAGES_PER_TICKET * 3)
+            client_id, ticket_id = uuid.uuid4(), uuid.uuid4()
+            identity = f"5500{i:09d}"
+            clients.append(dict(id=client_id, reseller_id=reseller.pk, identity=identity, wa_id=identity,
+                                phone=identity, name=f"Cliente {i}", created_at=first, updated_at=first))
+            texts = [_text(rng) for _ in range(MESSAGES_PER_TICKET)]
+            for j, text in enumerate(texts):
+                at = first + timedelta(minutes=3 * (j + 1))
+                inbound = j % 2 == 0
+                messages.append(dict(
+                    id=uuid.uuid4(), ticket_id=ticket_id, connection_id=conn.pk,
+                    direction=Message.Direction.IN if inbound else Message.Direction.OUT,
+                    kind=Message.Kind.TEXT, raw_type="text", text=text,
+                    provider_message_id=f"wamid.seed.{i}.{j}", provider_timestamp=at if inbound else None,
+                    sender_agent_id=None if inbound or agent is None else agent.pk,
+                    delivery_status="" if inbound else Message.Delivery.READ,
+                    sent_at=None if inbound else at, created_at=at, updated_at=at,
+                ))
+            tickets.append(dict(
+                id=ticket_id, reseller_id=reseller.pk, department_id=dept.pk, client_id=client_id,
+                connection_id=conn.pk,
+                status=Ticket.Status.CLOSED if state == "finalizado" else Ticket.Status.OPEN,
+                agent_id=agent.pk if agent else None, claimed_at=first if agent else None,
+                closed_at=last if state == "finalizado" else None,
+                closed_by_id=agent.pk if state == "finalizado" else None,
+                last_message_at=first + timedelta(minutes=3 * MESSAGES_PER_TICKET),
+                last_message_preview=texts[-1][:200], last_inbound_at=first + timedelta(minutes=3 * 9),
+                created_at=first, updated_at=last,
+            ))
+        bulk_insert(Client, clients)
+        bulk_insert(Ticket, tickets)
+        ticket_bar.add(len(tickets))
+        bulk_insert(Message, messages)
+        message_bar.add(len(messages))
+    analyze()
+    return {"tickets": total, "added": missing, "seconds": round(time.monotonic() - t0, 1)}
+
+
+def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -> str:
+    """One ticket in atendendo, held by the agent, with `messages` messages. Returns its id."""
+    conn = Connection.objects.select_related("reseller").get(key=connection_key)
+    agent = User.objects.get(email=agent_email)
+    dept = conn.default_department
+    now = timezone.now()
+    first = now - timedelta(minutes=messages)
+    client_id, ticket_id = uuid.uuid4(), uuid.uuid4()
+    identity = "5599000000001"
+    bulk_insert(Client, [dict(id=client_id, reseller_id=conn.reseller_id, identity=identity, wa_id=identity,
+                              phone=identity, name="Cliente Conversa Longa", created_at=first, updated_at=first)])
+    rng = random.Random(5000)
+    texts = [_text(rng) for _ in range(messages)]
+    bulk_insert(Ticket, [dict(
+        id=ticket_id, reseller_id=conn.reseller_id, department_id=dept.pk, client_id=client_id,
+        connection_id=conn.pk, status=Ticket.Status.OPEN, agent_id=agent.pk, claimed_at=first,
+        closed_at=None, closed_by_id=None, last_message_at=now, last_message_preview=texts[-1],
+        last_inbound_at=now, created_at=first, updated_at=now,
+    )])
+    bar = Progress("messages", messages)
+    rows = []
+    for j, text in enumerate(texts):
+        at = first + timedelta(minutes=j)
+        inbound = j % 2 == 0
+        rows.append(dict(
+            id=uuid.uuid4(), ticket_id=ticket_id, connection_id=conn.pk,
+            direction=Message.Direction.IN if inbound else Message.Direction.OUT, kind=Message.Kind.TEXT,
+            raw_type="text", text=text, provider_message_id=f"wamid.long.{j}",
+            provider_timestamp=at if inbound else None, sender_agent_id=None if inbound else agent.pk,
+            delivery_status="" if inbound else Message.Delivery.READ, sent_at=None if inbound else at,
+            created_at=at, updated_at=at,
+        ))
+    for start in range(0, len(rows), BATCH):
+        bulk_insert(Message, rows[start:start + BATCH])
+        bar.add(len(rows[start:start + BATCH]))
+    analyze()
+    return str(ticket_id)
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum would have after a real day of traffic."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE clients, tickets, messages")
