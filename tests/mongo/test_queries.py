@@ -1,0 +1,146 @@
+"""The key querysets and services compiled to MongoDB commands, asserted without a server.
+
+The recorder stands where the backend hands a finished command to pymongo, so the
+filters and update pipelines below are exactly what a MongoDB server would receive.
+"""
+
+import pytest
+
+from accounts.models import Client, Department, Reseller, User
+from tickets import selectors, services
+from tickets.models import Message, Ticket
+from whatsapp.models import Connection
+
+from .fakes import StopRecording
+
+UNSET = {"$or": [{"agent_id": {"$exists": False}}, {"agent_id": None}]}
+SET = {"$and": [{"agent_id": {"$exists": True}}, {"agent_id": {"$ne": None}}]}
+
+
+@pytest.fixture
+def world():
+    """Unsaved objects: only their ids reach the compiled commands."""
+    reseller = Reseller(slug="demo", name="Demo")
+    dept = Department(reseller=reseller, name="Suporte")
+    conn = Connection(reseller=reseller, default_department=dept, provider=Connection.Provider.META, key="k")
+    client = Client(reseller=reseller, identity="5511999990000")
+    ticket = Ticket(reseller=reseller, department=dept, client=client, connection=conn)
+    boss = User(email="revenda@demo.local", role=User.Role.RESELLER, reseller=reseller)
+    return type("World", (), dict(reseller=reseller, dept=dept, conn=conn, client=client, ticket=ticket,
+                                   boss=boss))
+
+
+def _and_terms(criteria):
+    assert list(criteria) == ["$and"], criteria
+    return criteria["$and"]
+
+
+def test_claim_is_one_conditional_update_on_tickets(recorder, world):
+    recorder.stop_after_writes = 1  # stop at the re-read that follows the update
+    with pytest.raises(StopRecording):
+        services.ticket_claim(ticket=world.ticket, agent=world.boss)
+    [update] = recorder.ops("update_many", "tickets")
+    criteria, pipeline = update.args
+    terms = _and_terms(criteria)
+    assert {"id": world.ticket.pk.hex} in terms
+    assert {"status": "open"} in terms
+    assert UNSET in terms  # only a ticket nobody holds can be claimed
+    assert len(terms) == 3
+    [stage] = pipeline
+    assert stage["$set"]["agent_id"] == {"$literal": world.boss.pk.hex}
+    assert set(stage["$set"]) == {"agent_id", "claimed_at", "updated_at"}
+    # No write happened before the conditional update (e.g. no read-modify-write).
+    assert [c.op for c in recorder.calls][:1] == ["update_many"]
+
+
+def test_claim_loser_sees_matched_count_zero_as_conflict(recorder, world):
+    recorder.matched_count = 0
+    recorder.stop_after_writes = 1
+    with pytest.raises(StopRecording):
+        services.ticket_claim(ticket=world.ticket, agent=world.boss)
+    # The service re-reads the ticket (with its holder) to name the winner.
+    read = recorder.ops("aggregate", "tickets")[-1].args[0]
+    assert any(stage.get("$lookup", {}).get("from") == "users" for stage in read)
+    assert {"$match": {"id": world.ticket.pk.hex}} in read
+
+
+def test_close_by_supervisor_is_one_conditional_update(recorder, world):
+    recorder.stop_after_writes = 1
+    with pytest.raises(StopRecording):
+        services.ticket_close(ticket=world.ticket, by=world.boss)
+    [update] = recorder.ops("update_many", "tickets")
+    criteria, pipeline = update.args
+    terms = _and_terms(criteria)
+    assert {"id": world.ticket.pk.hex} in terms and {"status": "open"} in terms and SET in terms
+    assert pipeline[0]["$set"]["status"] == {"$literal": "closed"}
+    assert pipeline[0]["$set"]["closed_by_id"] == {"$literal": world.boss.pk.hex}
+
+
+def test_close_by_agent_also_requires_being_the_holder(recorder, world):
+    # The same queryset ticket_close builds for a non-supervisor (agent filter added).
+    agent = User(email="agente1@demo.local", role=User.Role.AGENT, reseller=world.reseller)
+    Ticket.objects.filter(pk=world.ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False).filter(
+        agent=agent).update(status=Ticket.Status.CLOSED)
+    terms = _and_terms(recorder.ops("update_many", "tickets")[0].args[0])
+    assert {"agent_id": agent.pk.hex} in terms and SET in terms
+
+
+def test_inbound_route_reads_open_ticket_then_inserts_one(recorder, world):
+    ticket, created = services.inbound_route(connection=world.conn, client=world.client)
+    assert created
+    lookup = recorder.ops("aggregate", "tickets")[0].args[0]
+    assert lookup[0] == {"$match": {"$and": [
+        {"client_id": world.client.pk.hex}, {"connection_id": world.conn.pk.hex}, {"status": "open"},
+    ]}}
+    [insert] = recorder.ops("insert_many", "tickets")
+    [doc] = insert.args[0]
+    assert doc["status"] == "open" and doc["agent_id"] is None
+    assert doc["department_id"] == world.dept.pk.hex  # the connection's default department
+    assert doc["id"] == ticket.pk.hex
+    [event] = recorder.ops("insert_many", "ticket_events")[0].args[0]
+    assert event["action"] == "created" and event["to_state"] == "espera"
+
+
+def test_message_dedup_relies_on_insert_not_on_a_read(recorder, world):
+    msg = services.InboundMessage(provider_message_id="wamid.ABC", text="oi")
+    services.message_store(ticket=world.ticket, msg=msg)
+    [insert] = recorder.ops("insert_many", "messages")
+    [doc] = insert.args[0]
+    assert doc["provider_message_id"] == "wamid.ABC" and doc["connection_id"] == world.conn.pk.hex
+    assert not recorder.ops("aggregate", "messages")  # no check-then-insert race
+    # The ticket's activity moves forward only: a conditional update, never a blind one.
+    touch = recorder.ops("update_many", "tickets")[0].args[0]
+    assert {"id": world.ticket.pk.hex} in _and_terms(touch)
+    assert "$or" in str(touch) and "last_message_at" in str(touch)
+
+
+def test_message_dedup_lookup_by_provider_id(recorder, world):
+    Message.objects.filter(connection=world.conn, provider_message_id="wamid.ABC").exists()
+    pipeline = recorder.ops("aggregate", "messages")[0].args[0]
+    assert pipeline[0] == {"$match": {"$and": [
+        {"connection_id": world.conn.pk.hex}, {"provider_message_id": "wamid.ABC"},
+    ]}}
+    assert pipeline[-1] == {"$limit": 1}
+
+
+@pytest.mark.parametrize("state,expected", [
+    ("espera", [{"status": "open"}, UNSET]),
+    ("atendendo", [{"status": "open"}, SET]),
+    ("finalizado", [{"status": "closed"}]),
+])
+def test_queue_listing_filter_and_sort(recorder, world, state, expected):
+    selectors.ticket_list_for(world.boss, state)
+    pipeline = recorder.ops("aggregate", "tickets")[0].args[0]
+    [match] = [s["$match"] for s in pipeline if "$match" in s]
+    terms = _and_terms(match) if "$and" in match else [match]
+    assert {"reseller_id": world.reseller.pk.hex} in terms  # tenant first
+    for term in expected:
+        assert term in terms
+    [sort] = [s["$sort"] for s in pipeline if "$sort" in s]
+    keys = list(sort.items())
+    # newest activity first, tickets without activity last, id as the tie-break for the cursor
+    assert keys[1:] == [("last_message_at", -1), ("id", -1)]
+    assert keys[0][1] == 1 and keys[0][0].startswith("__order")
+    assert pipeline[-1] == {"$limit": selectors.QUEUE_PAGE_SIZE + 1}
+    joined = {s["$lookup"]["from"] for s in pipeline if "$lookup" in s}
+    assert joined == {"clients", "departments", "users"}

@@ -1,0 +1,110 @@
+"""The services end to end on mongomock, an in-process fake MongoDB, behind the real backend.
+
+What runs here: migrations (every collection and index, the partial unique ones
+included), seed data, inbound routing, message dedup, claim, close, replies with
+their idempotency key, the queue selectors and the persistence counts. What does
+not: concurrency (mongomock serialises everything; races are proven on
+PostgreSQL), write concern / journaling, and transactions. See the README.
+"""
+
+import pytest
+from django.db import IntegrityError
+
+from accounts.models import User
+from iaze.lib.models import DeletionRefused
+from tickets import selectors, services
+from tickets.management.commands.persistence import take_counts
+from tickets.models import Message, Ticket, TicketEvent, UIState
+from tests import factories as f
+
+
+@pytest.fixture
+def tenant(mongomock_db):
+    reseller = f.make_reseller("demo")
+    suporte = f.make_department(reseller, "Suporte")
+    return type("T", (), dict(
+        db=mongomock_db, reseller=reseller, suporte=suporte,
+        agent1=f.make_user("agente1@demo.local", reseller=reseller, departments=[suporte]),
+        agent2=f.make_user("agente2@demo.local", reseller=reseller, departments=[suporte]),
+        boss=f.make_user("revenda@demo.local", reseller=reseller, role=User.Role.RESELLER),
+        conn=f.make_connection(reseller, suporte, key="demo-meta"),
+    ))
+
+
+def test_migrate_creates_the_contract_collections_and_partial_indexes(mongomock_db):
+    names = set(mongomock_db.list_collection_names())
+    assert {"users", "tickets", "messages", "departments", "reseller_configs", "whatsapp_connections",
+            "resellers", "clients", "ticket_events", "webhook_events"} <= names
+    info = mongomock_db.tickets.index_information()
+    assert info["ticket_one_open_per_client_connection"]["partialFilterExpression"]["status"] == {"$eq": "open"}
+
+
+def test_ticket_lifecycle_on_mongomock(tenant):
+    client = f.make_client(tenant.reseller)
+    ticket, created = services.inbound_route(connection=tenant.conn, client=client)
+    assert created and ticket.ui_state == UIState.ESPERA
+    assert services.inbound_route(connection=tenant.conn, client=client) == (ticket, False)
+
+    msg = services.InboundMessage(provider_message_id="wamid.1", text="Olá")
+    assert services.message_store(ticket=ticket, msg=msg) is not None
+    assert services.message_store(ticket=ticket, msg=msg) is None  # the unique index caught the retry
+    assert Message.objects.filter(ticket=ticket).count() == 1
+    assert Ticket.objects.get(pk=ticket.pk).last_message_preview == "Olá"
+
+    claimed = services.ticket_claim(ticket=ticket, agent=tenant.agent1)
+    assert claimed.ui_state == UIState.ATENDENDO and claimed.agent == tenant.agent1
+    with pytest.raises(services.TicketConflict) as lost:
+        services.ticket_claim(ticket=ticket, agent=tenant.agent2)
+    assert lost.value.holder == tenant.agent1
+
+    reply = services.ticket_reply(ticket=ticket, agent=tenant.agent1, text="Bom dia!", nonce="n-1")
+    again = services.ticket_reply(ticket=ticket, agent=tenant.agent1, text="Bom dia!", nonce="n-1")
+    assert reply.pk == again.pk and reply.delivery_status == Message.Delivery.QUEUED
+    # Two queued replies without a provider id coexist (the `$gt: ''` partial index).
+    services.ticket_reply(ticket=ticket, agent=tenant.agent1, text="Mais uma", nonce="n-2")
+    assert Message.objects.filter(ticket=ticket, provider_message_id="").count() == 2
+
+    with pytest.raises(services.NotAllowed):
+        services.ticket_close(ticket=ticket, by=tenant.agent2)
+    closed = services.ticket_close(ticket=ticket, by=tenant.agent1)
+    assert closed.ui_state == UIState.FINALIZADO
+    with pytest.raises(services.TicketConflict):
+        services.ticket_claim(ticket=ticket, agent=tenant.agent2)
+
+    newer, created = services.inbound_route(connection=tenant.conn, client=client)
+    assert created and newer.pk != ticket.pk
+    actions = list(TicketEvent.objects.filter(ticket=ticket).order_by("at").values_list("action", flat=True))
+    assert actions == ["created", "claimed", "replied", "replied", "closed"]
+    assert take_counts()["tickets"] == {"espera": 1, "atendendo": 0, "finalizado": 1}
+
+
+def test_second_open_ticket_for_same_client_is_refused_by_the_index(tenant):
+    client = f.make_client(tenant.reseller)
+    ticket, _ = services.inbound_route(connection=tenant.conn, client=client)
+    with pytest.raises(IntegrityError):
+        Ticket.objects.create(reseller=tenant.reseller, department=tenant.suporte, client=client,
+                              connection=tenant.conn)
+    # Closed tickets of the same client are outside the partial index.
+    services.ticket_claim(ticket=ticket, agent=tenant.agent1)
+    services.ticket_close(ticket=ticket, by=tenant.agent1)
+    Ticket.objects.create(reseller=tenant.reseller, department=tenant.suporte, client=client,
+                          connection=tenant.conn, status=Ticket.Status.CLOSED, agent=tenant.agent1)
+    assert Ticket.objects.filter(client=client).count() == 2
+
+
+def test_queue_selectors_on_mongomock(tenant):
+    first = f.make_ticket(tenant.conn, text="primeiro")
+    second = f.make_ticket(tenant.conn, text="segundo")
+    page = selectors.ticket_list_for(tenant.agent1, UIState.ESPERA)
+    assert [t.pk for t in page.items] == [second.pk, first.pk]  # newest activity first
+    services.ticket_claim(ticket=first, agent=tenant.agent1)
+    counts = selectors.ticket_counts_for(tenant.agent1)
+    assert (counts["espera"], counts["atendendo"], counts["finalizado"]) == (1, 1, 0)
+    assert [t.pk for t in selectors.ticket_list_for(tenant.agent1, UIState.ATENDENDO).items] == [first.pk]
+
+
+def test_nothing_is_deleted_on_mongomock(tenant):
+    f.make_ticket(tenant.conn)
+    with pytest.raises(DeletionRefused):
+        Ticket.objects.all().delete()
+    assert tenant.db.tickets.count_documents({}) == 1
