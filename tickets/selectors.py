@@ -178,7 +178,12 @@ def ticket_history_for(user, ticket: Ticket) -> list[Ticket]:
 
 
 def ticket_events_for(ticket: Ticket) -> list[TicketEvent]:
-    return list(ticket.events.select_related("actor").order_by("at", "created_at"))
+    events = list(ticket.events.select_related("actor").order_by("at", "created_at"))
+    labels = dict(UIState.choices)
+    for event in events:
+        event.from_label = labels.get(event.from_state, event.from_state)
+        event.to_label = labels.get(event.to_state, event.to_state)
+    return events
 
 
 def _uuid_or_none(value):

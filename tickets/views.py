@@ -4,9 +4,12 @@ Views stay thin: they read the request, fetch through the selectors (which alrea
 decide visibility, so a foreign ticket is a 404), call one service and answer.
 """
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Department, User
@@ -64,6 +67,8 @@ def queue(request):
     context = {
         "form": form, "state": state, "counts": counts, "page": page, "others": others, "holder": holder,
         "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),
+        # Under a minute, "0 minutos" reads oddly: the list says "just arrived" instead.
+        "recent": timezone.now() - timedelta(minutes=1),
         "tabs": [(value, label, counts[value]) for value, label in UIState.choices],
         "query": _query(request, drop=("v", "cursor")),
         "tab_query": _query(request, drop=("v", "cursor", "status", "holder")),

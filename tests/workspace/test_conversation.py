@@ -67,7 +67,7 @@ def test_header_names_state_agent_department_and_events(client, world):
     client.force_login(world.agent2)
     html = client.get(url(world.t["fim"])).content.decode()
     assert "Finalizado" in html and "Agente 1" in html and "Suporte" in html
-    assert "Assumido" in html and "por Agente 1" in html and "atendendo → finalizado" in html
+    assert "Assumido" in html and "por Agente 1" in html and "Atendendo → Finalizado" in html
     assert "Assumir" not in html and 'name="text"' not in html
 
 

@@ -36,7 +36,7 @@ def test_default_tab_is_espera_with_client_details(client, world):
     html = client.get("/tickets/").content.decode()
     assert 'aria-current="page" data-state="espera"' in html
     assert "Cliente Espera" in html and "5511900000001" in html and "Quero saber do meu pedido" in html
-    assert "Suporte" in html and "esperando há" in html
+    assert "Suporte" in html and "chegou agora" in html
 
 
 def test_agent_sees_own_atendendo_apart_from_the_read_only_list(client, world):
