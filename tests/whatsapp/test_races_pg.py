@@ -1,0 +1,105 @@
+"""Real races on PostgreSQL: many webhook workers, many outbox workers, real threads."""
+
+import random
+import threading
+
+import pytest
+from django.db import connections
+from django.db.models import Count
+from django.test import Client as HttpClient
+
+from accounts.models import Client
+from tests import factories as f
+from tickets import services as ticket_services
+from tickets.models import Message, Ticket
+from whatsapp import outbox
+from whatsapp.models import WebhookEvent
+
+from .conftest import meta_text, raw_json, sign, webhook_url
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+
+def _run_threads(n, work):
+    """Start n workers together; re-raise the first error of any of them."""
+    barrier, errors = threading.Barrier(n), []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a worker is stuck"
+    if errors:
+        raise errors[0]
+
+
+def test_16_workers_deliver_200_events_shuffled_with_duplicates(meta_conn):
+    events = []
+    for c in range(40):
+        for k in range(5):
+            body = meta_text(meta_conn, wa_id=f"55119{c:08d}", message_id=f"wamid.race{c:03d}{k}",
+                             text=f"cliente {c} mensagem {k}", name=f"Cliente {c}", ts=1750000000 + k)
+            events.append(raw_json(body))
+    rng = random.Random(2026)
+    deliveries = events + rng.sample(events, 150) + rng.sample(events, 50)
+    rng.shuffle(deliveries)
+    url, secret = webhook_url(meta_conn), meta_conn.app_secret
+    statuses = []
+
+    def work(i):
+        http = HttpClient()
+        for raw in deliveries[i::16]:
+            r = http.post(url, data=raw, content_type="application/json",
+                          HTTP_X_HUB_SIGNATURE_256=sign(secret, raw))
+            statuses.append(r.status_code)
+
+    _run_threads(16, work)
+    assert statuses == [200] * len(deliveries)
+    assert Message.objects.count() == 200
+    assert WebhookEvent.objects.count() == 200
+    assert Client.objects.count() == 40
+    assert Ticket.objects.count() == 40
+    per_client = Ticket.objects.values("client").annotate(n=Count("id"))
+    assert {row["n"] for row in per_client} == {1}
+    assert not Message.objects.values("ticket").annotate(n=Count("id")).exclude(n=5).exists()
+
+
+def test_same_delivery_five_times_three_concurrently(meta_conn):
+    raw = raw_json(meta_text(meta_conn, text="só uma vez"))
+    url, headers = webhook_url(meta_conn), {"HTTP_X_HUB_SIGNATURE_256": sign(meta_conn.app_secret, raw)}
+    answers = []
+
+    def work(i):
+        answers.append(HttpClient().post(url, data=raw, content_type="application/json", **headers).status_code)
+
+    _run_threads(3, work)
+    for _ in range(2):
+        answers.append(HttpClient().post(url, data=raw, content_type="application/json", **headers).status_code)
+    assert answers == [200] * 5
+    assert WebhookEvent.objects.count() == 1 and Message.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_four_outbox_workers_never_send_a_message_twice(tenant, agent1, settings):
+    from tests.fake_provider import FakeProvider
+
+    settings.WHATSAPP_HTTP_TIMEOUT = 5.0
+    with FakeProvider(latency_ms=5) as fake:
+        conn = f.make_connection(tenant.reseller, tenant.suporte, key="race-out", api_base_url=fake.url)
+        ticket = f.make_ticket(conn, agent=agent1)
+        for i in range(40):
+            ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"resposta {i}")
+
+        _run_threads(4, lambda i: outbox.send_pending(ignore_backoff=True))
+        assert sorted(fake.texts()) == sorted(f"resposta {i}" for i in range(40))
+    assert set(Message.objects.filter(direction="out").values_list("delivery_status", flat=True)) == {"sent"}
+    assert Message.objects.filter(direction="out").values("provider_message_id").distinct().count() == 40
