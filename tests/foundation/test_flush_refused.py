@@ -1,0 +1,43 @@
+"""Django's flush (and so anything that empties tables through it) refuses non-test databases."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+
+from accounts.management.commands.flush import is_test_database
+from tickets.models import Ticket
+from tests import factories as f
+
+from .helpers import manage
+
+
+def test_the_test_database_is_recognised_as_one(db):
+    assert is_test_database("default")
+
+
+def test_flush_refused_on_a_database_that_is_not_a_test_database(meta_conn, monkeypatch):
+    f.make_ticket(meta_conn)
+    conn = connections["default"]
+    # Only the name the refusal looks at changes; the rows stay where they are.
+    monkeypatch.setitem(conn.settings_dict, "NAME", "iaze")
+    monkeypatch.setitem(conn.settings_dict, "TEST", {"NAME": "test_iaze"})
+    assert not is_test_database("default")
+    with pytest.raises(CommandError, match="Refusing to flush database 'iaze'"):
+        call_command("flush", interactive=False, stdout=io.StringIO())
+    monkeypatch.undo()
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.slow
+def test_manage_py_flush_refused_on_the_real_database(tmp_path):
+    data = tmp_path / "data"
+    assert manage("migrate", "--noinput", "-v0", data_dir=data).returncode == 0
+    assert manage("seed_demo", "--password", "pw-123456", data_dir=data).returncode == 0
+    result = manage("flush", "--noinput", data_dir=data)
+    assert result.returncode == 1
+    assert "Refusing to flush database" in result.stderr
+    assert "IAZE never deletes" in result.stderr
+    count = manage("shell", "-c", "from accounts.models import User; print(User.objects.count())", data_dir=data)
+    assert count.stdout.strip().splitlines()[-1] == "5"
