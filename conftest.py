@@ -17,10 +17,16 @@ LANE = os.environ.get("IAZE_TEST_LANE", "sqlite")
 REQUIRE_ALL = os.environ.get("IAZE_REQUIRE_ALL_LANES") == "1"
 
 collect_ignore_glob = [] if LANE == "mongodb" else ["tests/mongo/*"]
+# Skip reasons that mean "this test belongs to another lane", never "this lane is missing".
+BY_DESIGN = "by design: "
 
 
 def chromium_path():
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    """CHROMIUM, when set, is the only candidate (CHROMIUM= simulates a machine without one)."""
+    if "CHROMIUM" in os.environ:
+        path = os.environ["CHROMIUM"]
+        return path if path and os.access(path, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _postgres_unavailable() -> str | None:
@@ -48,12 +54,12 @@ def pytest_collection_modifyitems(config, items):
         if lane_problem:
             reason = lane_problem
         elif item.get_closest_marker("postgresql") and LANE != "postgresql":
-            reason = "runs in the postgresql lane (a real server is needed for real races)"
+            reason = BY_DESIGN + "runs in the postgresql lane (a real server is needed for real races)"
             item.add_marker(pytest.mark.skip(reason=reason))
-            continue  # by design, not a missing lane
+            continue  # not a missing lane
         elif item.get_closest_marker("browser"):
             if LANE != "sqlite":
-                item.add_marker(pytest.mark.skip(reason="browser tests run in the sqlite lane"))
+                item.add_marker(pytest.mark.skip(reason=BY_DESIGN + "browser tests run in the sqlite lane"))
                 continue
             if not browser:
                 reason = "Chromium is not installed (apt-get install chromium)"
@@ -66,8 +72,29 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+_unexpected_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """With every lane required, any skip that is not by design (a fixture's or a test's own
+    pytest.skip, an importorskip, a skip marker) counts as a lane that did not run."""
+    if not REQUIRE_ALL or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if BY_DESIGN not in reason:
+        _unexpected_skips.append(f"{report.nodeid}: {reason}")
+
+
 def pytest_sessionfinish(session, exitstatus):
     missing = getattr(session.config, "_iaze_lane_missing", None)
     if missing:
         print(f"\nERROR: a required test lane could not run: {missing}")
+        session.exitstatus = 1
+    if _unexpected_skips:
+        print(f"\nERROR: {len(_unexpected_skips)} test(s) skipped while every lane is required:")
+        for line in _unexpected_skips[:20]:
+            print(f"  {line}")
+        session.exitstatus = 1
+    if REQUIRE_ALL and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print(f"\nERROR: the {LANE} lane collected no tests")
         session.exitstatus = 1
