@@ -72,3 +72,19 @@ def test_sql_profiles_do_not_switch_on_mongodb_pieces(tmp_path):
     out = settings_value("settings.DEFAULT_AUTO_FIELD, 'django_mongodb_backend' in settings.INSTALLED_APPS, "
                          "bool(getattr(settings, 'MIGRATION_MODULES', {}))", tmp_path)
     assert out == "django.db.models.BigAutoField False False"
+
+
+CONTRACT_VARIABLES = {"MONGO_URL", "MONGO_DB_NAME", "DATABASE_URL", "DATA_DIR", "SECRET_KEY", "DEBUG",
+                      "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"}
+
+
+def test_env_example_documents_every_variable():
+    import re
+
+    from .helpers import ROOT
+
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.M))
+    read_by_settings = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', (ROOT / "iaze/settings.py").read_text()))
+    assert CONTRACT_VARIABLES <= documented
+    assert read_by_settings <= documented, read_by_settings - documented
