@@ -72,6 +72,9 @@ class Ticket(BaseModel):
             models.Index(fields=["reseller", "status", "agent", "-last_message_at"], name="ticket_queue_tenant"),
             models.Index(fields=["department", "status", "agent", "-last_message_at"], name="ticket_queue_dept"),
             models.Index(fields=["client", "-created_at"], name="ticket_client_history"),
+            # The queue's keyset order (newest activity first) for a tenant, and for admins across tenants.
+            models.Index(fields=["reseller", "status", "-last_message_at", "-id"], name="ticket_queue_tenant_time"),
+            models.Index(fields=["status", "-last_message_at", "-id"], name="ticket_queue_time"),
         ]
 
     def __str__(self):

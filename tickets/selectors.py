@@ -9,9 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
+
+from accounts.models import Client
 
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -79,11 +82,14 @@ def _filtered(user, filters: QueueFilters) -> QuerySet[Ticket]:
         qs = qs.filter(agent_id=filters.agent_id)
     if filters.q:
         q = filters.q
-        matching_messages = Message.objects.filter(text__icontains=q).values("ticket_id")
-        qs = qs.filter(
-            Q(client__name__icontains=q) | Q(client__phone__icontains=q) | Q(client__wa_id__icontains=q)
-            | Q(last_message_preview__icontains=q) | Q(pk__in=matching_messages)
-        )
+        # Subqueries rather than joins: each side is scanned once and then probed as a hash,
+        # instead of a client lookup per ticket.
+        clients = Client.objects.filter(Q(name__icontains=q) | Q(phone__icontains=q) | Q(wa_id__icontains=q))
+        if user.reseller_id and not user.is_admin:
+            clients = clients.filter(reseller_id=user.reseller_id)
+        messages = Message.objects.filter(text__icontains=q).values("ticket_id")
+        qs = qs.filter(Q(client_id__in=clients.values("pk")) | Q(pk__in=messages)
+                       | Q(last_message_preview__icontains=q))
     return qs
 
 
@@ -93,18 +99,25 @@ def _encode_cursor(ticket: Ticket) -> str:
 
 
 def _after_cursor(qs: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
-    """Keyset step on (last_message_at DESC NULLS LAST, id DESC): cost independent of the page number."""
+    """Keyset step on (last_message_at DESC, id DESC): the cost does not grow with the page number.
+
+    The plain DESC order is the one the queue indexes store, so the database walks an index
+    instead of sorting. Where NULLs sort (first on PostgreSQL, last on SQLite/MongoDB) follows
+    the backend; services always set last_message_at, so NULLs are a defensive case only.
+    """
     at_text, _sep, pk_text = (cursor or "").partition("|")
     try:
         pk = uuid.UUID(pk_text)
         at = datetime.fromisoformat(at_text) if at_text else None
     except ValueError:
         return qs
+    nulls_first = connection.features.nulls_order_largest
     if at is None:
-        return qs.filter(last_message_at__isnull=True, pk__lt=pk)
-    return qs.filter(
-        Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk) | Q(last_message_at__isnull=True)
-    )
+        after = Q(last_message_at__isnull=True, pk__lt=pk)
+        return qs.filter(after | Q(last_message_at__isnull=False) if nulls_first else after)
+    # `<=` first so the index can start its range there; the OR only settles ties.
+    after = Q(last_message_at__lte=at) & (Q(last_message_at__lt=at) | Q(pk__lt=pk))
+    return qs.filter(after if nulls_first else after | Q(last_message_at__isnull=True))
 
 
 def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(), cursor: str = "",
@@ -117,34 +130,40 @@ def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(),
     qs = _filtered(user, filters).in_state(state)
     if state == UIState.ATENDENDO and not is_supervisor(user):
         qs = qs.exclude(agent=user) if holder == "others" else qs.filter(agent=user)
-    qs = _after_cursor(qs, cursor).select_related("client", "department", "agent").order_by(
-        F("last_message_at").desc(nulls_last=True), "-pk"
-    )
+    qs = _after_cursor(qs, cursor).select_related("client", "department", "agent").order_by("-last_message_at", "-pk")
     rows = list(qs[: limit + 1])
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else ""
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
-    """Tab counts plus a version stamp of the visible tickets, in one query.
+def ticket_open_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
+    """Espera and atendendo counts plus a version stamp of the visible queue, in one query.
 
-    The stamp (counts, newest updated_at) changes whenever a visible ticket is created,
-    claimed, closed or gets a message, which is what lets the live refresh answer 204.
+    Open tickets are a small slice of the table. The stamp (open counts and their newest
+    updated_at) changes whenever a visible ticket is created, claimed, closed or an open one
+    gets a message; that is what lets the live refresh answer 204 without reading more.
     """
     qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id))
-    open_ = Q(status=Ticket.Status.OPEN)
-    atendendo = open_ & Q(agent__isnull=False)
-    if not is_supervisor(user):
-        atendendo &= Q(agent=user)
-    agg = qs.aggregate(
-        espera=Count("pk", filter=open_ & Q(agent__isnull=True)),
-        atendendo=Count("pk", filter=atendendo),
-        finalizado=Count("pk", filter=Q(status=Ticket.Status.CLOSED)),
+    mine = Q() if is_supervisor(user) else Q(agent=user)
+    agg = qs.filter(status=Ticket.Status.OPEN).aggregate(
         total=Count("pk"),
+        espera=Count("pk", filter=Q(agent__isnull=True)),
+        atendendo=Count("pk", filter=Q(agent__isnull=False) & mine),
         newest=Max("updated_at"),
     )
-    counts = {state: agg[state] for state in UIState.values}
-    counts["version"] = _stamp(agg["total"], agg["newest"], counts)
+    return {UIState.ESPERA: agg["espera"], UIState.ATENDENDO: agg["atendendo"],
+            "version": _stamp(agg["total"], agg["espera"], agg["atendendo"], agg["newest"])}
+
+
+def ticket_closed_count_for(user, *, filters: QueueFilters = QueueFilters()) -> int:
+    qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id))
+    return qs.filter(status=Ticket.Status.CLOSED).count()
+
+
+def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
+    """All three tab counts and the version stamp (the queue view splits this to answer 204 early)."""
+    counts = ticket_open_counts_for(user, filters=filters)
+    counts[UIState.FINALIZADO] = ticket_closed_count_for(user, filters=filters)
     return counts
 
 

@@ -53,9 +53,10 @@ def queue(request):
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
                                      q=form.value("q").strip())
-    counts = selectors.ticket_counts_for(user, filters=filters)
+    counts = selectors.ticket_open_counts_for(user, filters=filters)
     if _is_htmx(request) and request.GET.get("v") == counts["version"]:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows
+    counts[UIState.FINALIZADO] = selectors.ticket_closed_count_for(user, filters=filters)
 
     supervisor = selectors.is_supervisor(user)
     holder = form.value("holder")
