@@ -141,3 +141,36 @@ def test_unknown_status_falls_back_to_espera(client, world):
     client.force_login(world.agent1)
     response = client.get("/tickets/?status=deleted")
     assert response.status_code == 200 and url(world.t["espera"]) in response.content.decode()
+
+
+def test_pagination_keeps_tickets_without_activity(client, tenant, meta_conn, agent1):
+    from tests import factories as f
+    from tickets.models import Ticket
+
+    tickets = [f.make_ticket(meta_conn) for _ in range(28)]
+    # Defensive case: services always set last_message_at, but a NULL must not hide a ticket.
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets[:3]]).update(last_message_at=None)
+    client.force_login(agent1)
+    seen, link = [], "/tickets/?status=espera"
+    while link:
+        html = client.get(link).content.decode()
+        seen += [t.pk for t in tickets if url(t) in html]
+        if 'rel="next"' in html:
+            start = html.rindex('href="', 0, html.index('rel="next"')) + 6
+            link = "/tickets/" + html[start:html.index('"', start)].replace("&amp;", "&")
+        else:
+            link = None
+    assert sorted(seen) == sorted(t.pk for t in tickets)
+
+
+def test_waiting_time_is_shown(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk=world.t["espera"].pk).update(created_at=timezone.now() - timedelta(hours=2, minutes=5))
+    client.force_login(world.agent1)
+    html = client.get("/tickets/?status=espera").content.decode()
+    assert "esperando há 2\xa0horas" in html  # timesince joins with a no-break space
