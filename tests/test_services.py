@@ -75,3 +75,55 @@ def test_protected_rows_refuse_delete(meta_conn, agent1):
     with pytest.raises(DeletionRefused):
         Message.objects.filter(ticket=ticket).delete()
     assert Ticket.objects.count() == 1
+
+
+def test_inbound_route_opens_in_the_connections_default_department(meta_conn, tenant):
+    client = f.make_client(tenant.reseller)
+    ticket, created = services.inbound_route(connection=meta_conn, client=client)
+    assert created and ticket.department == tenant.suporte and ticket.reseller == tenant.reseller
+    again, created_again = services.inbound_route(connection=meta_conn, client=client)
+    assert again.pk == ticket.pk and not created_again
+    assert list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True)) == ["created"]
+
+
+def test_out_of_order_messages_never_move_activity_backwards(meta_conn):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ticket = f.make_ticket(meta_conn)
+    late = timezone.now() + timedelta(minutes=5)
+    early = late - timedelta(minutes=10)
+    services.message_store(ticket=ticket, msg=services.InboundMessage(
+        provider_message_id="wamid.late", text="segunda", timestamp=late))
+    services.message_store(ticket=ticket, msg=services.InboundMessage(
+        provider_message_id="wamid.early", text="primeira", timestamp=early))
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert stored.last_message_at == late and stored.last_message_preview == "segunda"
+    assert stored.last_inbound_at == late
+
+
+def test_reply_rules(meta_conn, agent1, agent2):
+    ticket = f.make_ticket(meta_conn)
+    with pytest.raises(services.TicketConflict):  # espera: claim first
+        services.ticket_reply(ticket=ticket, agent=agent1, text="oi")
+    services.ticket_claim(ticket=ticket, agent=agent1)
+    with pytest.raises(services.ReplyRejected):
+        services.ticket_reply(ticket=ticket, agent=agent1, text="  \n ")
+    with pytest.raises(services.TicketConflict) as exc:
+        services.ticket_reply(ticket=ticket, agent=agent2, text="oi")
+    assert exc.value.holder == agent1
+    first = services.ticket_reply(ticket=ticket, agent=agent1, text="Olá!", nonce="form-1")
+    again = services.ticket_reply(ticket=ticket, agent=agent1, text="Olá!", nonce="form-1")  # double click
+    assert first.pk == again.pk and first.text == "Olá!"
+    assert first.delivery_status == Message.Delivery.QUEUED and first.provider_message_id == ""
+    assert TicketEvent.objects.filter(ticket=ticket, action="replied").count() == 1
+
+
+def test_admin_closes_any_ticket_and_outsider_cannot(meta_conn, agent1, admin_user, outsider):
+    ticket = f.make_ticket(meta_conn, agent=agent1)
+    for stranger in (outsider.agent, outsider.reseller_user):
+        with pytest.raises(services.NotAllowed):
+            services.ticket_close(ticket=ticket, by=stranger)
+    closed = services.ticket_close(ticket=ticket, by=admin_user)
+    assert closed.ui_state == UIState.FINALIZADO and closed.closed_by == admin_user and closed.agent == agent1
