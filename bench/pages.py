@@ -38,6 +38,10 @@ def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict
                         notes=f"{c['bytes'] // 1024} KiB")
             queue.append({"size": size, "state": state, "role": role, "queries": c["queries"],
                           "bytes": c["bytes"], "status": c["status"], **s})
+    largest = max(cfg.queue_sizes)
+    for email, role, state in QUEUE_PAGES:
+        run.where_time_goes(env, profile, f"queue-{state}-{role}-{largest}", email=email,
+                            path=f"/tickets/?status={state}")
     _queue_targets(run, profile, queue, h50)
     _conversation(run, profile, env, tenant, out, cookie["agente1@demo.local"], h50)
 
@@ -76,6 +80,8 @@ def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
     long_q, short_q = counts[long_path]["queries"], counts[short_path]["queries"]
     s = run.row(profile, f"conversation, {cfg.conversation_messages:,} messages", load, queries=long_q,
                 notes=f"{short_q} queries with 10 messages; {counts[long_path]['bytes'] // 1024} KiB")
+    run.where_time_goes(env, profile, f"conversation-{cfg.conversation_messages}", email="agente1@demo.local",
+                        path=long_path)
     out["conversation"] = {**s, "queries": long_q, "queries_10_messages": short_q, "bytes": counts[long_path]["bytes"]}
     report.target(run.results, profile, "conversation p50 ÷ /healthz p50", report.ratio(s["p50_ms"], h50), 4)
     report.target(run.results, profile, "conversation queries (5,000 msgs) − (10 msgs)", long_q - short_q, 0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -37,6 +36,11 @@ def print_table(results: dict) -> None:
         for t in results["targets"]:
             mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
             print(f"  [{mark:>12}] {t['profile']:<10} {t['name']:<52} {_fmt(t['value']):>10}  target {t['target']}")
+    if results.get("where_time_goes"):
+        print("\nWhere the time goes (same requests in-process, no network; pyinstrument reports beside the JSON):")
+        for p in results["where_time_goes"]:
+            print(f"  {p['profile']:<10} {p['name']:<40} {p['ms_per_request']:>8.1f} ms/request, "
+                  f"of which SQL {p['sql_ms_per_request']:.1f} ms in {p['queries_per_request']:g} queries")
     for note in results.get("notes", []):
         print(f"  note: {note}")
 
@@ -49,9 +53,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def write_json(results: dict, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"{stamp}.json"
+def write_json(results: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False))
     return path

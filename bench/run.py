@@ -31,13 +31,13 @@ class TaskFailed(RuntimeError):
     pass
 
 
-def task(env: dict, name: str, **kwargs):
-    proc = subprocess.run([sys.executable, "-m", "bench.tasks", name, json.dumps(kwargs)],
+def task(env: dict, task_name: str, **kwargs):
+    proc = subprocess.run([sys.executable, "-m", "bench.tasks", task_name, json.dumps(kwargs)],
                           cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
             return json.loads(line[len(RESULT_PREFIX):])
-    raise TaskFailed(f"bench task {name} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")
+    raise TaskFailed(f"bench task {task_name} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")
 
 
 def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
@@ -55,11 +55,13 @@ class Run:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.failed = False
+        self.stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.profile_dir = RESULTS / f"{self.stamp}-profiles"
         self.results = {
             "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "machine": {"cpus": cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
-            "profiles": {}, "rows": [], "targets": [], "notes": [],
+            "profiles": {}, "rows": [], "targets": [], "notes": [], "where_time_goes": [],
         }
 
     # --- helpers -------------------------------------------------------------------------
@@ -74,6 +76,17 @@ class Run:
     def note(self, text):
         print(f"  ! {text}", flush=True)
         self.results["notes"].append(text)
+
+    def where_time_goes(self, env, profile, name, **kwargs):
+        """In-process pyinstrument profile of the same request, to explain a figure."""
+        try:
+            res = task(env, "profile_requests", name=f"{profile}-{name}", out_dir=str(self.profile_dir), **kwargs)
+        except TaskFailed as exc:
+            self.note(f"{profile}: profiling {name} failed: {exc}")
+            return
+        res["report"] = str(Path(res["report"]).relative_to(ROOT))
+        res["name"] = name
+        self.results["where_time_goes"].append({"profile": profile, **res})
 
     def load(self, factory, duration, label):
         print(f"  {label}: {self.cfg.concurrency} connections × {duration:g} s", flush=True)
@@ -95,12 +108,15 @@ class Run:
                 self.note(f"{profile}: aborted: {traceback.format_exc(limit=3)}")
             self.results["profiles"].setdefault(profile, {})["seconds"] = round(time.monotonic() - t0, 1)
         report.print_table(self.results)
-        path = report.write_json(self.results, RESULTS)
+        path = report.write_json(self.results, RESULTS / f"{self.stamp}.json")
         print(f"\nJSON: {path.relative_to(ROOT)}")
         return 1 if self.failed else 0
 
     def profile(self, profile: str) -> None:
         cfg = self.cfg
+        if profile == "postgresql" and (problem := pg_unreachable(cfg.pg_url)):
+            self.note(f"postgresql: skipped: {problem} (set BENCH_PG_URL, or BENCH_PROFILES=sqlite)")
+            return
         out = self.results["profiles"].setdefault(profile, {})
         with tempfile.TemporaryDirectory(prefix=f"iaze-bench-{profile}-") as tmp:
             tmp = Path(tmp)
@@ -122,16 +138,20 @@ class Run:
                           threads=cfg.threads, log_path=tmp / "gunicorn.log")
         with server:
             out["healthz_warmup"] = self.load(get("/healthz"), cfg.healthz_s / 2, "GET /healthz (warm-up)").summary()
-            self.ingest(profile, env, tmp, tenant, out)
+            if "ingest" in cfg.scenarios:
+                self.ingest(profile, env, tmp, tenant, out)
             health = self.load(get("/healthz"), cfg.healthz_s, "GET /healthz (baseline)")
             out["healthz"] = self.row(profile, "GET /healthz (baseline)", health)
             self.ingest_targets(profile, out, health)
             out["memory_after_ingest"] = server.worker_memory()
-            pages.queue_and_conversation(self, profile, env, tenant, out, health)
-            out["memory_after_pages"] = server.worker_memory()
+            if "pages" in cfg.scenarios:
+                pages.queue_and_conversation(self, profile, env, tenant, out, health)
+                out["memory_after_pages"] = server.worker_memory()
         self.memory(profile, out)
-        self.claims(profile, env, out)
-        outbox_bench.run(self, profile, env, tmp, out)
+        if "claims" in cfg.scenarios:
+            self.claims(profile, env, out)
+        if "outbox" in cfg.scenarios:
+            outbox_bench.run(self, profile, env, tmp, out)
 
     def ingest(self, profile, env, tmp, tenant, out) -> None:
         cfg = self.cfg
@@ -149,6 +169,9 @@ class Run:
         out["ingest"] = {"load": self.row(profile, "POST webhook (Meta text)", load,
                                           notes=f"lost {check['lost']}, dup {check['duplicated']}"),
                          "check": check}
+        self.where_time_goes(env, profile, "webhook", webhook={
+            "path": path, "key": tenant["meta_key"], "secret": tenant["meta_secret"],
+            "phone_number_id": tenant["phone_number_id"]})
         if check["lost"] or check["duplicated"]:
             self.failed = True
             self.note(f"{profile}: ingest lost {check['lost']} and duplicated {check['duplicated']} events")
@@ -185,6 +208,16 @@ class Run:
         if not ok:
             self.failed = True
             self.note(f"{profile}: claim race broke the exactly-once rule: {res}")
+
+
+def pg_unreachable(url: str) -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means the profile cannot run
+        return f"PostgreSQL is not reachable at {url}: {str(exc).strip()[:200]}"
 
 
 def main() -> None:

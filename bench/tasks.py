@@ -41,6 +41,7 @@ def create_db() -> dict:
     from django.core.management import call_command
 
     connection = _guard_scratch()
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `make run` does before serving
     if connection.vendor == "sqlite":
         call_command("migrate", verbosity=0, interactive=False)
     else:
@@ -133,12 +134,12 @@ def query_counts(*, email: str, paths: list[str]) -> dict:
 
 
 def main() -> None:
-    from . import checks
+    from . import checks, profiling
 
     name = sys.argv[1]
     kwargs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     _django()
-    func = globals().get(name) or getattr(checks, name)
+    func = globals().get(name) or getattr(checks, name, None) or getattr(profiling, name)
     result = func(**kwargs)
     sys.stdout.write(RESULT_PREFIX + json.dumps(result, default=str) + "\n")
 
