@@ -7,9 +7,10 @@ from django.db import connection
 from . import fakes
 
 
-def pytest_collection_modifyitems(items):
+@pytest.fixture(autouse=True)
+def _mongodb_profile():
     if settings.DB_PROFILE != "mongodb":
-        raise pytest.UsageError("tests/mongo needs the MongoDB profile: run `make test-mongodb`")
+        pytest.fail("tests/mongo needs the MongoDB profile: run `make test-mongodb`")
 
 
 @pytest.fixture
