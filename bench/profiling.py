@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import time
+import zlib
 from pathlib import Path
 
 
@@ -24,15 +25,15 @@ def _client(email: str | None):
     return client
 
 
-def _meta_request(n: int, *, secret: str, phone_number_id: str, **_):
+def _meta_request(n: int, *, tag: str, secret: str, phone_number_id: str, **_):
     from .scenarios import META_TEXT
 
     body = json.loads(META_TEXT.read_text())
     value = body["entry"][0]["changes"][0]["value"]
-    wa_id = f"5588{n:09d}"
+    wa_id = f"5588{zlib.crc32(tag.encode()) % 1000:03d}{n:06d}"
     value["metadata"]["phone_number_id"] = phone_number_id
     value["contacts"][0]["wa_id"] = wa_id
-    value["messages"][0].update(id=f"wamid.profile.{n}", timestamp=str(int(time.time())), **{"from": wa_id})
+    value["messages"][0].update(id=f"wamid.profile.{tag}.{n}", timestamp=str(int(time.time())), **{"from": wa_id})
     raw = json.dumps(body).encode()
     sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     return raw, {"X-Hub-Signature-256": sig}
@@ -49,7 +50,7 @@ def profile_requests(*, name: str, out_dir: str, email: str | None = None, path:
 
     def one(i):
         if webhook:
-            raw, headers = _meta_request(i, **webhook)
+            raw, headers = _meta_request(i, tag=name, **webhook)
             return client.post(webhook["path"], data=raw, content_type="application/json", headers=headers)
         return client.get(path)
 

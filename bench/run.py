@@ -119,7 +119,7 @@ class Run:
             return
         out = self.results["profiles"].setdefault(profile, {})
         with tempfile.TemporaryDirectory(prefix=f"iaze-bench-{profile}-") as tmp:
-            tmp = Path(tmp)
+            tmp = self.tmp = Path(tmp)
             env = profile_env(cfg, profile, tmp / "data")
             out["database"] = task(env, "create_db")
             try:
@@ -134,12 +134,14 @@ class Run:
         cfg = self.cfg
         tenant = task(env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}",
                       extra_agents=max(0, cfg.claim_agents - 2))
-        server = Gunicorn(env=env, port=cfg.port, workers=cfg.workers, worker_class=cfg.worker_class,
+        # The app's settings plus one calibration route (bench.bare); everything else is the app as served.
+        server = Gunicorn(env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, port=cfg.port, workers=cfg.workers, worker_class=cfg.worker_class,
                           threads=cfg.threads, log_path=tmp / "gunicorn.log")
         with server:
             out["healthz_warmup"] = self.load(get("/healthz"), cfg.healthz_s / 2, "GET /healthz (warm-up)").summary()
             if "ingest" in cfg.scenarios:
                 self.ingest(profile, env, tmp, tenant, out)
+                self.bare_webhook(profile, tenant, out)
             health = self.load(get("/healthz"), cfg.healthz_s, "GET /healthz (baseline)")
             out["healthz"] = self.row(profile, "GET /healthz (baseline)", health)
             self.ingest_targets(profile, out, health)
@@ -153,32 +155,54 @@ class Run:
         if "outbox" in cfg.scenarios:
             outbox_bench.run(self, profile, env, tmp, out)
 
-    def ingest(self, profile, env, tmp, tenant, out) -> None:
+    def ingest(self, profile, env, tmp, tenant, out, *, at_size: int = 0) -> None:
+        """Signed Meta text events over HTTP, then count: every 200 must be exactly one stored message.
+        With at_size, a shorter second run once the queue holds that many tickets."""
         cfg = self.cfg
         path = f"/whatsapp/webhook/{tenant['meta_key']}/"
         status = scenarios.probe(cfg.port, "POST", path, {"Content-Type": "application/json"}, b"{}")
         if status != 401:
             self.note(f"{profile}: webhook ingest not measured: unsigned POST {path} answered {status}, not 401")
             return
+        prefix = f"{scenarios.INGEST_PREFIX}{at_size}." if at_size else scenarios.INGEST_PREFIX
         factory = scenarios.meta_text_events(key=tenant["meta_key"], secret=tenant["meta_secret"],
-                                             phone_number_id=tenant["phone_number_id"], clients=cfg.ingest_clients)
-        load = self.load(factory, cfg.ingest_s, "POST signed Meta text events")
-        ids = scenarios.write_ids(load.accepted_tokens, tmp / "accepted-ids.txt")
-        check = task(env, "ingest_check", connection_key=tenant["meta_key"], ids_file=str(ids),
-                     prefix=scenarios.INGEST_PREFIX)
-        out["ingest"] = {"load": self.row(profile, "POST webhook (Meta text)", load,
-                                          notes=f"lost {check['lost']}, dup {check['duplicated']}"),
-                         "check": check}
-        self.where_time_goes(env, profile, "webhook", webhook={
+                                             phone_number_id=tenant["phone_number_id"], clients=cfg.ingest_clients,
+                                             prefix=prefix)
+        duration = cfg.ingest_s / 4 if at_size else cfg.ingest_s
+        label = f"POST webhook (Meta text) @ {at_size:,}" if at_size else "POST webhook (Meta text)"
+        load = self.load(factory, duration, label)
+        ids = scenarios.write_ids(load.accepted_tokens, tmp / f"accepted-ids-{at_size}.txt")
+        check = task(env, "ingest_check", connection_key=tenant["meta_key"], ids_file=str(ids), prefix=prefix)
+        result = {"load": self.row(profile, label, load, notes=f"lost {check['lost']}, dup {check['duplicated']}"),
+                  "check": check}
+        if at_size:
+            out.setdefault("ingest_at_size", {})[str(at_size)] = result
+        else:
+            out["ingest"] = result
+        self.where_time_goes(env, profile, f"webhook-{at_size}" if at_size else "webhook", webhook={
             "path": path, "key": tenant["meta_key"], "secret": tenant["meta_secret"],
             "phone_number_id": tenant["phone_number_id"]})
         if check["lost"] or check["duplicated"]:
             self.failed = True
             self.note(f"{profile}: ingest lost {check['lost']} and duplicated {check['duplicated']} events")
 
+    def bare_webhook(self, profile, tenant, out) -> None:
+        factory = scenarios.meta_text_events(
+            key=tenant["meta_key"], secret=tenant["meta_secret"], phone_number_id=tenant["phone_number_id"],
+            clients=self.cfg.ingest_clients, path=f"/_bench/bare-webhook/{tenant['meta_key']}/")
+        load = self.load(factory, self.cfg.ingest_s / 4, "POST bare webhook (calibration: HMAC + 2 rows)")
+        out["bare_webhook"] = self.row(profile, "POST bare webhook (HMAC + 2 inserts)", load)
+
     def ingest_targets(self, profile, out, health) -> None:
         load = (out.get("ingest") or {}).get("load") or {}
         h = health.summary()
+        bare = out.get("bare_webhook") or {}
+        if bare.get("rate_per_s") and h["rate_per_s"]:
+            self.results["notes"].append(
+                f"{profile}: calibration: a bare webhook (HMAC + 2 inserts) reaches "
+                f"{report.ratio(bare['rate_per_s'], h['rate_per_s'])}× the /healthz rate on this machine; "
+                f"the full ingest path reaches {report.ratio(load.get('rate_per_s'), bare['rate_per_s'])}× "
+                f"the bare webhook")
         report.target(self.results, profile, "webhook accepted/s ÷ /healthz req/s",
                       report.ratio(load.get("rate_per_s"), h["rate_per_s"]), 0.5, at_least=True)
         report.target(self.results, profile, "webhook p99 ÷ /healthz p99",

@@ -16,15 +16,16 @@ META_TEXT = ROOT / "tests" / "payloads" / "meta_text.json"
 INGEST_PREFIX = "wamid.bench."
 
 
-def meta_text_events(*, key: str, secret: str, phone_number_id: str, clients: int) -> RequestFactory:
+def meta_text_events(*, key: str, secret: str, phone_number_id: str, clients: int,
+                     prefix: str = INGEST_PREFIX, path: str = "") -> RequestFactory:
     """Signed Meta Cloud API text events (the real payload shape), each with a unique message id,
     from `clients` distinct senders: a new sender opens a ticket, a known one adds to it."""
     template = json.loads(META_TEXT.read_text())
-    path = f"/whatsapp/webhook/{key}/"
+    path = path or f"/whatsapp/webhook/{key}/"
     secret_b = secret.encode()
 
     def factory(worker: int, seq: int):
-        msg_id = f"{INGEST_PREFIX}{worker}.{seq}"
+        msg_id = f"{prefix}{worker}.{seq}"
         n = (worker * 7919 + seq * 104729) % clients
         wa_id = f"5511{n:09d}"
         body = json.loads(json.dumps(template))

@@ -78,11 +78,24 @@ def seed_tenant(*, api_base: str, extra_agents: int) -> dict:
                                             role=User.Role.AGENT, reseller=suporte.reseller)
             user.departments.set([suporte])
     meta = Connection.objects.get(key="demo-meta")
+    _calibration_ticket(meta)
     return {
         "meta_key": meta.key, "meta_secret": meta.app_secret, "phone_number_id": meta.phone_number_id,
         "cookies": {email: _session_cookie(email) for email in
                     ("agente1@demo.local", "revenda@demo.local", "admin@demo.local")},
     }
+
+
+def _calibration_ticket(connection) -> None:
+    """The open ticket the bare calibration webhook (bench.bare) appends its messages to."""
+    from accounts.models import Client
+    from tickets import services
+
+    from .bare import CALIBRATION_CLIENT
+
+    client, _ = Client.objects.get_or_create(reseller=connection.reseller, identity=CALIBRATION_CLIENT,
+                                             defaults={"wa_id": CALIBRATION_CLIENT, "name": "Calibração"})
+    services.inbound_route(connection=connection, client=client)
 
 
 def _session_cookie(email: str) -> str:

@@ -1,0 +1,5 @@
+"""The app's own settings, plus one calibration route (bench.urls). Used only by the benchmark's gunicorn."""
+
+from iaze.settings import *  # noqa: F401,F403
+
+ROOT_URLCONF = "bench.urls"
