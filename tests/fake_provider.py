@@ -34,6 +34,7 @@ import argparse
 import itertools
 import json
 import re
+import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -76,6 +77,8 @@ class FakeProvider:
         self._failures: list[str] = []
         self._always: str | None = None
         self._ids = itertools.count(1)
+        # Ids stay unique across restarts of the fake, like the real providers' ids.
+        self._run = secrets.token_hex(4).upper()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
@@ -163,9 +166,10 @@ class FakeProvider:
         if provider == "meta":
             return 200, {"messaging_product": "whatsapp",
                          "contacts": [{"input": body.get("to", ""), "wa_id": str(body.get("to", "")).lstrip("+")}],
-                         "messages": [{"id": f"wamid.FAKE{n:012d}"}]}
+                         "messages": [{"id": f"wamid.FAKE{self._run}{n:08d}"}]}
         number = str(body.get("number", ""))
-        return 201, {"key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"3EB0FAKE{n:016X}"},
+        key = {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"3EB0FAKE{self._run}{n:08X}"}
+        return 201, {"key": key,
                      "pushName": "Você", "status": "PENDING", "message": {"conversation": body.get("text", "")},
                      "contextInfo": None, "messageType": "conversation", "messageTimestamp": int(time.time()),
                      "instanceId": "00000000-0000-4000-8000-00000000fake", "source": "unknown"}

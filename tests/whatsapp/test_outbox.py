@@ -146,6 +146,6 @@ def test_provider_echo_stored_first_does_not_break_sending(inline, evo_live, age
     """Evolution may post the fromMe echo of our own send before we record its id."""
     ticket = f.make_ticket(evo_live, agent=agent1)
     Message.objects.create(ticket=ticket, connection=evo_live, direction="out", text="eco",
-                           provider_message_id="3EB0FAKE0000000000000001", delivery_status="sent")
+                           provider_message_id=f"3EB0FAKE{fake._run}00000001", delivery_status="sent")
     m = _fresh(ticket_services.ticket_reply(ticket=ticket, agent=agent1, text="eco"))
     assert m.delivery_status == "sent" and len(fake.calls) == 1

@@ -13,6 +13,7 @@ from datetime import datetime, timezone as dt_timezone
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext
 
 from tickets.services import InboundMessage
 
@@ -131,10 +132,11 @@ def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
     try:
         return http_session().post(url, json=json, headers=headers, timeout=http_timeout())
     except requests.Timeout as exc:
-        raise SendError("timeout", f"the provider did not answer in time ({exc.__class__.__name__})",
+        raise SendError("timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."),
                         retryable=True) from exc
     except requests.ConnectionError as exc:
-        raise SendError("connection", f"could not reach the provider: {exc}", retryable=True) from exc
+        raise SendError("connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."),
+                        retryable=True) from exc
 
 
 def from_unix(value) -> datetime | None:

@@ -7,6 +7,8 @@ import hmac
 import json
 from datetime import datetime
 
+from django.utils.translation import gettext
+
 from tickets.models import Message
 from tickets.services import InboundMessage
 
@@ -148,7 +150,7 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
         return None
     return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at, raw_status=raw,
                         error_code="evolution_error" if ACKS[raw] == "failed" else "",
-                        error_text="Evolution API reported an error" if ACKS[raw] == "failed" else "")
+                        error_text=gettext("A Evolution API informou um erro na entrega.") if ACKS[raw] == "failed" else "")
 
 
 class EvolutionProvider(Provider):
@@ -201,7 +203,7 @@ class EvolutionProvider(Provider):
             message_id = as_str(as_dict(data.get("key")).get("id"))
             if message_id:
                 return SendResult(provider_message_id=message_id)
-            raise SendError("bad_response", "Evolution accepted the message without returning its id",
+            raise SendError("bad_response", gettext("A Evolution API aceitou a mensagem sem informar o ID dela."),
                             retryable=False)
         detail = as_dict(data.get("response")).get("message") or data.get("error") or data.get("message")
         text_ = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""

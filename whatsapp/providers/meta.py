@@ -6,14 +6,15 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from tickets.models import Message
+from tickets.services import InboundMessage
 
 from .base import (
     ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
     as_dict, as_list, as_str, from_unix, post_json,
 )
-from tickets.services import InboundMessage
 
 K = Message.Kind
 MEDIA_KINDS = {"image": K.IMAGE, "audio": K.AUDIO, "video": K.VIDEO, "document": K.DOCUMENT, "sticker": K.STICKER}
@@ -174,7 +175,7 @@ class MetaProvider(Provider):
             message_id = as_str(as_dict((as_list(data.get("messages")) or [{}])[0]).get("id"))
             if message_id:
                 return SendResult(provider_message_id=message_id)
-            raise SendError("bad_response", "Meta accepted the message without returning its id", retryable=False)
+            raise SendError("bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False)
         error = as_dict(data.get("error"))
         code = as_str(error.get("code")) or f"http_{response.status_code}"
         text_ = _error_text(error) or f"HTTP {response.status_code}"
