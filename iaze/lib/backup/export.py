@@ -18,6 +18,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.utils import load_backend
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
@@ -70,16 +71,15 @@ def _export_tables(alias: str, data_dir: Path, progress: Progress) -> list[dict]
 def _snapshot_alias(source: Path):
     """A Django alias reading the frozen SQLite copy, so the export equals the copy row for row."""
     alias = "iaze_backup_source"
-    config = dict(connections.settings["default"])
+    config = dict(connections["default"].settings_dict)
     config.update(NAME=str(source), OPTIONS={"timeout": 30}, CONN_MAX_AGE=0)
-    connections.settings[alias] = config
+    # Registered as a connection only (not in settings): a private, short-lived reader.
+    connections[alias] = load_backend(config["ENGINE"]).DatabaseWrapper(config, alias)
     try:
         yield alias
     finally:
-        if alias in connections:
-            connections[alias].close()
-            del connections[alias]
-        del connections.settings[alias]
+        connections[alias].close()
+        del connections[alias]
 
 
 def _export_postgresql(alias: str, out: Path, progress: Progress) -> tuple[list[dict], dict]:

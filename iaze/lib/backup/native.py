@@ -23,6 +23,9 @@ def sqlite_copy(alias: str, out: Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     # Through Django's own connection, so an in-memory test database is copied too.
     conn = connections[alias]
+    if conn.in_atomic_block:
+        # The copy would wait forever for our own open write transaction.
+        raise RuntimeError("back up outside of a transaction: the copy must see committed data only")
     conn.ensure_connection()
     dst = sqlite3.connect(out)
     try:

@@ -1,0 +1,218 @@
+"""Scratch databases and processes for the persistence tests.
+
+Every test here works on its own scratch database (a SQLite file under a temp
+DATA_DIR, or a freshly created PostgreSQL database) — never on the developer's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+LANE = os.environ.get("IAZE_TEST_LANE", "sqlite")
+PORTS = iter(range(18500, 18600))
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port left in 18500-18599")
+
+
+def pg_url(dbname: str) -> str:
+    base = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/iaze")
+    return urlunsplit(base._replace(path="/" + dbname))
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(pg_url("postgres"))
+    with psycopg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+                         password=parts.password, dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+class Scratch:
+    """One scratch database of a profile, with the environment that points manage.py/gunicorn at it."""
+
+    def __init__(self, tmp: Path, profile: str):
+        self.profile = profile
+        self.data_dir = tmp / f"data-{profile}-{uuid.uuid4().hex[:6]}"
+        self.data_dir.mkdir(parents=True)
+        self.dbname = ""
+        if profile == "postgresql":
+            # A test_ prefix: it is a test database, and the project's flush guard treats it so.
+            self.dbname = f"test_iaze_ps_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            _pg_admin(f'CREATE DATABASE "{self.dbname}"')
+
+    @property
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL", "DJANGO_SETTINGS_MODULE")}
+        env.update(DATA_DIR=str(self.data_dir), DJANGO_SETTINGS_MODULE="iaze.settings", SECRET_KEY="scratch-secret",
+                   PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", WHATSAPP_SEND_INLINE="false")
+        if self.profile == "postgresql":
+            env["DATABASE_URL"] = pg_url(self.dbname)
+        return env
+
+    def manage(self, *args, check=True, timeout=300, **env) -> subprocess.CompletedProcess:
+        result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**self.env, **env}, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n"
+                                 f"{result.stderr}")
+        return result
+
+    def drop(self) -> None:
+        if self.dbname:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch(tmp: Path, profile: str):
+    db = Scratch(tmp, profile)
+    try:
+        yield db
+    finally:
+        db.drop()
+
+
+def lane_profile() -> str:
+    return "postgresql" if LANE == "postgresql" else "sqlite"
+
+
+def read_export(backup_dir: Path) -> dict[str, dict]:
+    """Rows of a backup keyed by table then identity: what 'every protected row' means."""
+    manifest = json.loads((backup_dir / "manifest.json").read_text())
+    out = {}
+    for entry in manifest["tables"]:
+        rows = {}
+        with (backup_dir / entry["file"]).open() as fh:
+            for line in fh:
+                row = json.loads(line)
+                rows[tuple(row[k] for k in entry["identity"])] = row
+        out[entry["name"]] = rows
+    return out
+
+
+def normalise_times(rows: dict[str, dict]) -> dict[str, dict]:
+    """ISO timestamps of one instant written by different databases compare equal after this."""
+    from datetime import datetime, timezone
+
+    def fix(v):
+        if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T":
+            try:
+                return datetime.fromisoformat(v).astimezone(timezone.utc).isoformat()
+            except ValueError:
+                return v
+        return v
+
+    return {t: {k: {f: fix(v) for f, v in row.items()} for k, row in r.items()} for t, r in rows.items()}
+
+
+# --- gunicorn -----------------------------------------------------------------------------------
+
+class App:
+    """gunicorn serving the project on a scratch database, in its own process group."""
+
+    def __init__(self, db: Scratch, workers: int = 3):
+        self.db, self.workers = db, workers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = db.data_dir / f"gunicorn-{self.port}.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.db.data_dir / "gunicorn.pid"
+
+    def start(self, timeout: float = 60) -> "App":
+        log = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [PY, "-m", "gunicorn", "iaze.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "--graceful-timeout", "10", "--pid", str(self.pidfile)],
+            cwd=ROOT, env=self.db.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_healthy(self.base, timeout, self.proc)
+        return self
+
+    def sigterm(self, timeout: float = 30) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def sigkill_all(self) -> None:
+        """SIGKILL the master and every worker at once: the whole process group."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop_quietly(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(30)
+
+
+def wait_healthy(base: str, timeout: float, proc=None) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {proc.returncode} before becoming healthy")
+        try:
+            r = requests.get(f"{base}/healthz", timeout=2)
+            if r.status_code == 200 and r.json().get("database") == "ok":
+                return
+            last = f"{r.status_code} {r.text[:200]}"
+        except requests.RequestException as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise AssertionError(f"{base}/healthz did not answer 200 within {timeout}s: {last}")
+
+
+# --- signed Meta webhooks -----------------------------------------------------------------------
+
+META_SECRET = "scratch-meta-app-secret"
+
+
+def meta_text_body(template: dict, *, wamid: str, wa_id: str, text: str, name: str = "Cliente") -> bytes:
+    """A real Meta text webhook (tests/payloads/meta_text.json) with this message's ids."""
+    body = json.loads(json.dumps(template))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = "100000000000001"
+    value["contacts"][0]["wa_id"] = wa_id
+    value["contacts"][0]["profile"]["name"] = name
+    msg = value["messages"][0]
+    msg.update({"id": wamid, "from": wa_id, "timestamp": str(int(time.time()))})
+    msg["text"]["body"] = text
+    return json.dumps(body, ensure_ascii=True).encode()
+
+
+def sign(body: bytes, secret: str = META_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_meta(session: requests.Session, base: str, body: bytes, key: str = "demo-meta", timeout: float = 10):
+    return session.post(f"{base}/whatsapp/webhook/{key}/", data=body, timeout=timeout,
+                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)})
