@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from tickets.models import Message
 
+from .models import Connection
 from .providers import SendError, get_provider
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,12 @@ def message_claim(message_id, *, ignore_backoff: bool = False):
 
 
 def _recipient(message: Message) -> str:
-    client = message.ticket.client
+    # Plain lookups instead of joins: the same code runs on MongoDB.
+    from accounts.models import Client
+    from tickets.models import Ticket
+
+    client_id = Ticket.objects.filter(pk=message.ticket_id).values_list("client_id", flat=True).get()
+    client = Client.objects.get(pk=client_id)
     return client.wa_id or client.phone or client.identity
 
 
@@ -68,11 +74,12 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     lease = message_claim(message_id, ignore_backoff=ignore_backoff)
     if lease is None:
         return "skipped"
-    message = Message.objects.select_related("ticket__client", "connection").get(pk=message_id)
+    message = Message.objects.get(pk=message_id)
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     now = timezone.now
     try:
-        result = get_provider(message.connection).send_text(to=_recipient(message), text=message.text)
+        connection = Connection.objects.get(pk=message.connection_id)
+        result = get_provider(connection).send_text(to=_recipient(message), text=message.text)
     except SendError as exc:
         if exc.retryable:
             wait = backoff_seconds(message.attempts)

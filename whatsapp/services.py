@@ -68,8 +68,9 @@ def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | 
     target = parsed.message.reply_to_provider_id
     if parsed.message.kind != Message.Kind.REACTION or not target:
         return None
-    message = Message.objects.filter(connection=connection, provider_message_id=target).select_related("ticket").first()
-    return message.ticket if message else None
+    ticket_id = (Message.objects.filter(connection=connection, provider_message_id=target)
+                 .values_list("ticket_id", flat=True).first())
+    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
 def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
@@ -80,14 +81,17 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     # Before routing: a retried old message must never open a new ticket.
     if _already_stored(connection, msg.provider_message_id):
         return "duplicate"
-    client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
     if parsed.from_me:
-        ticket = Ticket.objects.filter(connection=connection, client=client, status=Ticket.Status.OPEN).first()
+        # Looked up, never created: the business writing first does not make a client or a ticket.
+        known = Client.objects.filter(reseller_id=connection.reseller_id, identity=parsed.sender.identity).first()
+        ticket = known and Ticket.objects.filter(connection=connection, client=known,
+                                                 status=Ticket.Status.OPEN).first()
         if ticket is None:
             return "ignored:from_me_without_ticket"
         stored = ticket_services.message_store(ticket=ticket, msg=msg, direction=Message.Direction.OUT,
                                                from_business_phone=True, delivery_status=Message.Delivery.SENT)
         return "stored" if stored else "duplicate"
+    client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
     ticket = _reaction_target(connection, parsed)
     created = False
     if ticket is None:

@@ -145,7 +145,7 @@ def test_evolution_groups_are_journaled_but_not_routed(client, evo_conn):
 
 def test_evolution_from_me_is_outbound_on_the_open_ticket_and_never_opens_one(client, evo_conn):
     post_evolution(client, evo_conn, evo_sample("evolution_messages_upsert_fromme_text.json"))
-    assert Ticket.objects.count() == 0 and Message.objects.count() == 0
+    assert Ticket.objects.count() == 0 and Message.objects.count() == 0 and Client.objects.count() == 0
     post_evolution(client, evo_conn, evo_sample("evolution_messages_upsert_text.json"))
     post_evolution(client, evo_conn, evo_sample("evolution_messages_upsert_fromme_text.json", message_id="3EBME2"))
     out = Message.objects.get(direction=Message.Direction.OUT)
