@@ -1,0 +1,55 @@
+"""The WhatsApp ingest path on the MongoDB profile (mongomock behind the real backend).
+
+Kept here, with the channel's tests; the MongoDB lane collects only tests/mongo, so a module
+there imports this test (`from tests.whatsapp.mongo_lane import *`). It needs the lane's
+`mongomock_db` fixture. Covered: journal dedup, Meta and Evolution ingest, client upsert,
+receipts, connection state, and an outbox send to the fake provider.
+"""
+
+from accounts.models import Client
+from tests import factories as f
+from tests.fake_provider import FakeProvider
+from tests.whatsapp.conftest import meta_status, meta_text, raw_json
+from tickets import services
+from tickets.models import Message, Ticket
+from whatsapp import journal, outbox
+from whatsapp.models import Connection, WebhookEvent
+
+
+def _journal_and_process(connection, raw: bytes) -> None:
+    event, _created = journal.webhook_event_store(connection=connection, raw_body=raw)
+    assert journal.webhook_event_process(event) == "processed", event.error
+
+
+def test_whatsapp_ingest_on_mongomock(mongomock_db, settings):
+    settings.WHATSAPP_SEND_INLINE = False
+    reseller = f.make_reseller("demo")
+    dept = f.make_department(reseller, "Suporte")
+    agent = f.make_user("a@x.local", reseller=reseller, departments=[dept])
+    with FakeProvider() as fake:
+        conn = f.make_connection(reseller, dept, key="demo-meta", api_base_url=fake.url)
+        evo = f.make_connection(reseller, dept, key="demo-evo", provider=Connection.Provider.EVOLUTION,
+                                api_base_url=fake.url)
+        for i in range(3):
+            raw = raw_json(meta_text(conn, wa_id="5511911110000", message_id=f"wamid.m{i}",
+                                     name="Maria" if i else ""))
+            for _ in range(2):  # every delivery twice: the journal and the message index dedup
+                _journal_and_process(conn, raw)
+        assert WebhookEvent.objects.count() == 3 and Message.objects.count() == 3 and Ticket.objects.count() == 1
+        assert Client.objects.get().name == "Maria"
+        ticket = services.ticket_claim(ticket=Ticket.objects.get(), agent=agent)
+        m = services.ticket_reply(ticket=ticket, agent=agent, text="Olá")
+        assert outbox.send_pending() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
+        m.refresh_from_db()
+        assert m.delivery_status == "sent"
+        for status in ("read", "delivered"):
+            _journal_and_process(conn, raw_json(meta_status(conn, m.provider_message_id, status)))
+        m.refresh_from_db()
+        assert m.delivery_status == "read"
+        _journal_and_process(evo, raw_json(f.load_payload("evolution_connection_update_open.json")))
+        evo.refresh_from_db()
+        assert evo.state == "open"
+        for name in ("evolution_messages_upsert_text.json", "evolution_messages_upsert_fromme_text.json"):
+            _journal_and_process(evo, raw_json(f.load_payload(name)))
+        assert Message.objects.filter(connection=evo).count() == 2
+        assert len(journal.webhook_events_to_replay(everything=True)) == 8
