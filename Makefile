@@ -48,3 +48,11 @@ test-mongodb: venv
 # BENCH_QUICK=1 for a smoke run; BENCH_PROFILES=sqlite when no PostgreSQL is at hand.
 bench: venv
 	$(PY) -m bench
+
+# A deploy updates code, never data: snapshot → check-migrations → backup → migrate → restart → /healthz → verify.
+deploy: venv
+	PY=$(PY) HOST=$(HOST) PORT=$(PORT) bash scripts/deploy.sh
+
+# Fails when a migration would drop or shrink protected data (unless it declares reviewed_data_loss).
+check-migrations: venv
+	$(PY) manage.py check_migrations

@@ -7,22 +7,44 @@ PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 WORKERS=${WEB_CONCURRENCY:-3}
+# Pid files let `make deploy` reload this process tree (see scripts/deploy.sh).
+RUN_DIR=${DATA_DIR:-data}
+mkdir -p "$RUN_DIR"
+echo $$ >"$RUN_DIR/run.pid"
 
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py ensure_superuser
 
 $PY -m gunicorn iaze.wsgi:application --bind "$HOST:$PORT" --workers "$WORKERS" \
-  --graceful-timeout 20 --access-logfile - &
+  --graceful-timeout 20 --access-logfile - --pid "$RUN_DIR/gunicorn.pid" &
 web=$!
-$PY manage.py send_outbox --loop &
-worker=$!
+start_worker() {
+  $PY manage.py send_outbox --loop &
+  worker=$!
+}
+start_worker
 
 stop() {
   kill -TERM "$web" "$worker" 2>/dev/null || true
   wait "$web" "$worker" 2>/dev/null || true
 }
-trap 'stop; exit 0' INT TERM
+# HUP (sent by `make deploy`): gunicorn reloads its workers with the new code, gracefully;
+# the outbox worker finishes its current message and is started again on the new code.
+reload() {
+  kill -HUP "$web" 2>/dev/null || true
+  kill -TERM "$worker" 2>/dev/null || true
+  wait "$worker" 2>/dev/null || true
+  start_worker
+  echo "reloaded (gunicorn pid $web, outbox worker pid $worker)"
+}
+trap 'stop; rm -f "$RUN_DIR/run.pid"; exit 0' INT TERM
+trap reload HUP
 echo "IAZE on http://$HOST:$PORT (gunicorn pid $web, outbox worker pid $worker)"
-wait -n "$web" "$worker" || true
+while :; do
+  wait -n "$web" "$worker" || true
+  # A HUP interrupts the wait: keep serving while both processes live.
+  kill -0 "$web" 2>/dev/null && kill -0 "$worker" 2>/dev/null || break
+done
 stop
+rm -f "$RUN_DIR/run.pid"
