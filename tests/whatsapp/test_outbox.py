@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def inline(settings):
     settings.WHATSAPP_SEND_INLINE = True
-    settings.WHATSAPP_HTTP_TIMEOUT = 2.0
+    settings.WHATSAPP_HTTP_TIMEOUT = 10.0  # generous: only the timeout test wants a short one
 
 
 def _reply(connection, agent, text="Olá, posso ajudar?"):
@@ -86,6 +86,7 @@ def test_timeout_is_retryable_and_never_blocks_the_reply(inline, settings, meta_
     fake.fail_next("timeout")
     m = _fresh(_reply(meta_live, agent1))
     assert (m.delivery_status, m.error_code) == ("queued", "timeout") and m.lease_until is None
+    settings.WHATSAPP_HTTP_TIMEOUT = 10.0
     call_command("send_outbox")
     assert _fresh(m).delivery_status == "sent"
 
@@ -111,7 +112,7 @@ def test_claim_is_exclusive_until_the_lease_expires(meta_live, agent1):
 
 
 def test_one_pass_sends_everything_queued_once(meta_live, agent1, fake, settings):
-    settings.WHATSAPP_HTTP_TIMEOUT = 2.0
+    settings.WHATSAPP_HTTP_TIMEOUT = 10.0
     messages = [_reply(meta_live, agent1, f"msg {i}") for i in range(5)]
     call_command("send_outbox")
     call_command("send_outbox")
