@@ -216,3 +216,64 @@ def sign(body: bytes, secret: str = META_SECRET) -> str:
 def post_meta(session: requests.Session, base: str, body: bytes, key: str = "demo-meta", timeout: float = 10):
     return session.post(f"{base}/whatsapp/webhook/{key}/", data=body, timeout=timeout,
                         headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)})
+
+
+# --- an agent in a browser-less session -----------------------------------------------------------
+
+import re as _re
+
+TICKET_LINK = _re.compile(r'href="/tickets/([0-9a-f-]{36})/"')
+PASSWORD = "demo-senha-12345"
+
+
+class Agent:
+    """requests.Session logged in through Django's login form, posting forms with the CSRF token."""
+
+    def __init__(self, base: str, email: str, password: str = PASSWORD):
+        self.base, self.s = base, requests.Session()
+        self.s.get(f"{base}/accounts/login/", timeout=10).raise_for_status()
+        r = self.post("/accounts/login/", {"username": email, "password": password})
+        assert r.status_code == 302, f"login of {email} failed: {r.status_code}"
+
+    def post(self, path: str, data: dict | None = None) -> requests.Response:
+        data = {**(data or {}), "csrfmiddlewaretoken": self.s.cookies.get("csrftoken", "")}
+        return self.s.post(f"{self.base}{path}", data=data, allow_redirects=False, timeout=30,
+                           headers={"Referer": f"{self.base}{path}"})
+
+    def ticket_ids(self, status: str) -> list[str]:
+        r = self.s.get(f"{self.base}/tickets/?status={status}", timeout=30, allow_redirects=False)
+        assert r.status_code == 200, r.status_code
+        return list(dict.fromkeys(TICKET_LINK.findall(r.text)))
+
+
+PROBE = """
+import json, django
+django.setup()
+from django.db.models import Count
+from tickets.models import Message, Ticket
+from whatsapp.models import WebhookEvent
+inbound = Message.objects.filter(direction="in")
+out = {
+    "messages": Message.objects.count(),
+    "inbound": inbound.count(),
+    "distinct_provider_ids": len(set(inbound.values_list("provider_message_id", flat=True))),
+    "webhook_events": WebhookEvent.objects.count(),
+    "events_by_state": dict(WebhookEvent.objects.values_list("state").annotate(n=Count("pk")).order_by()),
+    "tickets": {str(t["pk"]): [t["status"], str(t["agent_id"] or "")]
+                for t in Ticket.objects.values("pk", "status", "agent_id")},
+    "outbound": [[m.text, m.delivery_status, m.provider_message_id]
+                 for m in Message.objects.filter(direction="out").order_by("created_at")],
+}
+print(json.dumps(out))
+"""
+
+
+def probe(db: Scratch) -> dict:
+    r = subprocess.run([PY, "-c", PROBE], cwd=ROOT, env=db.env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def seed(db: Scratch, api_base: str = "http://127.0.0.1:9") -> None:
+    db.manage("migrate", "--noinput", "-v0")
+    db.manage("seed_demo", "--password", PASSWORD, "--meta-app-secret", META_SECRET, "--api-base", api_base)
