@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import math
 import multiprocessing
 import threading
 import time
@@ -45,12 +46,9 @@ class LoadResult:
         return self.ok / self.duration_s if self.duration_s else 0.0
 
     def pct(self, q: float) -> float | None:
-        """Latency percentile in milliseconds (nearest rank) over the successful requests."""
-        if not self.latencies_s:
-            return None
-        data = sorted(self.latencies_s)
-        rank = max(0, min(len(data) - 1, round(q / 100 * len(data) + 0.5) - 1))
-        return data[rank] * 1000
+        """Latency percentile in milliseconds over the successful requests."""
+        value = percentile(sorted(self.latencies_s), q)
+        return None if value is None else value * 1000
 
     def summary(self) -> dict:
         return {
@@ -66,6 +64,13 @@ class LoadResult:
             "p99_ms": _r(self.pct(99)),
             "first_error": self.first_error,
         }
+
+
+def percentile(data: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of already sorted data."""
+    if not data:
+        return None
+    return data[max(0, min(len(data) - 1, math.ceil(q / 100 * len(data)) - 1))]
 
 
 def _r(value):

@@ -12,6 +12,7 @@ from collections import Counter
 
 from . import report
 from .config import ROOT
+from .proc import task
 
 
 def _fake(port: int, method: str, path: str, body: dict | None = None):
@@ -36,8 +37,6 @@ def _wait_up(port: int, proc: subprocess.Popen) -> None:
 
 
 def run(bench, profile: str, env: dict, tmp, out: dict) -> None:
-    from .run import task
-
     cfg = bench.cfg
     if not (ROOT / "tests" / "fake_provider.py").exists() or not (
             ROOT / "whatsapp" / "management" / "commands" / "send_outbox.py").exists():
@@ -51,7 +50,7 @@ def run(bench, profile: str, env: dict, tmp, out: dict) -> None:
     try:
         _wait_up(port, fake)
         for workers in cfg.outbox_workers:
-            results[str(workers)] = _one(bench, profile, env, port, workers, task)
+            results[str(workers)] = _one(bench, profile, env, port, workers)
     finally:
         fake.terminate()
         fake.wait(10)
@@ -61,7 +60,7 @@ def run(bench, profile: str, env: dict, tmp, out: dict) -> None:
                       report.ratio(rates[4], rates[1]), 3, at_least=True)
 
 
-def _one(bench, profile, env, port, workers: int, task) -> dict:
+def _one(bench, profile, env, port, workers: int) -> dict:
     cfg = bench.cfg
     tag = f"bench-outbox-{workers}w"
     print(f"  outbox: {cfg.outbox_messages} replies, {workers} send_outbox process(es), "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from . import report, scenarios
 from .loadgen import get
+from .proc import task
 
-SMALLEST = "smallest"
+# (who, role, state): an agent sees its departments' tickets, a supervisor the whole tenant.
+QUEUE_PAGES = [("agente1@demo.local", "agent", "espera"), ("agente1@demo.local", "agent", "atendendo"),
+               ("revenda@demo.local", "supervisor", "espera"), ("revenda@demo.local", "supervisor", "atendendo")]
 
 
 def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict, health) -> None:
-    from .run import QUEUE_PAGES, task
-
     cfg = run.cfg
     h50 = health.summary()["p50_ms"]
     cookie = {e: {"Cookie": c} for e, c in tenant["cookies"].items()}
@@ -71,8 +72,6 @@ def _queue_targets(run, profile, queue, h50) -> None:
 
 
 def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
-    from .run import task
-
     cfg = run.cfg
     print(f"  seeding one conversation of {cfg.conversation_messages:,} messages", flush=True)
     conv = task(env, "seed_conversation", messages=cfg.conversation_messages,

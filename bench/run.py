@@ -6,10 +6,8 @@ in the same run, with the same client, so machines and noise cancel out.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,28 +15,11 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import report, scenarios
+from . import outbox_bench, pages, report, scenarios
 from .config import RESULTS, ROOT, Config
 from .loadgen import client_ceiling, get, run_load
+from .proc import TaskFailed, task
 from .server import Gunicorn, cpu_count
-from .tasks import RESULT_PREFIX
-
-QUEUE_PAGES = [("agente1@demo.local", "agent", "espera"), ("agente1@demo.local", "agent", "atendendo"),
-               ("revenda@demo.local", "supervisor", "espera"), ("revenda@demo.local", "supervisor", "atendendo")]
-
-
-class TaskFailed(RuntimeError):
-    pass
-
-
-def task(env: dict, task_name: str, **kwargs):
-    proc = subprocess.run([sys.executable, "-m", "bench.tasks", task_name, json.dumps(kwargs)],
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
-            return json.loads(line[len(RESULT_PREFIX):])
-    raise TaskFailed(f"bench task {task_name} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")
-
 
 def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
@@ -129,8 +110,6 @@ class Run:
                     task(env, "destroy_db")
 
     def profile_body(self, profile: str, env: dict, tmp: Path, out: dict) -> None:
-        from . import outbox_bench, pages
-
         cfg = self.cfg
         tenant = task(env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}",
                       extra_agents=max(0, cfg.claim_agents - 2))
@@ -164,7 +143,7 @@ class Run:
         if status != 401:
             self.note(f"{profile}: webhook ingest not measured: unsigned POST {path} answered {status}, not 401")
             return
-        prefix = f"{scenarios.INGEST_PREFIX}{at_size}." if at_size else scenarios.INGEST_PREFIX
+        prefix = f"{scenarios.INGEST_PREFIX}at{at_size}." if at_size else scenarios.INGEST_PREFIX
         factory = scenarios.meta_text_events(key=tenant["meta_key"], secret=tenant["meta_secret"],
                                              phone_number_id=tenant["phone_number_id"], clients=cfg.ingest_clients,
                                              prefix=prefix)

@@ -175,6 +175,11 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
         bulk_insert(Message, messages)
         bar.add(len(messages))
     analyze()
+    # Read back through the ORM: the raw rows must be ordinary tickets with their 10 messages.
+    seeded = Ticket.objects.filter(connection=conn, client__identity__startswith="5500")
+    newest = seeded.order_by("-client__identity").select_related("client").first()
+    if seeded.count() != total or newest.messages.count() != MESSAGES_PER_TICKET:
+        raise RuntimeError(f"seeding check failed: {seeded.count()} tickets, {newest.messages.count()} messages")
     return {"tickets": total, "added": missing, "seconds": round(time.monotonic() - t0, 1)}
 
 
