@@ -88,7 +88,7 @@ fi
 
 step "migrate"
 $MANAGE migrate --noinput || fail "migrate"
-if [ "$RESTART" != compose ]; then
+if [ "$RESTART" != compose ] && [ "${DEPLOY_COLLECTSTATIC:-1}" != 0 ]; then
   step "collectstatic"
   $MANAGE collectstatic --noinput -v0 || fail "collectstatic"
 fi
