@@ -103,3 +103,41 @@ def test_four_outbox_workers_never_send_a_message_twice(tenant, agent1, settings
         assert sorted(fake.texts()) == sorted(f"resposta {i}" for i in range(40))
     assert set(Message.objects.filter(direction="out").values_list("delivery_status", flat=True)) == {"sent"}
     assert Message.objects.filter(direction="out").values("provider_message_id").distinct().count() == 40
+
+
+@pytest.mark.slow
+def test_send_outbox_loop_delivers_and_stops_cleanly_on_sigterm(tenant, agent1):
+    """The worker `make run` starts, as a real process against the test database."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.conf import settings as dj
+
+    from tests.fake_provider import FakeProvider
+
+    db = dj.DATABASES["default"]
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    root = Path(__file__).resolve().parents[2]
+    with FakeProvider() as fake:
+        conn = f.make_connection(tenant.reseller, tenant.suporte, key="loop-meta", api_base_url=fake.url)
+        ticket = f.make_ticket(conn, agent=agent1)
+        for i in range(3):
+            ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"no laço {i}")
+        env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_HTTP_TIMEOUT": "10"}
+        env.pop("MONGO_URL", None)
+        worker = subprocess.Popen([sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
+                                  cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while len(fake.calls) < 3 and time.monotonic() < deadline and worker.poll() is None:
+                time.sleep(0.1)
+            assert sorted(fake.texts()) == ["no laço 0", "no laço 1", "no laço 2"]
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0 and "stopped" in output
+    assert set(Message.objects.filter(direction="out").values_list("delivery_status", flat=True)) == {"sent"}
