@@ -227,7 +227,8 @@ def _handler(fake: FakeProvider):
                 return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
             if provider == "evolution" and not self.headers.get("apikey"):
                 call.status = 401
-                return self._send(401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}})
+                return self._send(401, {"status": 401, "error": "Unauthorized",
+                                        "response": {"message": "Unauthorized"}})
             status, answer = fake.answer(provider, body or {})
             call.status = status
             if answer is None:

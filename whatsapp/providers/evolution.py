@@ -64,7 +64,8 @@ def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
         media = {"mime_type": body.get("mimetype"), "caption": body.get("caption"),
                  "filename": body.get("fileName"), "sha256": body.get("fileSha256"), "url": body.get("url"),
                  "direct_path": body.get("directPath"), "seconds": body.get("seconds"), "voice": body.get("ptt")}
-        return MEDIA_KINDS[mtype], as_str(body.get("caption")), {k: v for k, v in media.items() if v not in (None, "")}, reply_to
+        media = {k: v for k, v in media.items() if v not in (None, "")}
+        return MEDIA_KINDS[mtype], as_str(body.get("caption")), media, reply_to
     if mtype in ("locationMessage", "liveLocationMessage"):
         media = {"latitude": body.get("degreesLatitude"), "longitude": body.get("degreesLongitude"),
                  "name": body.get("name"), "address": body.get("address")}
@@ -148,9 +149,10 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
     pid = as_str(data.get("keyId") or as_dict(data.get("key")).get("id"))
     if not pid or raw not in ACKS:
         return None
+    failed = ACKS[raw] == "failed"
     return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at, raw_status=raw,
-                        error_code="evolution_error" if ACKS[raw] == "failed" else "",
-                        error_text=gettext("A Evolution API informou um erro na entrega.") if ACKS[raw] == "failed" else "")
+                        error_code="evolution_error" if failed else "",
+                        error_text=gettext("A Evolution API informou um erro na entrega.") if failed else "")
 
 
 class EvolutionProvider(Provider):

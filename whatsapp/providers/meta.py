@@ -175,7 +175,8 @@ class MetaProvider(Provider):
             message_id = as_str(as_dict((as_list(data.get("messages")) or [{}])[0]).get("id"))
             if message_id:
                 return SendResult(provider_message_id=message_id)
-            raise SendError("bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False)
+            raise SendError("bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."),
+                            retryable=False)
         error = as_dict(data.get("error"))
         code = as_str(error.get("code")) or f"http_{response.status_code}"
         text_ = _error_text(error) or f"HTTP {response.status_code}"

@@ -8,7 +8,8 @@ from whatsapp.models import Connection
 
 
 class Command(BaseCommand):
-    help = "Send a simulated WhatsApp message to the running server's webhook (signed like Meta, or with the Evolution apikey)."
+    help = ("Send a simulated WhatsApp message to the running server's webhook "
+            "(signed like Meta, or with the Evolution apikey).")
 
     def add_arguments(self, parser):
         parser.add_argument("--connection", default="demo-meta", help="connection key (default demo-meta)")
