@@ -135,8 +135,8 @@ def normalise_times(rows: dict[str, dict]) -> dict[str, dict]:
 class App:
     """gunicorn serving the project on a scratch database, in its own process group."""
 
-    def __init__(self, db: Scratch, workers: int = 3):
-        self.db, self.workers = db, workers
+    def __init__(self, db: Scratch, workers: int = 3, **env):
+        self.db, self.workers, self.env = db, workers, {**db.env, **env}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -151,7 +151,7 @@ class App:
         self.proc = subprocess.Popen(
             [PY, "-m", "gunicorn", "iaze.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--graceful-timeout", "10", "--pid", str(self.pidfile)],
-            cwd=ROOT, env=self.db.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_healthy(self.base, timeout, self.proc)
         return self
