@@ -7,7 +7,12 @@ from django.contrib.contenttypes.apps import ContentTypesConfig
 MONGO_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 
-class MongoAdminConfig(AdminConfig):
+class IazeAdminConfig(AdminConfig):
+    # Role-scoped admin site: see accounts.admin_site.
+    default_site = "accounts.admin_site.IazeAdminSite"
+
+
+class MongoAdminConfig(IazeAdminConfig):
     default_auto_field = MONGO_AUTO_FIELD
 
 

@@ -99,7 +99,7 @@ if DB_PROFILE == "mongodb":
     }
 else:
     DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-    _CONTRIB = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes"]
+    _CONTRIB = ["iaze.apps.IazeAdminConfig", "django.contrib.auth", "django.contrib.contenttypes"]
 
 INSTALLED_APPS = [
     *_CONTRIB,
@@ -144,6 +144,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.branding",
             ],
         },
     },
@@ -174,9 +175,14 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and env.bool("HTTPS", default=False))
+# HTTPS=true (served over TLS, directly or behind a proxy with BEHIND_PROXY=true) turns on secure
+# cookies and the HTTP→HTTPS redirect; each can still be set on its own. HSTS stays opt-in
+# (SECURE_HSTS_SECONDS) because browsers remember it: `check --deploy` wants it set in production.
+HTTPS = env.bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -184,6 +190,20 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Login throttling (accounts.throttle): wrong passwords per (IP, e-mail) and per IP, then a lock
+# that lasts WINDOW seconds after the last failure. The counts live in a file cache under DATA_DIR,
+# shared by every worker process of the machine and independent of the database profile.
+LOGIN_THROTTLE_FAILURES = env.int("LOGIN_THROTTLE_FAILURES", default=5)
+LOGIN_THROTTLE_IP_FAILURES = env.int("LOGIN_THROTTLE_IP_FAILURES", default=30)
+LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=15 * 60)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "throttle"),
+        "TIMEOUT": LOGIN_THROTTLE_WINDOW,
+    },
+}
 
 # --- WhatsApp ---------------------------------------------------------------------------
 # Webhook bodies up to this size are accepted (Meta batches can reach several MB).

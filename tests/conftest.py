@@ -1,6 +1,8 @@
 """The named fixture set every view is tested as (ARCHITECTURE §3):
 two agents of one department, an agent of another, a reseller, an admin, and an outsider tenant."""
 
+import uuid
+
 import pytest
 
 from accounts.models import User
@@ -14,6 +16,9 @@ def _fast_and_offline(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
     settings.WHATSAPP_SEND_INLINE = False
+    # A private login-throttle cache per test: failed logins of one test never lock out another.
+    settings.CACHES = {**settings.CACHES, "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"throttle-{uuid.uuid4()}"}}
 
 
 @pytest.fixture

@@ -1,0 +1,126 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .admin_site import ScopedAdmin, can_use_admin
+from .forms import ResellerConfigForm, UserAddForm, UserEditForm
+from .models import Client, Department, Reseller, ResellerConfig, User
+from .selectors import user_is_installation_admin, user_is_tenant_manager
+
+
+def _deactivate(modeladmin, request, queryset, field):
+    # One conditional write over the already scoped selection; rows are never deleted.
+    changed = queryset.filter(**{field: True}).update(**{field: False})
+    modeladmin.message_user(
+        request, ngettext("%(n)d registro desativado.", "%(n)d registros desativados.", changed) % {"n": changed},
+        messages.SUCCESS,
+    )
+
+
+@admin.action(description=_("Desativar selecionados"), permissions=["change"])
+def deactivate_active(modeladmin, request, queryset):
+    _deactivate(modeladmin, request, queryset, "active")
+
+
+@admin.action(description=_("Desativar usuários selecionados"), permissions=["change"])
+def deactivate_users(modeladmin, request, queryset):
+    _deactivate(modeladmin, request, queryset.exclude(pk=request.user.pk), "is_active")
+
+
+class ResellerConfigInline(admin.StackedInline):
+    model = ResellerConfig
+    form = ResellerConfigForm
+    can_delete = False
+    max_num = 1
+
+    # The parent page is already scoped to the user's tenant (ResellerAdmin.get_object).
+    def has_view_permission(self, request, obj=None):
+        return can_use_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return can_use_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return can_use_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reseller)
+class ResellerAdmin(ScopedAdmin):
+    tenant_field = None  # the row is the tenant; the selector scopes by pk
+    manager_can_add = False
+    list_display = ("name", "slug", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("name", "slug")
+    inlines = [ResellerConfigInline]
+    actions = [deactivate_active]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A tenant manager edits its configuration, not its own identity or standing.
+        return ("name", "slug", "active") if user_is_tenant_manager(request.user) else ()
+
+    def get_actions(self, request):
+        return super().get_actions(request) if user_is_installation_admin(request.user) else {}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Every tenant has a configuration row, even when the inline was left untouched.
+        ResellerConfig.objects.get_or_create(reseller=form.instance)
+
+
+@admin.register(Department)
+class DepartmentAdmin(ScopedAdmin):
+    list_display = ("name", "reseller", "active")
+    list_filter = ("active", ("reseller", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name",)
+    fields = ("reseller", "name", "active")
+    actions = [deactivate_active]
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdmin, DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserAddForm
+    ordering = ("email",)
+    list_display = ("email", "name", "role", "reseller", "is_active", "last_login")
+    list_filter = ("role", "is_active", ("reseller", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("email", "name")
+    filter_horizontal = ("departments",)
+    readonly_fields = ("last_login", "created_at")
+    actions = [deactivate_users]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Perfil"), {"fields": ("name", "role", "reseller", "departments")}),
+        (_("Situação"), {"fields": ("is_active", "last_login", "created_at"),
+                         "description": _("Usuários nunca são excluídos: desative-os. O acesso ao admin segue o "
+                                          "papel (administrador ou revenda).")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("email", "usable_password", "password1", "password2")}),
+        (_("Perfil"), {"fields": ("name", "role", "reseller", "departments")}),
+    )
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not user_is_installation_admin(request.user):
+            kwargs["choices"] = [(r.value, r.label) for r in (User.Role.AGENT, User.Role.RESELLER)]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # Admin access and superuser status follow the role, so they cannot drift apart.
+        obj.is_superuser = obj.role == User.Role.ADMIN
+        obj.is_staff = obj.role in (User.Role.ADMIN, User.Role.RESELLER)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Client)
+class ClientAdmin(ScopedAdmin):
+    admin_can_add = manager_can_add = False  # clients come from WhatsApp
+    list_display = ("__str__", "phone", "wa_id", "reseller", "created_at")
+    list_filter = (("reseller", admin.RelatedOnlyFieldListFilter),)
+    search_fields = ("name", "phone", "wa_id", "identity")
+    fields = ("name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
+    readonly_fields = ("reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
+    date_hierarchy = "created_at"

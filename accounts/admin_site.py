@@ -1,0 +1,128 @@
+"""The admin site and the base of every project ModelAdmin: one admin, scoped by role.
+
+Who gets in, and why not Django's model permissions: access follows the user's
+role, which a reseller cannot escalate, instead of per-user permission rows that
+someone would have to keep in sync with the role.
+
+- installation admins (superusers / role admin): every page, every tenant;
+- tenant managers (role reseller, with a tenant): the same pages, but every list,
+  form choice, filter and search goes through accounts.selectors, the tenant is
+  forced on save, and another tenant's object answers 404;
+- agents and anonymous users: the login page (a 302 from every admin URL).
+
+Nobody deletes anything: the delete action is disabled site-wide and every
+delete page answers 403 (404 for another tenant's object).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from .forms import ThrottledAdminAuthenticationForm
+from .selectors import SELECTORS_BY_MODEL, queryset_for, user_is_installation_admin, user_is_tenant_manager
+
+
+def can_use_admin(user) -> bool:
+    return bool(user.is_active and user.is_staff and (user_is_installation_admin(user) or user_is_tenant_manager(user)))
+
+
+class IazeAdminSite(admin.AdminSite):
+    site_header = _("IAZE — administração")
+    site_title = _("IAZE")
+    index_title = _("Administração")
+    login_form = ThrottledAdminAuthenticationForm
+    site_url = "/tickets/"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disable_action("delete_selected")
+
+    def has_permission(self, request):
+        return can_use_admin(request.user)
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose rows, choices and permissions follow accounts.selectors and the user's role."""
+
+    # The FK naming the row's tenant: forced to the manager's own, shown read-only.
+    tenant_field: str | None = "reseller"
+    admin_can_add = True
+    manager_can_add = True
+    read_only = False  # rows written only by services: view, never add or change here
+
+    def get_queryset(self, request):
+        qs = queryset_for(request.user, self.model)
+        ordering = self.get_ordering(request)
+        return qs.order_by(*ordering) if ordering else qs
+
+    def get_object(self, request, object_id, from_field=None):
+        # Django answers a missing object with a redirect and a message; another tenant's
+        # object (or a made-up id) must be indistinguishable from nothing: a real 404.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("Registro não encontrado."))
+        return obj
+
+    # --- permissions: by role, see the module docstring ---------------------------
+
+    def has_module_permission(self, request):
+        return can_use_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_use_admin(request.user)
+
+    def has_add_permission(self, request):
+        if self.read_only or not can_use_admin(request.user):
+            return False
+        return self.admin_can_add if user_is_installation_admin(request.user) else self.manager_can_add
+
+    def has_change_permission(self, request, obj=None):
+        return not self.read_only and can_use_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- choices: only what the user may see ------------------------------------------
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return super().formfield_for_foreignkey(db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs))
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return super().formfield_for_manytomany(db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs))
+
+    def save_model(self, request, obj, form, change):
+        if self.tenant_field and user_is_tenant_manager(request.user):
+            setattr(obj, f"{self.tenant_field}_id", request.user.reseller_id)
+        super().save_model(request, obj, form, change)
+
+
+def scoped_choice_kwargs(model_admin, db_field, request, kwargs):
+    """Limit a relation's choices to the user's scope; a manager's own tenant field is fixed."""
+    related = db_field.remote_field.model
+    if related in SELECTORS_BY_MODEL:
+        kwargs["queryset"] = queryset_for(request.user, related)
+    if getattr(model_admin, "tenant_field", None) == db_field.name and user_is_tenant_manager(request.user):
+        # Disabled fields take their value from `initial`, never from the POST, and still
+        # go through model validation (unique constraints that include the tenant).
+        kwargs.update(initial=request.user.reseller_id, disabled=True)
+    return kwargs
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return can_use_admin(request.user)

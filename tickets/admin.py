@@ -1,0 +1,86 @@
+"""Tickets, messages and their audit trail in the admin: read-only.
+
+Tickets move only through tickets.services (Assumir, Finalizar, replies in the
+workspace), so that every change is a checked conditional write with its event;
+the admin shows them, filtered to the user's tenant by the selectors.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin_site import ReadOnlyInline, ScopedAdmin
+
+from .models import Message, Ticket, TicketEvent, UIState
+
+
+class UIStateFilter(admin.SimpleListFilter):
+    title = _("estado")
+    parameter_name = "estado"
+
+    def lookups(self, request, model_admin):
+        return UIState.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.in_state(value) if value in UIState.values else queryset
+
+
+class MessageInline(ReadOnlyInline):
+    model = Message
+    fields = ("created_at", "direction", "kind", "text", "sender_agent", "delivery_status")
+    readonly_fields = fields
+    ordering = ("created_at",)
+
+
+class TicketEventInline(ReadOnlyInline):
+    model = TicketEvent
+    fields = ("at", "action", "actor", "from_state", "to_state")
+    readonly_fields = fields
+    ordering = ("at",)
+    show_change_link = False
+
+
+@admin.register(Ticket)
+class TicketAdmin(ScopedAdmin):
+    read_only = True
+    list_display = ("client", "state", "department", "agent", "connection", "last_message_at", "created_at")
+    list_filter = (
+        UIStateFilter,
+        ("department", admin.RelatedOnlyFieldListFilter),
+        ("agent", admin.RelatedOnlyFieldListFilter),
+        ("connection", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("client__name", "client__phone", "client__wa_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("client", "department", "agent", "connection")
+    ordering = ("-last_message_at",)
+    inlines = [MessageInline, TicketEventInline]
+
+    @admin.display(description=_("estado"))
+    def state(self, obj):
+        return obj.get_ui_state_display()
+
+
+@admin.register(Message)
+class MessageAdmin(ScopedAdmin):
+    read_only = True
+    list_display = ("created_at", "ticket", "direction", "kind", "preview", "delivery_status")
+    list_filter = ("direction", "kind", "delivery_status")
+    search_fields = ("text", "ticket__client__name", "ticket__client__phone")
+    list_select_related = ("ticket__client",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+
+    @admin.display(description=_("texto"))
+    def preview(self, obj):
+        return obj.text[:80]
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ScopedAdmin):
+    read_only = True
+    list_display = ("at", "ticket", "action", "actor", "from_state", "to_state")
+    list_filter = ("action",)
+    list_select_related = ("ticket__client", "actor")
+    date_hierarchy = "at"
+    ordering = ("-at",)
