@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -7,6 +8,10 @@ from .admin_site import ScopedAdmin, can_use_admin
 from .forms import ResellerConfigForm, UserAddForm, UserEditForm
 from .models import Client, Department, Reseller, ResellerConfig, User
 from .selectors import user_is_installation_admin, user_is_tenant_manager
+
+
+# Access follows roles, not Django groups or permission rows: hide what would suggest otherwise.
+admin.site.unregister(Group)
 
 
 def _deactivate(modeladmin, request, queryset, field):

@@ -6,7 +6,6 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -30,6 +29,9 @@ def webhook_url(request, connection: Connection) -> str:
 
 class ConnectionAdminForm(forms.ModelForm):
     """Secrets are write-only: never sent back to the browser; a blank field keeps the stored value."""
+
+    api_base_url = forms.URLField(label=Connection._meta.get_field("api_base_url").verbose_name,
+                                  max_length=500, required=False, assume_scheme="https")
 
     class Meta:
         model = Connection
@@ -64,7 +66,6 @@ class ConnectionAdminForm(forms.ModelForm):
 class ConnectionAdmin(ScopedAdmin):
     form = ConnectionAdminForm
     change_form_template = "admin/whatsapp/connection/change_form.html"
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("__str__", "provider", "reseller", "display_phone", "default_department", "active", "state")
     list_filter = ("provider", "active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "display_phone", "phone_number_id", "instance_name", "key")
