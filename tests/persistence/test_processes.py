@@ -55,7 +55,7 @@ def _ingest(base: str, bodies: list[bytes], threads: int = 8) -> dict[int, int]:
     return status
 
 
-def _deploy(db, app=None, restart="none") -> subprocess.CompletedProcess:
+def _deploy(db, app=None, restart="none", ok=True) -> subprocess.CompletedProcess:
     env = {**db.env, "PY": sys.executable, "RESTART": restart, "HEALTH_TIMEOUT": "60",
            # collectstatic writes into the shared checkout; the test data never depends on it.
            "DEPLOY_COLLECTSTATIC": "0"}
@@ -63,13 +63,17 @@ def _deploy(db, app=None, restart="none") -> subprocess.CompletedProcess:
         env.update(HOST="127.0.0.1", PORT=str(app.port))
     r = subprocess.run(["bash", "scripts/deploy.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=300)
-    assert r.returncode == 0 and "DEPLOY OK" in r.stdout, f"deploy failed:\n{r.stdout}\n{r.stderr}"
+    if ok:
+        assert r.returncode == 0 and "DEPLOY OK" in r.stdout, f"deploy failed:\n{r.stdout}\n{r.stderr}"
     return r
 
 
 def test_restart_and_deploy_change_no_count_and_no_ticket_state(tmp_path):
     with scratch(tmp_path, lane_profile()) as db:
         seed(db)
+        # Fails loudly, naming the step, when there is no app to restart.
+        failed = _deploy(db, restart="auto", ok=False)
+        assert failed.returncode != 0 and "DEPLOY FAILED at: restart" in failed.stderr
         app = App(db).start()
         try:
             run = uuid.uuid4().hex[:6].upper()
