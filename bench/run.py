@@ -117,7 +117,8 @@ class Run:
         server = Gunicorn(env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, port=cfg.port, workers=cfg.workers, worker_class=cfg.worker_class,
                           threads=cfg.threads, log_path=tmp / "gunicorn.log")
         with server:
-            out["healthz_warmup"] = self.load(get("/healthz"), cfg.healthz_s / 2, "GET /healthz (warm-up)").summary()
+            warmup = min(5.0, cfg.healthz_s / 2)
+            out["healthz_warmup"] = self.load(get("/healthz"), warmup, "GET /healthz (warm-up)").summary()
             if "ingest" in cfg.scenarios:
                 self.ingest(profile, env, tmp, tenant, out)
                 self.bare_webhook(profile, tenant, out)
