@@ -61,6 +61,7 @@ def test_agent_day(live_server, login, meta_conn, agent1, agent2):
     expect(other.locator("h1")).to_have_text("Este atendimento mudou de estado")
     expect(other.locator(".holder-info")).to_contain_text("Agente 1")
     expect(other.locator(".holder-info")).to_contain_text("agente1@demo.local")
+    other.screenshot(path=str(SCREENSHOTS / "conflict.png"))
     assert Ticket.objects.get(pk=ticket.pk).agent_id == agent1.pk
 
     # The reply appears in the thread without a full page load.
