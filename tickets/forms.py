@@ -41,7 +41,8 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Escreva sua resposta ao cliente")}),
     )
     # One nonce per rendered form: a double click or a resubmission stores one message.
-    nonce = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Optional, because the contract's interface is the `text` field alone.
+    nonce = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("nonce", secrets.token_urlsafe(16))

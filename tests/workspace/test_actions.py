@@ -159,3 +159,24 @@ def test_conflict_through_htmx_is_swapped_with_409(client, world):
     client.force_login(world.agent2)
     response = client.post(url(world.t["um"], "responder"), {"text": "oi", "nonce": "x"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 409 and "Agente 1" in response.content.decode()
+
+
+def test_reply_with_text_only_as_the_contract_says(client, world):
+    client.force_login(world.agent1)
+    assert client.post(url(world.t["um"], "responder"), {"text": "Só o texto"}).status_code == 303
+    assert client.post(url(world.t["um"], "responder"), {"text": "Só o texto"}).status_code == 303
+    # Without a nonce there is nothing to deduplicate on: two posts are two replies.
+    assert Message.objects.filter(ticket=world.t["um"], text="Só o texto").count() == 2
+
+
+def test_the_rendered_form_carries_a_fresh_nonce(client, world):
+    client.force_login(world.agent1)
+    first = client.get(url(world.t["um"])).content.decode()
+    second = client.get(url(world.t["um"])).content.decode()
+
+    def nonce(html):
+        start = html.index('name="nonce"')
+        tag = html[html.rindex("<", 0, start):html.index(">", start)]
+        return tag.split('value="')[1].split('"')[0]
+
+    assert nonce(first) and nonce(first) != nonce(second)
