@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Client
+from accounts.models import Client, Department, User
 
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -72,6 +72,18 @@ def user_department_ids(user) -> list:
     if not user.is_authenticated or not user.is_active:
         return []
     return list(user.departments.values_list("pk", flat=True))
+
+
+def queue_filter_choices(user) -> tuple[list, list | None]:
+    """Departments, and for supervisors agents, offered as the queue's filters (None: no agent filter)."""
+    departments = Department.objects.filter(active=True).order_by("name")
+    agents = User.objects.filter(role=User.Role.AGENT, is_active=True)
+    if user.is_admin and not user.reseller_id:
+        return list(departments), list(agents)
+    if is_supervisor(user):
+        return (list(departments.filter(reseller_id=user.reseller_id)),
+                list(agents.filter(reseller_id=user.reseller_id)))
+    return list(user.departments.filter(active=True).order_by("name")), None
 
 
 def _filtered(user, filters: QueueFilters) -> QuerySet[Ticket]:

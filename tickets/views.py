@@ -12,8 +12,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Department, User
-
 from . import selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
@@ -30,25 +28,11 @@ def _query(request, *, drop) -> str:
     return params.urlencode()
 
 
-def _filter_choices(user):
-    """Departments and (for supervisors) agents offered in the queue's filters."""
-    if user.is_admin:
-        departments = Department.objects.filter(active=True).order_by("name")
-        agents = User.objects.filter(role=User.Role.AGENT, is_active=True)
-        if user.reseller_id:
-            departments, agents = (qs.filter(reseller_id=user.reseller_id) for qs in (departments, agents))
-        return list(departments), list(agents)
-    if selectors.is_supervisor(user):
-        return (list(Department.objects.filter(reseller_id=user.reseller_id, active=True)),
-                list(User.objects.filter(reseller_id=user.reseller_id, role=User.Role.AGENT, is_active=True)))
-    return list(user.departments.filter(active=True)), None
-
-
 @require_GET
 @login_required
 def queue(request):
     user = request.user
-    departments, agents = _filter_choices(user)
+    departments, agents = selectors.queue_filter_choices(user)
     form = QueueFilterForm(request.GET, departments=departments, agents=agents)
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
