@@ -26,13 +26,12 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 if [ "$RESTART" = compose ]; then
   # Every management command runs in a one-off container of the freshly built image, on the data volume.
   MANAGE="$COMPOSE run --rm -T app python manage.py"
-  backup_dir="/data/backups/pre-deploy-$stamp"
-  deploy_dir="deploys/$stamp"
+  backup_dir="/data/backups/pre-deploy-$stamp"   # inside the app-data volume
 else
   MANAGE="$PY manage.py"
   backup_dir="$DATA_DIR/backups/pre-deploy-$stamp"
-  deploy_dir="$DATA_DIR/deploys/$stamp"
 fi
+deploy_dir="$DATA_DIR/deploys/$stamp"             # on this machine: the snapshot the verify step reads
 mkdir -p "$deploy_dir"
 snapshot="$deploy_dir/snapshot.json"
 
