@@ -315,7 +315,8 @@ def mongomock_backend(connection):
             mock.patch.object(aggregate._Parser, "_handle_type_operator",
                               _patched_type_operator(aggregate._Parser._handle_type_operator)), \
             mock.patch.object(backend, "MongoClient", lambda **_kw: _Client(server)), \
-            mock.patch.object(backend, "Collection", lambda db, name, **kw: _Collection(db._db.get_collection(name, **kw))):
+            mock.patch.object(backend, "Collection",
+                              lambda db, name, **kw: _Collection(db._db.get_collection(name, **kw))):
         forget_connection(connection)
         try:
             yield server[connection.settings_dict["NAME"]]
