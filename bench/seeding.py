@@ -102,7 +102,7 @@ def bulk_insert(model: type[models.Model], rows: list[dict]) -> None:
 def _fast_writes() -> None:
     """Seeding only: a crash would just mean seeding again, so skip the per-commit fsync and give
     SQLite a cache big enough for a million-row index. The server keeps its own durable settings."""
-    if db.vendor == "sqlite":
+    if db.vendor == "sqlite" and not db.in_atomic_block:  # SQLite refuses the change inside a transaction
         with db.cursor() as cur:
             cur.execute("PRAGMA synchronous=OFF")
             cur.execute("PRAGMA cache_size=-262144")

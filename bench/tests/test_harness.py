@@ -1,0 +1,90 @@
+"""The benchmark's own machinery must count right: `python -m pytest bench/tests` (not part of make test;
+nothing here measures time)."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.management import call_command
+
+from bench import checks, seeding
+from bench.loadgen import percentile, run_load
+from tickets.models import Message, Ticket, UIState
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", password="x-bench-123", meta_app_secret="s", stdout=open("/dev/null", "w"))
+
+
+def test_percentile_nearest_rank():
+    data = [float(n) for n in range(1, 101)]
+    assert percentile(data, 50) == 50.0
+    assert percentile(data, 99) == 99.0
+    assert percentile(data, 100) == 100.0
+    assert percentile([], 50) is None
+
+
+def test_load_client_counts_every_answer_and_keeps_accepted_tokens():
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            n = int(self.path.rsplit("/", 1)[1])
+            self.send_response(200 if n % 2 == 0 else 409)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        res = run_load("127.0.0.1", server.server_address[1],
+                       lambda i, n: ("GET", f"/x/{i * 1_000_000 + n}", None, {}, i * 1_000_000 + n),
+                       concurrency=4, duration_s=0.3)
+    finally:
+        server.shutdown()
+    assert res.requests > 0 and res.errors == 0
+    assert res.ok == res.statuses.get(200) == len(res.accepted_tokens) == len(res.latencies_s)
+    assert all(t % 2 == 0 for t in res.accepted_tokens)
+    assert res.statuses.get(409, 0) >= res.ok - 4  # one 200 and one 409 alternate on each connection
+
+
+def test_bulk_seeded_rows_read_back_as_ordinary_tickets(demo):
+    result = seeding.seed_queue(total=25, connection_key="demo-meta")
+    assert result["added"] == 25
+    tickets = Ticket.objects.filter(client__identity__startswith="5500")
+    assert tickets.count() == 25
+    assert {t.ui_state for t in tickets} == {UIState.ESPERA, UIState.ATENDENDO, UIState.FINALIZADO}
+    ticket = tickets.filter(status=Ticket.Status.CLOSED).select_related("agent", "client").first()
+    messages = list(ticket.messages.order_by("created_at"))
+    assert len(messages) == seeding.MESSAGES_PER_TICKET
+    assert ticket.agent is not None and ticket.closed_by_id == ticket.agent_id
+    assert ticket.last_message_at == messages[-1].created_at  # datetimes survive the raw insert exactly
+    assert ticket.last_message_preview == messages[-1].text
+    assert messages[0].direction == Message.Direction.IN and messages[0].media == {}
+    # Growing adds only the missing tickets.
+    assert seeding.seed_queue(total=30, connection_key="demo-meta")["added"] == 5
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_claim_check_reports_exactly_one_winner_per_ticket():
+    call_command("seed_demo", password="x-bench-123", stdout=open("/dev/null", "w"))
+    from accounts.models import Department, User
+
+    suporte = Department.objects.get(name="Suporte")
+    for n in range(4):
+        User.objects.create_user(email=f"race{n}@demo.local", role=User.Role.AGENT,
+                                 reseller=suporte.reseller).departments.set([suporte])
+    res = checks.claims(agents=6, tickets=5, connection_key="demo-meta")
+    assert res["errors"] == []
+    assert res["claimed_exactly_once"] == res["holder_matches_winner"] == 5
+    assert res["claim_events_per_ticket_max"] == 1 and res["attempts"] == 30
