@@ -54,8 +54,9 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = queryset_for(request.user, self.model)
-        ordering = self.get_ordering(request)
-        return qs.order_by(*ordering) if ordering else qs
+        # A stable order for pagination (and the autocomplete endpoint) on models without Meta.ordering.
+        ordering = self.get_ordering(request) or self.model._meta.ordering or ("-created_at",)
+        return qs.order_by(*ordering)
 
     def get_object(self, request, object_id, from_field=None):
         # Django answers a missing object with a redirect and a message; another tenant's

@@ -100,3 +100,15 @@ def test_manager_edits_its_configuration_but_not_its_identity(client, world, ten
     assert response.status_code == 200
     errors = response.context["inline_admin_formsets"][0].formset.errors[0]
     assert set(errors) == {"primary_color", "business_hours", "timezone"}
+
+
+
+@pytest.mark.parametrize("who,own,foreign", [("reseller_user", "Cliente Demo", "Cliente Outra"),
+                                             ("outsider_reseller", "Cliente Outra", "Cliente Demo")])
+def test_admin_autocomplete_endpoint_stays_in_the_tenant(client, world, who, own, foreign):
+    client.force_login(world.users[who])
+    response = client.get("/admin/autocomplete/", {"app_label": "tickets", "model_name": "ticket",
+                                                   "field_name": "client", "term": "Cliente"})
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == [own]
+    assert foreign.encode() not in response.content
