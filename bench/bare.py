@@ -33,8 +33,9 @@ def bare_webhook(request, key):
         _ticket_ids[key] = Ticket.objects.filter(connection=connection, client__identity=CALIBRATION_CLIENT,
                                                  status=Ticket.Status.OPEN).values_list("pk", flat=True).get()
     now = timezone.now()
+    # Marked ignored so that a journal replay never parses calibration rows.
     WebhookEvent.objects.create(connection=connection, dedup_key=hashlib.sha256(raw).hexdigest(), body=raw,
-                                received_at=now)
+                                received_at=now, state=WebhookEvent.State.IGNORED)
     Message.objects.create(ticket_id=_ticket_ids[key], connection=connection, direction=Message.Direction.IN,
                            text="calibração", provider_message_id=f"wamid.bare.{uuid.uuid4().hex}")
     return JsonResponse({"status": "ok"})

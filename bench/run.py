@@ -21,6 +21,7 @@ from .loadgen import client_ceiling, get, run_load
 from .proc import TaskFailed, task
 from .server import Gunicorn, cpu_count
 
+
 def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
     env.update(DATA_DIR=str(data_dir), SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
@@ -114,8 +115,9 @@ class Run:
         tenant = task(env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}",
                       extra_agents=max(0, cfg.claim_agents - 2))
         # The app's settings plus one calibration route (bench.bare); everything else is the app as served.
-        server = Gunicorn(env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, port=cfg.port, workers=cfg.workers, worker_class=cfg.worker_class,
-                          threads=cfg.threads, log_path=tmp / "gunicorn.log")
+        server = Gunicorn(env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, port=cfg.port,
+                          workers=cfg.workers, worker_class=cfg.worker_class, threads=cfg.threads,
+                          log_path=tmp / "gunicorn.log")
         with server:
             warmup = min(5.0, cfg.healthz_s / 2)
             out["healthz_warmup"] = self.load(get("/healthz"), warmup, "GET /healthz (warm-up)").summary()
