@@ -62,8 +62,9 @@ class Scratch:
         self.data_dir.mkdir(parents=True)
         self.dbname = ""
         if profile == "postgresql":
-            # A test_ prefix: it is a test database, and the project's flush guard treats it so.
-            self.dbname = f"test_iaze_ps_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            # Named after the lane's database, so parallel runs on one server never share a scratch.
+            base = urlsplit(os.environ.get("DATABASE_URL") or "postgres:///iaze").path.lstrip("/") or "iaze"
+            self.dbname = f"{base}_scratch_{uuid.uuid4().hex[:10]}"
             _pg_admin(f'CREATE DATABASE "{self.dbname}"')
 
     @property
