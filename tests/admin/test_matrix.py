@@ -8,6 +8,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from tickets.models import Message, Ticket
+
 pytestmark = pytest.mark.django_db
 
 MODELS = ["accounts.reseller", "accounts.department", "accounts.user", "accounts.client",
@@ -135,4 +137,16 @@ def test_workspace_matrix(client, world, who):
                 wrong.append(f"{kind} {side_name}: {response.status_code} != {expected}")
             if expected == 302 and not response["Location"].startswith("/accounts/login/"):
                 wrong.append(f"{kind} {side_name}: redirects to {response['Location']}")
+        # A ticket the user cannot see cannot be acted on either: 404 (302 to login when anonymous), unchanged.
+        if _workspace_expected(who, "detail", side_name) in (302, 404):
+            before = Ticket.objects.filter(pk=side.ticket.pk).values().get()
+            for kind, path in (("claim", "assumir/"), ("close", "finalizar/"), ("reply", "responder/")):
+                response = client.post(f"/tickets/{side.ticket.pk}/{path}", {"text": "invasão", "nonce": "x"})
+                expected = 302 if who == "anonymous" else 404
+                if response.status_code != expected:
+                    wrong.append(f"POST {kind} {side_name}: {response.status_code} != {expected}")
+            if Ticket.objects.filter(pk=side.ticket.pk).values().get() != before:
+                wrong.append(f"ticket of {side_name} changed by {who}")
+            if Message.objects.filter(text="invasão").exists():
+                wrong.append(f"{who} replied on a ticket of {side_name}")
     assert wrong == []
