@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -221,9 +222,7 @@ def post_meta(session: requests.Session, base: str, body: bytes, key: str = "dem
 
 # --- an agent in a browser-less session -----------------------------------------------------------
 
-import re as _re
-
-TICKET_LINK = _re.compile(r'href="/tickets/([0-9a-f-]{36})/"')
+TICKET_LINK = re.compile(r'href="/tickets/([0-9a-f-]{36})/"')
 PASSWORD = "demo-senha-12345"
 
 
