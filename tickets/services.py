@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -78,14 +79,14 @@ def _can_work_on(user, ticket) -> bool:
 def ticket_claim(*, ticket: Ticket, agent) -> Ticket:
     """Espera → atendendo. Exactly one concurrent caller wins; the others get TicketConflict."""
     if not _can_work_on(agent, ticket):
-        raise NotAllowed("Este atendimento não pertence aos seus departamentos.")
+        raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     now = timezone.now()
     won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
         agent=agent, claimed_at=now, updated_at=now
     )
     fresh = Ticket.objects.select_related("agent").get(pk=ticket.pk)
     if won != 1:
-        raise TicketConflict(fresh, "Este atendimento já foi assumido ou finalizado.")
+        raise TicketConflict(fresh, _("Este atendimento já foi assumido ou finalizado."))
     _event(fresh, actor=agent, action=TicketEvent.Action.CLAIMED,
            from_state=UIState.ESPERA, to_state=UIState.ATENDENDO, at=now)
     return fresh
@@ -95,7 +96,7 @@ def ticket_close(*, ticket: Ticket, by) -> Ticket:
     """Atendendo → finalizado, by the holder or a supervisor of the ticket's reseller."""
     supervisor = by.is_supervisor_of(ticket.reseller_id)
     if not supervisor and not _can_work_on(by, ticket):
-        raise NotAllowed("Este atendimento não pertence aos seus departamentos.")
+        raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     now = timezone.now()
     qs = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not supervisor:
@@ -104,8 +105,8 @@ def ticket_close(*, ticket: Ticket, by) -> Ticket:
     fresh = Ticket.objects.select_related("agent", "reseller").get(pk=ticket.pk)
     if won != 1:
         if fresh.ui_state == UIState.ATENDENDO and fresh.agent_id != by.pk:
-            raise NotAllowed(f"Este atendimento está com {fresh.agent.display_name}.")
-        raise TicketConflict(fresh, "Só é possível finalizar um atendimento em Atendendo.")
+            raise NotAllowed(_("Este atendimento está com %(name)s.") % {"name": fresh.agent.display_name})
+        raise TicketConflict(fresh, _("Só é possível finalizar um atendimento em Atendendo."))
     _event(fresh, actor=by, action=TicketEvent.Action.CLOSED,
            from_state=UIState.ATENDENDO, to_state=UIState.FINALIZADO, at=now)
     from . import auto_messages
@@ -206,15 +207,15 @@ def ticket_reply(*, ticket: Ticket, agent, text: str, nonce: str = "") -> Messag
 
     text = (text or "").strip("\r\n")
     if not text.strip():
-        raise ReplyRejected("A mensagem está vazia.")
+        raise ReplyRejected(_("A mensagem está vazia."))
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
-        raise ReplyRejected(f"A mensagem tem {len(text)} caracteres; o limite do WhatsApp é {limit}.")
+        raise ReplyRejected(_("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.") % {"n": len(text), "limit": limit})
     fresh = Ticket.objects.select_related("agent", "connection", "reseller").get(pk=ticket.pk)
     if fresh.ui_state != UIState.ATENDENDO:
-        raise TicketConflict(fresh, "Só é possível responder um atendimento em Atendendo.")
+        raise TicketConflict(fresh, _("Só é possível responder um atendimento em Atendendo."))
     if fresh.agent_id != agent.pk and not agent.is_supervisor_of(fresh.reseller_id):
-        raise TicketConflict(fresh, f"Este atendimento está com {fresh.agent.display_name}.")
+        raise TicketConflict(fresh, _("Este atendimento está com %(name)s.") % {"name": fresh.agent.display_name})
     message, created = message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
     if created:
         _event(fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state,
