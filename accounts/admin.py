@@ -79,6 +79,7 @@ class ResellerAdmin(ScopedAdmin):
 @admin.register(Department)
 class DepartmentAdmin(ScopedAdmin):
     list_display = ("name", "reseller", "active")
+    list_select_related = ("reseller",)
     list_filter = ("active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name",)
     fields = ("reseller", "name", "active")
@@ -91,6 +92,7 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     add_form = UserAddForm
     ordering = ("email",)
     list_display = ("email", "name", "role", "reseller", "is_active", "last_login")
+    list_select_related = ("reseller",)
     list_filter = ("role", "is_active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("email", "name")
     filter_horizontal = ("departments",)
@@ -124,6 +126,7 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
 class ClientAdmin(ScopedAdmin):
     admin_can_add = manager_can_add = False  # clients come from WhatsApp
     list_display = ("__str__", "phone", "wa_id", "reseller", "created_at")
+    list_select_related = ("reseller",)
     list_filter = (("reseller", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "phone", "wa_id", "identity")
     fields = ("name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
