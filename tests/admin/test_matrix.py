@@ -150,3 +150,14 @@ def test_workspace_matrix(client, world, who):
             if Message.objects.filter(text="invasão").exists():
                 wrong.append(f"{who} replied on a ticket of {side_name}")
     assert wrong == []
+
+
+def test_staff_flag_alone_does_not_open_the_admin(client, world):
+    """Access follows the role: an agent wrongly flagged is_staff still only gets the login page."""
+    agent = world.users["agent1"]
+    agent.is_staff = True
+    agent.save(update_fields=["is_staff"])
+    client.force_login(agent)
+    for url in ("/admin/", _url("tickets.ticket", "changelist"), _url("accounts.user", "change", agent)):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
