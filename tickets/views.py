@@ -105,9 +105,9 @@ def claim(request, pk):
     try:
         services.ticket_claim(ticket=ticket, agent=request.user)
     except services.TicketConflict as exc:
-        # A double click: the first click already won, so the second is not a conflict.
-        if not (exc.ticket.ui_state == UIState.ATENDENDO and exc.ticket.agent_id == request.user.pk):
-            return _conflict(request, exc)
+        # Also for the holder's own double click: the contract answers 409 naming the holder,
+        # and the page tells the agent the ticket is already theirs.
+        return _conflict(request, exc)
     return _see_other(ticket)
 
 
@@ -118,8 +118,7 @@ def close(request, pk):
     try:
         services.ticket_close(ticket=ticket, by=request.user)
     except services.TicketConflict as exc:
-        if not (exc.ticket.ui_state == UIState.FINALIZADO and exc.ticket.closed_by_id == request.user.pk):
-            return _conflict(request, exc)
+        return _conflict(request, exc)
     return _see_other(ticket)
 
 

@@ -65,7 +65,8 @@ def test_lost_claim_names_the_holder(client, world):
 def test_double_click_on_claim_is_one_claim(client, world):
     client.force_login(world.agent1)
     assert client.post(url(world.t["espera"], "assumir")).status_code == 303
-    assert client.post(url(world.t["espera"], "assumir")).status_code == 303
+    second = client.post(url(world.t["espera"], "assumir"))
+    assert second.status_code == 409 and "agente1@demo.local" in second.content.decode()
     assert world.t["espera"].events.filter(action="claimed").count() == 1
 
 
@@ -96,7 +97,7 @@ def test_close_sends_the_farewell_once(client, world, tenant):
     ResellerConfig.objects.filter(reseller=tenant.reseller).update(farewell_text="Obrigado pelo contato!")
     client.force_login(world.agent1)
     assert client.post(url(world.t["um"], "finalizar")).status_code == 303
-    assert client.post(url(world.t["um"], "finalizar")).status_code == 303  # double click
+    assert client.post(url(world.t["um"], "finalizar")).status_code == 409  # double click: no second close
     farewell = Message.objects.filter(ticket=world.t["um"], text="Obrigado pelo contato!")
     assert farewell.count() == 1 and farewell.get().delivery_status == "queued"
 
