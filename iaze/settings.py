@@ -129,6 +129,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "iaze.urls"
 WSGI_APPLICATION = "iaze.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.TenantAwareBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/tickets/"
 LOGOUT_REDIRECT_URL = "login"
