@@ -86,17 +86,17 @@ def _one(bench, profile, env, port, workers: int) -> dict:
     steady = (hi - lo) / (at[hi] - at[lo]) if len(at) >= 10 and at[hi] > at[lo] else None
     res = {
         "workers": workers, "queued": cfg.outbox_messages, "provider_calls": len(calls),
-        "distinct_texts": len(texts), "duplicates": sum(n - 1 for n in texts.values() if n > 1),
+        "distinct_texts": len(texts), "sent_twice": sum(n - 1 for n in texts.values() if n > 1),
         "status": status, "exit_codes": codes, "wall_s": round(wall, 2), "busy_s": round(busy, 2),
         "rate_per_s": round(steady, 1) if steady else None,
         "rate_overall_per_s": round(len(texts) / busy, 1) if busy else None,
     }
     bench.results["rows"].append({
         "profile": profile, "scenario": f"outbox, {workers} send_outbox", "rate/s": res["rate_per_s"],
-        "notes": f"sent {status.get('sent', 0)}/{cfg.outbox_messages}, dup {res['duplicates']}, "
+        "notes": f"sent {status.get('sent', 0)}/{cfg.outbox_messages}, dup {res['sent_twice']}, "
                  f"overall {res['rate_overall_per_s']}/s",
     })
-    if res["duplicates"] or status.get("sent", 0) != cfg.outbox_messages or any(codes):
+    if res["sent_twice"] or status.get("sent", 0) != cfg.outbox_messages or any(codes):
         bench.failed = True
         bench.note(f"{profile}: outbox with {workers} workers: {res}")
     return res

@@ -46,7 +46,7 @@ class Run:
             "profiles": {}, "rows": [], "targets": [], "notes": [], "where_time_goes": [],
         }
 
-    # --- helpers -------------------------------------------------------------------------
+    # --- small pieces -------------------------------------------------------------------------
     def row(self, profile, scenario, load=None, **extra):
         s = load.summary() if load is not None else {}
         self.results["rows"].append({
