@@ -90,6 +90,14 @@ class Ticket(BaseModel):
         return UIState(self.ui_state).label
 
 
+class MessageQuerySet(ProtectedQuerySet):
+    def by_provider_id(self, connection, provider_message_id: str):
+        """Messages with this provider id on this connection. The `> ''` repeats the condition of the
+        partial unique index, without which SQLite (unlike PostgreSQL) cannot use that index."""
+        return self.filter(connection=connection, provider_message_id=provider_message_id,
+                           provider_message_id__gt="")
+
+
 class Message(BaseModel):
     class Direction(models.TextChoices):
         IN = "in", _("Recebida")
@@ -120,6 +128,8 @@ class Message(BaseModel):
     DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
+
+    objects = ProtectedManager.from_queryset(MessageQuerySet)()
     connection = models.ForeignKey("whatsapp.Connection", on_delete=models.PROTECT, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)

@@ -251,12 +251,10 @@ def message_apply_status(*, connection, provider_message_id: str, status: str, a
         changes.update(error_code=str(error_code)[:32], error_text=error_text)
     else:
         changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
-    moved = Message.objects.filter(
-        connection=connection, provider_message_id=provider_message_id, direction=Message.Direction.OUT,
-        delivery_status__in=_STATUS_FROM[status],
+    moved = Message.objects.by_provider_id(connection, provider_message_id).filter(
+        direction=Message.Direction.OUT, delivery_status__in=_STATUS_FROM[status],
     ).update(**changes)
-    if not moved and not Message.objects.filter(connection=connection,
-                                                 provider_message_id=provider_message_id).exists():
+    if not moved and not Message.objects.by_provider_id(connection, provider_message_id).exists():
         log.info("status %r for unknown message %s on connection %s ignored", status, provider_message_id,
                  connection.pk)
     return moved == 1

@@ -60,7 +60,7 @@ def _client_refresh(client: Client, sender: Sender) -> None:
 
 
 def _already_stored(connection: Connection, provider_message_id: str) -> bool:
-    return Message.objects.filter(connection=connection, provider_message_id=provider_message_id).exists()
+    return Message.objects.by_provider_id(connection, provider_message_id).exists()
 
 
 def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | None:
@@ -68,7 +68,7 @@ def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | 
     target = parsed.message.reply_to_provider_id
     if parsed.message.kind != Message.Kind.REACTION or not target:
         return None
-    ticket_id = (Message.objects.filter(connection=connection, provider_message_id=target)
+    ticket_id = (Message.objects.by_provider_id(connection, target)
                  .values_list("ticket_id", flat=True).first())
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 

@@ -112,12 +112,14 @@ def test_empty_texts_send_nothing(client, tenant, live, fake, agent1):
     assert deliver(fake) == [] and not Message.objects.filter(direction="out").exists()
 
 
-def test_greeting_sent_inline_over_evolution(client, tenant, fake, settings):
+def test_greeting_sent_inline_over_evolution(client, tenant, fake, settings, django_capture_on_commit_callbacks):
     settings.WHATSAPP_SEND_INLINE = True
     configure(tenant, greeting_text=GREETING)
     evo = f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION,
                             key="auto-evo", api_base_url=fake.url)
-    post_evolution_text(client, evo, text="olá")
+    # The body is applied in one transaction; the send runs once it commits (here: the test's savepoint).
+    with django_capture_on_commit_callbacks(execute=True):
+        post_evolution_text(client, evo, text="olá")
     assert fake.texts() == [GREETING]  # sent during the webhook request, not left for the worker
     assert fake.calls[0].path.endswith(f"/message/sendText/{evo.instance_name}")
     assert Message.objects.get(direction="out").delivery_status == "sent"
