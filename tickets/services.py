@@ -141,15 +141,16 @@ def inbound_route(*, connection, client, at: datetime | None = None) -> tuple[Ti
 
 
 def _touch_ticket(ticket_id, *, at: datetime, preview: str, inbound: bool) -> None:
-    """Move last_message_at forward only: messages may be stored out of order."""
+    """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
     changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": timezone.now()}
-    Ticket.objects.filter(pk=ticket_id).filter(Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)).update(
-        **changes
-    )
+    ticket = Ticket.objects.filter(pk=ticket_id)
+    newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
+    newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)
+    if inbound and ticket.filter(newest, newest_inbound).update(**changes, last_inbound_at=at):
+        return  # the usual case, the newest message of all, in one write
+    ticket.filter(newest).update(**changes)
     if inbound:
-        Ticket.objects.filter(pk=ticket_id).filter(
-            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
-        ).update(last_inbound_at=at)
+        ticket.filter(newest_inbound).update(last_inbound_at=at)
 
 
 def message_preview(kind: str, text: str, media: dict | None = None) -> str:

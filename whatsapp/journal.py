@@ -41,39 +41,43 @@ def webhook_event_store(*, connection: Connection, raw_body: bytes, headers=None
         return WebhookEvent.objects.get(connection=connection, dedup_key=dedup_key), False
 
 
-def webhook_event_process(event: WebhookEvent) -> str:
+def webhook_event_process(event: WebhookEvent, connection: Connection | None = None) -> str:
     """Parse and apply one journal event. Never raises for a bad event: the failure is recorded on it."""
-    connection = Connection.objects.get(pk=event.connection_id)
+    if connection is None or connection.pk != event.connection_id:
+        connection = Connection.objects.get(pk=event.connection_id)
     try:
         payload = json.loads(bytes(event.body))
         result = get_provider(connection).parse(payload)
-        counts = _ingest(connection, result, event)
+        state = WebhookEvent.State.IGNORED if result.empty else WebhookEvent.State.PROCESSED
+        counts = _ingest(connection, result, event, state)
     except Exception as exc:  # noqa: BLE001 - any bug or bad data must not lose the event: it stays replayable
         log.exception("webhook event %s failed", event.pk)
         _finish(event, WebhookEvent.State.FAILED, error="".join(
             traceback.format_exception_only(type(exc), exc)).strip()[:2000])
         return WebhookEvent.State.FAILED
-    state = WebhookEvent.State.IGNORED if result.empty else WebhookEvent.State.PROCESSED
-    note = "; ".join(result.skipped)[:2000]
-    _finish(event, state, error=note, event_type=result.event_type)
     log.info("webhook event %s %s %s %s", event.pk, result.event_type, state, counts)
     return state
 
 
-def _ingest(connection: Connection, result, event: WebhookEvent) -> dict:
-    """Apply a parsed body, in one transaction when the database has them.
+def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> dict:
+    """Apply a parsed body and mark the event done, in one transaction when the database has them.
 
     The transaction is for speed only (one durable commit per event instead of one per row).
     Correctness rests on the unique keys and conditional updates, which is why the same
     idempotent work is simply run again without it if the transaction fails (for example a
     deadlock between two concurrent batches naming the same clients in another order).
     """
+    def apply() -> dict:
+        counts = parsed_ingest(connection=connection, result=result)
+        _finish(event, state, error="; ".join(result.skipped)[:2000], event_type=result.event_type)
+        return counts
+
     try:
         with transaction.atomic():
-            return parsed_ingest(connection=connection, result=result)
+            return apply()
     except DatabaseError as exc:
         log.warning("webhook event %s: transactional ingest failed (%s); applying it step by step", event.pk, exc)
-        return parsed_ingest(connection=connection, result=result)
+        return apply()
 
 
 def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str = "") -> None:

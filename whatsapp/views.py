@@ -78,5 +78,5 @@ def webhook(request, key: str):
     # A duplicate of an event that never finished (crash, concurrent first copy) is processed again:
     # processing is idempotent, so this only ever completes work.
     if created or event.state in (event.State.PENDING, event.State.FAILED):
-        journal.webhook_event_process(event)
+        journal.webhook_event_process(event, connection)
     return JsonResponse({"status": "ok", "duplicate": not created})
