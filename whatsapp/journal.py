@@ -11,9 +11,10 @@ import hashlib
 import json
 import logging
 import traceback
+from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import Connection, WebhookEvent
@@ -21,6 +22,11 @@ from .providers import get_provider
 from .services import parsed_ingest
 
 log = logging.getLogger(__name__)
+
+# A pending event this old was left by a request that died mid-processing (or is waiting for
+# the message its receipt names); the outbox worker processes it again, a bounded number of times.
+STALE_AFTER = timedelta(seconds=60)
+MAX_AUTO_ATTEMPTS = 5
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "X-Forwarded-For")
 
@@ -69,7 +75,12 @@ def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> 
     """
     def apply() -> dict:
         counts = parsed_ingest(connection=connection, result=result)
-        _finish(event, state, error="; ".join(result.skipped)[:2000], event_type=result.event_type)
+        note = "; ".join(result.skipped)
+        final = state
+        if counts.get("status_unknown") and event.attempts + 1 < MAX_AUTO_ATTEMPTS:
+            final = WebhookEvent.State.PENDING  # the outbox worker will try it again
+            note = f"{counts['status_unknown']} receipt(s) for messages not stored yet; {note}".strip("; ")
+        _finish(event, final, error=note[:2000], event_type=result.event_type)
         return counts
 
     try:
@@ -86,6 +97,23 @@ def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str
     if event_type:
         changes["event_type"] = event_type[:64]
     WebhookEvent.objects.filter(pk=event.pk).update(**changes)
+
+
+def webhook_events_due(*, now=None, limit: int = 100):
+    """Pending events nobody is working on any more, for the outbox worker's automatic pass."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    return (WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff,
+                                        attempts__lt=MAX_AUTO_ATTEMPTS)
+            .filter(Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff))
+            .order_by("received_at")[:limit])
+
+
+def webhook_events_replay_due(*, now=None) -> dict:
+    counts: dict[str, int] = {}
+    for event in webhook_events_due(now=now):
+        state = webhook_event_process(event)
+        counts[state] = counts.get(state, 0) + 1
+    return counts
 
 
 def webhook_events_to_replay(*, failed: bool = False, everything: bool = False):

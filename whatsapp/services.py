@@ -102,11 +102,18 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     return "stored" if stored else "duplicate"
 
 
-def status_ingest(*, connection: Connection, status: StatusUpdate) -> bool:
-    return ticket_services.message_apply_status(
+def status_ingest(*, connection: Connection, status: StatusUpdate) -> str:
+    """Apply a receipt. "status_unknown" when its message is not stored (yet): a receipt can overtake
+    the outbox recording the provider's id, so the journal keeps such an event for a later pass."""
+    if ticket_services.message_apply_status(
         connection=connection, provider_message_id=status.provider_message_id, status=status.status,
         at=status.timestamp, error_code=status.error_code, error_text=status.error_text,
-    )
+    ):
+        return "status_applied"
+    if status.provider_message_id and not Message.objects.by_provider_id(
+            connection, status.provider_message_id).exists():
+        return "status_unknown"
+    return "status_unchanged"
 
 
 def connection_state_ingest(*, connection: Connection, update: ConnectionStateUpdate) -> bool:
@@ -136,7 +143,7 @@ def parsed_ingest(*, connection: Connection, result: ParseResult) -> dict:
     for parsed in result.messages:
         bump(message_ingest(connection=_connection_for(connection, parsed.phone_number_id), parsed=parsed))
     for status in result.statuses:
-        bump("status_applied" if status_ingest(connection=connection, status=status) else "status_unchanged")
+        bump(status_ingest(connection=connection, status=status))
     for update in result.states:
         bump("state_stored" if connection_state_ingest(connection=connection, update=update) else "state_stale")
     return counts

@@ -1,10 +1,12 @@
 """Delivery receipts: forward only, out of order, failures with their reason, unknown messages."""
 
 import pytest
+from django.utils import timezone
 
 from tests import factories as f
 from tickets import services as ticket_services
 from tickets.models import Message
+from whatsapp import journal
 from whatsapp.models import WebhookEvent
 
 from .conftest import evo_sample, meta_status, post_evolution, post_meta
@@ -68,12 +70,34 @@ def test_window_closed_131047_is_shown(client, meta_conn):
     assert (m.delivery_status, m.error_code) == ("failed", "131047") and "24 hours" in m.error_text
 
 
-def test_status_for_unknown_message_is_ignored(client, meta_conn, caplog):
+def test_status_for_unknown_message_is_kept_for_a_bounded_number_of_later_passes(client, meta_conn, caplog):
     other = _sent_reply(meta_conn, "wamid.known")
     r = post_meta(client, meta_conn, meta_status(meta_conn, "wamid.nobody", "read"))
     assert r.status_code == 200 and _state(other) == "sent"
-    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
+    event = WebhookEvent.objects.get()
+    assert event.state == WebhookEvent.State.PENDING and "not stored yet" in event.error
     assert "unknown message wamid.nobody" in caplog.text
+    # Not due while fresh; then retried by the worker's pass until the attempts run out.
+    assert journal.webhook_events_replay_due() == {}
+    later = timezone.now() + journal.STALE_AFTER * 2
+    for _ in range(journal.MAX_AUTO_ATTEMPTS):
+        later += journal.STALE_AFTER * 2
+        journal.webhook_events_replay_due(now=later)
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PROCESSED and event.attempts == journal.MAX_AUTO_ATTEMPTS
+    assert journal.webhook_events_replay_due(now=later + journal.STALE_AFTER * 2) == {}
+    assert _state(other) == "sent"
+
+
+def test_receipt_that_overtakes_its_message_is_applied_on_a_later_pass(client, meta_conn):
+    ticket = f.make_ticket(meta_conn)
+    post_meta(client, meta_conn, meta_status(meta_conn, "wamid.early", "delivered"))
+    # The outbox records the provider's id only now (the receipt came first).
+    reply, _ = ticket_services.message_enqueue_outbound(ticket=ticket, text="oi")
+    Message.objects.filter(pk=reply.pk).update(provider_message_id="wamid.early", delivery_status="sent")
+    journal.webhook_events_replay_due(now=timezone.now() + journal.STALE_AFTER * 2)
+    assert _state(reply) == "delivered"
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
 
 
 def test_status_never_touches_inbound_messages_or_other_connections(client, meta_conn, outsider):

@@ -5,7 +5,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from whatsapp import outbox
+from whatsapp import journal, outbox
 
 
 class Command(BaseCommand):
@@ -29,5 +29,9 @@ class Command(BaseCommand):
             counts = outbox.send_pending(ignore_backoff=False, limit=500)
             if any(counts[k] for k in ("sent", "retry", "failed")):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
+            # Journal events left pending by a request that died, or receipts that overtook their message.
+            replayed = journal.webhook_events_replay_due()
+            if replayed:
+                self.stdout.write("journal: " + " ".join(f"{k}={v}" for k, v in sorted(replayed.items())))
             stop.wait(opts["interval"])
         self.stdout.write("send_outbox: stopped")
