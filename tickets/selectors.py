@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -86,8 +86,8 @@ def queue_filter_choices(user) -> tuple[list, list | None]:
     return list(user.departments.filter(active=True).order_by("name")), None
 
 
-def _filtered(user, filters: QueueFilters) -> QuerySet[Ticket]:
-    qs = ticket_queryset_for(user)
+def _filtered(user, filters: QueueFilters, base: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    qs = ticket_queryset_for(user) if base is None else base
     if filters.department_id:
         qs = qs.filter(department_id=filters.department_id)
     if filters.agent_id and is_supervisor(user):
@@ -132,56 +132,80 @@ def _after_cursor(qs: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
     return qs.filter(after if nulls_first else after | Q(last_message_at__isnull=True))
 
 
+# The columns a queue row shows; everything else stays in the database.
+_ROW_FIELDS = ("status", "agent_id", "created_at", "updated_at", "last_message_at", "last_inbound_at",
+               "last_message_preview", "client__name", "client__phone", "client__identity",
+               "department__name", "agent__name", "agent__email")
+
+
 def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(), cursor: str = "",
-                    holder: str = "", limit: int = QUEUE_PAGE_SIZE) -> Page:
+                    holder: str = "", limit: int = QUEUE_PAGE_SIZE, base: QuerySet[Ticket] | None = None) -> Page:
     """One page of the user's queue for a UI state, newest activity first.
 
     `holder` narrows atendendo for agents: "me" (their own, actionable) or "others"
     (the department's other atendendo, read-only). Supervisors see the whole tenant.
+    `base` is the user's visible tickets when the caller already has them (one query less).
     """
-    qs = _filtered(user, filters).in_state(state)
+    qs = _filtered(user, filters, base).in_state(state)
     if state == UIState.ATENDENDO and not is_supervisor(user):
         qs = qs.exclude(agent=user) if holder == "others" else qs.filter(agent=user)
-    qs = _after_cursor(qs, cursor).select_related("client", "department", "agent").order_by("-last_message_at", "-pk")
+    qs = (_after_cursor(qs, cursor).select_related("client", "department", "agent").only(*_ROW_FIELDS)
+          .order_by("-last_message_at", "-pk"))
     rows = list(qs[: limit + 1])
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else ""
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def ticket_open_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
-    """Espera and atendendo counts plus a version stamp of the visible queue, in one query.
+# A tab count stops at this many tickets and the tab reads "1000+": counting every one of
+# 100,000 tickets on each page load (and each poll) would make the page as slow as the table is big.
+COUNT_CAP = 1000
 
-    Open tickets are a small slice of the table. The stamp (open counts and their newest
-    updated_at) changes whenever a visible ticket is created, claimed, closed or an open one
-    gets a message; that is what lets the live refresh answer 204 without reading more.
+
+def _capped_count(qs: QuerySet[Ticket]) -> int:
+    # Without ORDER BY the database stops after COUNT_CAP + 1 index entries.
+    return qs.order_by()[: COUNT_CAP + 1].count()
+
+
+def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters(),
+                      base: QuerySet[Ticket] | None = None) -> dict:
+    """The three tab counts, each capped at COUNT_CAP + 1 (a value above COUNT_CAP means "more").
+
+    They follow the department and agent filters but not the search text, like the tabs.
     """
-    qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id))
-    mine = Q() if is_supervisor(user) else Q(agent=user)
-    agg = qs.filter(status=Ticket.Status.OPEN).aggregate(
-        total=Count("pk"),
-        espera=Count("pk", filter=Q(agent__isnull=True)),
-        atendendo=Count("pk", filter=Q(agent__isnull=False) & mine),
-        newest=Max("updated_at"),
-    )
-    return {UIState.ESPERA: agg["espera"], UIState.ATENDENDO: agg["atendendo"],
-            "version": _stamp(agg["total"], agg["espera"], agg["atendendo"], agg["newest"])}
+    qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id), base)
+    atendendo = qs.in_state(UIState.ATENDENDO)
+    if not is_supervisor(user):
+        atendendo = atendendo.filter(agent=user)
+    return {UIState.ESPERA: _capped_count(qs.in_state(UIState.ESPERA)),
+            UIState.ATENDENDO: _capped_count(atendendo),
+            UIState.FINALIZADO: _capped_count(qs.in_state(UIState.FINALIZADO))}
 
 
-def ticket_closed_count_for(user, *, filters: QueueFilters = QueueFilters()) -> int:
-    qs = _filtered(user, QueueFilters(department_id=filters.department_id, agent_id=filters.agent_id))
-    return qs.filter(status=Ticket.Status.CLOSED).count()
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
-def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters()) -> dict:
-    """All three tab counts and the version stamp (the queue view splits this to answer 204 early)."""
-    counts = ticket_open_counts_for(user, filters=filters)
-    counts[UIState.FINALIZADO] = ticket_closed_count_for(user, filters=filters)
-    return counts
+def queue_version(counts: dict, *pages: Page | None) -> str:
+    """A stamp of what the queue shows: the counts and every listed row as it stands.
+
+    A visible ticket that is created, claimed, closed or gets a message changes a count or
+    a listed row (the list is newest activity first), so the live refresh can answer 204
+    without rendering; a change outside the shown rows and counts changes nothing on screen.
+    """
+    rows = [(t.pk, t.status, t.agent_id, t.updated_at, t.last_message_at)
+            for page in pages if page is not None for t in page.items]
+    return _stamp(sorted(counts.items()), rows, *(page.next_cursor for page in pages if page is not None))
+
+
+# What a message bubble shows (and what its delivery stamp needs); the raw provider fields stay behind.
+_MESSAGE_FIELDS = ("ticket_id", "created_at", "updated_at", "direction", "kind", "text", "media",
+                   "from_business_phone", "delivery_status", "error_code", "error_text", "attempts",
+                   "sent_at", "delivered_at", "read_at", "sender_agent__name", "sender_agent__email")
 
 
 def ticket_messages_for(ticket: Ticket, *, before: str = "", limit: int = THREAD_PAGE_SIZE) -> Page:
     """The latest page of a thread (or the page before a message), oldest → newest."""
-    qs = ticket.messages.select_related("sender_agent")
+    qs = ticket.messages.select_related("sender_agent").only(*_MESSAGE_FIELDS)
     if before:
         anchor = ticket.messages.filter(pk=_uuid_or_none(before)).values_list("created_at", "pk").first()
         if anchor:
@@ -191,13 +215,17 @@ def ticket_messages_for(ticket: Ticket, *, before: str = "", limit: int = THREAD
     return Page(items=list(reversed(rows[:limit])), next_cursor=earlier)
 
 
-def ticket_thread_version(ticket: Ticket) -> str:
-    """Changes when the ticket moves or any of its messages is added or changes delivery state."""
-    agg = ticket.messages.aggregate(
-        n=Count("pk"), newest=Max("updated_at"), sent=Max("sent_at"), delivered=Max("delivered_at"),
-        read=Max("read_at"), attempts=Sum("attempts"),
-    )
-    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, *agg.values())
+def ticket_thread_version(ticket: Ticket, page: Page) -> str:
+    """A stamp of the ticket's state and of the latest page as shown (`page` from ticket_messages_for).
+
+    A new message lands on the latest page and a delivery update changes a shown row's
+    columns (status callbacks need not touch updated_at), so the stamp moves with every
+    visible change while costing nothing beyond the page the view reads anyway: no
+    aggregate over a thread of thousands of messages.
+    """
+    rows = [(m.pk, m.updated_at, m.delivery_status, m.attempts, m.sent_at, m.delivered_at, m.read_at)
+            for m in page.items]
+    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
 
 
 def ticket_history_for(user, ticket: Ticket) -> list[Ticket]:

@@ -9,7 +9,10 @@ from datetime import timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
@@ -37,24 +40,26 @@ def queue(request):
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
                                      q=form.value("q").strip())
-    counts = selectors.ticket_open_counts_for(user, filters=filters)
-    if _is_htmx(request) and request.GET.get("v") == counts["version"]:
-        return HttpResponse(status=204)  # unchanged: htmx keeps what it shows
-    counts[UIState.FINALIZADO] = selectors.ticket_closed_count_for(user, filters=filters)
-
+    visible = selectors.ticket_queryset_for(user)  # read once, shared by the counts and the lists
+    counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
     supervisor = selectors.is_supervisor(user)
     holder = form.value("holder")
     page = selectors.ticket_list_for(user, state, filters=filters, cursor=form.value("cursor"),
-                                     holder=holder if state == UIState.ATENDENDO else "")
+                                     holder=holder if state == UIState.ATENDENDO else "", base=visible)
     others = None
     if state == UIState.ATENDENDO and not supervisor and holder != "others" and not form.value("cursor"):
-        others = selectors.ticket_list_for(user, state, filters=filters, holder="others")
+        others = selectors.ticket_list_for(user, state, filters=filters, holder="others", base=visible)
+    version = selectors.queue_version(counts, page, others)
+    if _is_htmx(request) and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
+    _present_rows(page, others, now=timezone.now())
     context = {
-        "form": form, "state": state, "counts": counts, "page": page, "others": others, "holder": holder,
+        "form": form, "state": state, "version": version, "page": page, "others": others, "holder": holder,
         "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),
-        # Under a minute, "0 minutos" reads oddly: the list says "just arrived" instead.
-        "recent": timezone.now() - timedelta(minutes=1),
-        "tabs": [(value, label, counts[value]) for value, label in UIState.choices],
+        # A capped count reads "1000+" (see selectors.COUNT_CAP).
+        "tabs": [(value, label, selectors.count_label(counts[value]), counts[value] > selectors.COUNT_CAP)
+                 for value, label in UIState.choices],
+        "count_cap": selectors.COUNT_CAP,
         "query": _query(request, drop=("v", "cursor")),
         "tab_query": _query(request, drop=("v", "cursor", "status", "holder")),
     }
@@ -62,18 +67,56 @@ def queue(request):
     return render(request, template, context)
 
 
-def _detail_context(request, ticket, *, reply_form=None, before=""):
+def _present_rows(*pages, now):
+    """Give each listed ticket the strings its row shows, so the row template only prints them.
+
+    Formats, translations and the detail URL are looked up once per page, not once per row:
+    per-row template filters and translation tags were most of the queue's rendering time.
+    """
+    recent = now - timedelta(minutes=1)  # under a minute, "0 minutos" reads oddly
+    date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
+    url_prefix = reverse("tickets:queue")
+    text = {"waiting": gettext("esperando há %(since)s"), "new": gettext("chegou agora"),
+            "unanswered": gettext("sem resposta há %(since)s"), "unanswered_now": gettext("sem resposta"),
+            "waiting_title": gettext("Tempo de espera"), "unanswered_title": gettext("Cliente aguardando resposta")}
+    for page in pages:
+        for t in page.items if page is not None else ():
+            t.url = f"{url_prefix}{t.pk}/"
+            client = t.client
+            t.who, t.number = client.name or client.phone, client.phone or client.identity
+            t.agent_name = t.agent.display_name if t.agent_id else ""
+            at = t.last_message_at
+            t.at_iso = at.isoformat() if at else ""
+            t.at_text = dateformat.format(timezone.localtime(at), date_fmt) if at else ""
+            t.wait_text = t.wait_title = ""
+            if t.status != t.Status.OPEN:
+                continue
+            if not t.agent_id:
+                since = t.created_at
+                t.wait_title = text["waiting_title"]
+                t.wait_text = (text["new"] if since > recent
+                               else text["waiting"] % {"since": timesince(since, now)})
+            elif t.last_inbound_at and at and t.last_inbound_at >= at:
+                since = t.last_inbound_at
+                t.wait_title = text["unanswered_title"]
+                t.wait_text = (text["unanswered_now"] if since > recent
+                               else text["unanswered"] % {"since": timesince(since, now)})
+
+
+def _detail_context(request, ticket, *, reply_form=None, before="", messages_page=None):
     user = request.user
+    if messages_page is None:
+        messages_page = selectors.ticket_messages_for(ticket, before=before)
     holder = ticket.agent_id == user.pk
     supervisor = user.is_supervisor_of(ticket.reseller_id)
     in_department = ticket.department_id in selectors.user_department_ids(user)
     state = ticket.ui_state
     return {
         "ticket": ticket, "state": state, "before": before,
-        "messages_page": selectors.ticket_messages_for(ticket, before=before),
+        "messages_page": messages_page,
         "history": selectors.ticket_history_for(user, ticket),
         "events": selectors.ticket_events_for(ticket),
-        "version": selectors.ticket_thread_version(ticket),
+        "version": selectors.ticket_thread_version(ticket, messages_page),
         "can_claim": state == UIState.ESPERA and (supervisor or in_department),
         "can_close": state == UIState.ATENDENDO and (holder or supervisor),
         "can_reply": state == UIState.ATENDENDO and (holder or supervisor),
@@ -87,9 +130,11 @@ def detail(request, pk):
     ticket = selectors.ticket_get_for(request.user, pk)
     before = request.GET.get("before", "")
     if _is_htmx(request) and not before:
-        if request.GET.get("v") == selectors.ticket_thread_version(ticket):
+        messages_page = selectors.ticket_messages_for(ticket)
+        if request.GET.get("v") == selectors.ticket_thread_version(ticket, messages_page):
             return HttpResponse(status=204)
-        return render(request, "tickets/_thread_live.html", _detail_context(request, ticket))
+        return render(request, "tickets/_thread_live.html",
+                      _detail_context(request, ticket, messages_page=messages_page))
     return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
 
 
