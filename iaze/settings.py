@@ -5,6 +5,7 @@
 - MongoDB: MONGO_URL (+ MONGO_DB_NAME), through django-mongodb-backend
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -23,18 +24,25 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 def _secret_key() -> str:
     """The env wins; otherwise one key generated once and kept under DATA_DIR.
 
-    Keeping it on disk means a restart does not log every agent out.
+    Keeping it on disk means a restart does not log every agent out. Several gunicorn
+    workers may start at once on a fresh DATA_DIR: the key is published with an atomic
+    link, so exactly one generated key wins and every process reads that one.
     """
     key = env("SECRET_KEY", default="")
     if key:
         return key
     path = DATA_DIR / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        tmp = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(secrets.token_urlsafe(50))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process published its key first: use that one
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()

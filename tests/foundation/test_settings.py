@@ -38,6 +38,18 @@ def test_secret_key_is_generated_once_and_reused(tmp_path):
     assert settings_value("settings.SECRET_KEY", other) != first  # generated, not a constant
 
 
+def test_processes_starting_together_on_a_fresh_data_dir_share_one_secret_key(tmp_path):
+    # Gunicorn workers import the settings at the same moment; differing keys would
+    # make each worker reject the others' session cookies.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: settings_value("settings.SECRET_KEY", tmp_path), range(8)))
+    assert len(set(keys)) == 1 and len(keys[0]) >= 50
+    assert (tmp_path / "secret_key").read_text().strip() == keys[0]
+    assert sorted(p.name for p in tmp_path.iterdir() if "secret" in p.name) == ["secret_key"]
+
+
 def test_secret_key_from_the_environment_wins_and_writes_nothing(tmp_path):
     assert settings_value("settings.SECRET_KEY", tmp_path, SECRET_KEY="from-env-123") == "from-env-123"
     assert not (tmp_path / "secret_key").exists()
