@@ -19,9 +19,11 @@ from accounts.models import Client, Department, User
 from .models import Message, Ticket, TicketEvent, UIState
 
 
-def ticket_queryset_for(user) -> QuerySet[Ticket]:
+def ticket_queryset_for(user, *, dept_ids: list | None = None) -> QuerySet[Ticket]:
     """All tickets the user may open: admins everything, a reseller its tenant,
-    an agent the tickets of its own departments (in any state)."""
+    an agent the tickets of its own departments (in any state).
+
+    `dept_ids`: the user's departments when the caller already read them (one query less)."""
     if not user.is_authenticated or not user.is_active:
         return Ticket.objects.none()
     if user.is_admin:
@@ -31,14 +33,15 @@ def ticket_queryset_for(user) -> QuerySet[Ticket]:
     qs = Ticket.objects.filter(reseller_id=user.reseller_id)
     if user.is_supervisor_of(user.reseller_id):
         return qs
-    dept_ids = list(user.departments.values_list("pk", flat=True))
+    if dept_ids is None:
+        dept_ids = user_department_ids(user)
     # An agent also keeps seeing tickets it holds or held, even after a department change.
     return qs.filter(Q(department_id__in=dept_ids) | Q(agent=user))
 
 
-def ticket_get_for(user, pk) -> Ticket:
+def ticket_get_for(user, pk, *, base: QuerySet[Ticket] | None = None) -> Ticket:
     try:
-        return ticket_queryset_for(user).select_related(
+        return (ticket_queryset_for(user) if base is None else base).select_related(
             "client", "department", "agent", "connection", "reseller"
         ).get(pk=pk)
     except (Ticket.DoesNotExist, ValueError, TypeError):
@@ -228,10 +231,10 @@ def ticket_thread_version(ticket: Ticket, page: Page) -> str:
     return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
 
 
-def ticket_history_for(user, ticket: Ticket) -> list[Ticket]:
+def ticket_history_for(user, ticket: Ticket, *, base: QuerySet[Ticket] | None = None) -> list[Ticket]:
     """The client's other tickets the user may open, newest first."""
     return list(
-        ticket_queryset_for(user).filter(client_id=ticket.client_id).exclude(pk=ticket.pk)
+        (ticket_queryset_for(user) if base is None else base).filter(client_id=ticket.client_id).exclude(pk=ticket.pk)
         .select_related("department", "agent").order_by("-created_at")[:20]
     )
 

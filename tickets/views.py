@@ -17,11 +17,25 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import QueueFilterForm, ReplyForm
-from .models import UIState
+from .models import Message, UIState
 
 
 def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def _visible(request):
+    """The user's departments and visible tickets, read once per request and shared by every selector."""
+    if not hasattr(request, "_iaze_visible"):
+        # Supervisors see the whole tenant: their departments decide nothing, so they are not read.
+        user = request.user
+        dept_ids = [] if selectors.is_supervisor(user) else selectors.user_department_ids(user)
+        request._iaze_visible = dept_ids, selectors.ticket_queryset_for(request.user, dept_ids=dept_ids)
+    return request._iaze_visible
+
+
+def _get_ticket(request, pk):
+    return selectors.ticket_get_for(request.user, pk, base=_visible(request)[1])
 
 
 def _query(request, *, drop) -> str:
@@ -40,7 +54,7 @@ def queue(request):
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
                                      q=form.value("q").strip())
-    visible = selectors.ticket_queryset_for(user)  # read once, shared by the counts and the lists
+    visible = _visible(request)[1]
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
     supervisor = selectors.is_supervisor(user)
     holder = form.value("holder")
@@ -103,18 +117,41 @@ def _present_rows(*pages, now):
                                else text["unanswered"] % {"since": timesince(since, now)})
 
 
+def _present_messages(page):
+    """The strings each message of the thread shows, prepared once per page (see _present_rows)."""
+    date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
+    delivery = {value: str(label) for value, label in Message.Delivery.choices}
+    kinds = {value: str(label) for value, label in Message.Kind.choices}
+    by_phone, automatic = gettext("pelo celular da empresa"), gettext("automática")
+    no_reason = gettext("motivo não informado")
+    for m in page.items:
+        m.at_iso = m.created_at.isoformat()
+        m.at_text = dateformat.format(timezone.localtime(m.created_at), date_fmt)
+        m.kind_label = kinds.get(m.kind, m.kind)
+        if m.direction != Message.Direction.OUT:
+            continue
+        m.sender_label = (m.sender_agent.display_name if m.sender_agent_id
+                          else by_phone if m.from_business_phone else automatic)
+        m.delivery_label = delivery.get(m.delivery_status, m.delivery_status)
+        if m.delivery_status == Message.Delivery.FAILED:
+            reason = m.error_text or no_reason
+            m.fail_text = f"{m.error_code}: {reason}" if m.error_code else reason
+
+
 def _detail_context(request, ticket, *, reply_form=None, before="", messages_page=None):
     user = request.user
     if messages_page is None:
         messages_page = selectors.ticket_messages_for(ticket, before=before)
+    _present_messages(messages_page)
     holder = ticket.agent_id == user.pk
     supervisor = user.is_supervisor_of(ticket.reseller_id)
-    in_department = ticket.department_id in selectors.user_department_ids(user)
+    dept_ids, visible = _visible(request)
+    in_department = ticket.department_id in dept_ids
     state = ticket.ui_state
     return {
         "ticket": ticket, "state": state, "before": before,
         "messages_page": messages_page,
-        "history": selectors.ticket_history_for(user, ticket),
+        "history": selectors.ticket_history_for(user, ticket, base=visible),
         "events": selectors.ticket_events_for(ticket),
         "version": selectors.ticket_thread_version(ticket, messages_page),
         "can_claim": state == UIState.ESPERA and (supervisor or in_department),
@@ -127,7 +164,7 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
 @require_GET
 @login_required
 def detail(request, pk):
-    ticket = selectors.ticket_get_for(request.user, pk)
+    ticket = _get_ticket(request, pk)
     before = request.GET.get("before", "")
     if _is_htmx(request) and not before:
         messages_page = selectors.ticket_messages_for(ticket)
@@ -146,7 +183,7 @@ def _conflict(request, exc: services.TicketConflict):
 @require_POST
 @login_required
 def claim(request, pk):
-    ticket = selectors.ticket_get_for(request.user, pk)
+    ticket = _get_ticket(request, pk)
     try:
         services.ticket_claim(ticket=ticket, agent=request.user)
     except services.TicketConflict as exc:
@@ -159,7 +196,7 @@ def claim(request, pk):
 @require_POST
 @login_required
 def close(request, pk):
-    ticket = selectors.ticket_get_for(request.user, pk)
+    ticket = _get_ticket(request, pk)
     try:
         services.ticket_close(ticket=ticket, by=request.user)
     except services.TicketConflict as exc:
@@ -170,7 +207,7 @@ def close(request, pk):
 @require_POST
 @login_required
 def reply(request, pk):
-    ticket = selectors.ticket_get_for(request.user, pk)
+    ticket = _get_ticket(request, pk)
     form = ReplyForm(request.POST)
     status = 400
     if form.is_valid():
@@ -187,7 +224,7 @@ def reply(request, pk):
                 return _see_other(ticket)
             form = None  # a fresh form, with a fresh nonce, for the next reply
             status = 200
-    ticket = selectors.ticket_get_for(request.user, pk)
+    ticket = _get_ticket(request, pk)
     context = _detail_context(request, ticket, reply_form=form)
     if _is_htmx(request):
         return render(request, "tickets/_reply_swap.html", context, status=status)
