@@ -77,8 +77,17 @@ def user_department_ids(user) -> list:
     return list(user.departments.values_list("pk", flat=True))
 
 
-def queue_filter_choices(user) -> tuple[list, list | None]:
-    """Departments, and for supervisors agents, offered as the queue's filters (None: no agent filter)."""
+def user_departments(user) -> list[Department]:
+    """The user's departments (active or not), by name: one query for both their ids and the filter."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(user.departments.only("pk", "name", "active").order_by("name"))
+
+
+def queue_filter_choices(user, *, own_departments: list | None = None) -> tuple[list, list | None]:
+    """Departments, and for supervisors agents, offered as the queue's filters (None: no agent filter).
+
+    `own_departments`: the agent's departments from user_departments, when already read."""
     departments = Department.objects.filter(active=True).order_by("name")
     agents = User.objects.filter(role=User.Role.AGENT, is_active=True)
     if user.is_admin and not user.reseller_id:
@@ -86,7 +95,9 @@ def queue_filter_choices(user) -> tuple[list, list | None]:
     if is_supervisor(user):
         return (list(departments.filter(reseller_id=user.reseller_id)),
                 list(agents.filter(reseller_id=user.reseller_id)))
-    return list(user.departments.filter(active=True).order_by("name")), None
+    if own_departments is None:
+        own_departments = user_departments(user)
+    return [d for d in own_departments if d.active], None
 
 
 def _filtered(user, filters: QueueFilters, base: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:

@@ -29,8 +29,9 @@ def _visible(request):
     if not hasattr(request, "_iaze_visible"):
         # Supervisors see the whole tenant: their departments decide nothing, so they are not read.
         user = request.user
-        dept_ids = [] if selectors.is_supervisor(user) else selectors.user_department_ids(user)
-        request._iaze_visible = dept_ids, selectors.ticket_queryset_for(request.user, dept_ids=dept_ids)
+        request._iaze_departments = [] if selectors.is_supervisor(user) else selectors.user_departments(user)
+        dept_ids = [d.pk for d in request._iaze_departments]
+        request._iaze_visible = dept_ids, selectors.ticket_queryset_for(user, dept_ids=dept_ids)
     return request._iaze_visible
 
 
@@ -49,12 +50,12 @@ def _query(request, *, drop) -> str:
 @login_required
 def queue(request):
     user = request.user
-    departments, agents = selectors.queue_filter_choices(user)
+    visible = _visible(request)[1]
+    departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
     form = QueueFilterForm(request.GET, departments=departments, agents=agents)
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
                                      q=form.value("q").strip())
-    visible = _visible(request)[1]
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
     supervisor = selectors.is_supervisor(user)
     holder = form.value("holder")
