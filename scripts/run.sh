@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-WORKERS=${WEB_CONCURRENCY:-3}
+# 2 × cores + 1 sync workers: requests wait on durable commits more than on the CPU (see Performance).
+WORKERS=${WEB_CONCURRENCY:-$(( $(nproc 2>/dev/null || echo 1) * 2 + 1 ))}
 # Pid files let `make deploy` reload this process tree (see scripts/deploy.sh).
 RUN_DIR=${DATA_DIR:-data}
 mkdir -p "$RUN_DIR"
