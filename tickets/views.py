@@ -4,6 +4,7 @@ Views stay thin: they read the request, fetch through the selectors (which alrea
 decide visibility, so a foreign ticket is a 404), call one service and answer.
 """
 
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -82,6 +83,9 @@ def queue(request):
     return render(request, template, context)
 
 
+_ZERO_ID = uuid.UUID(int=0)
+
+
 def _present_rows(*pages, now):
     """Give each listed ticket the strings its row shows, so the row template only prints them.
 
@@ -90,13 +94,14 @@ def _present_rows(*pages, now):
     """
     recent = now - timedelta(minutes=1)  # under a minute, "0 minutos" reads oddly
     date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
-    url_prefix = reverse("tickets:queue")
+    # One reverse() for the page; each row fills in its id.
+    detail_url = reverse("tickets:detail", args=[_ZERO_ID]).replace(str(_ZERO_ID), "{}")
     text = {"waiting": gettext("esperando há %(since)s"), "new": gettext("chegou agora"),
             "unanswered": gettext("sem resposta há %(since)s"), "unanswered_now": gettext("sem resposta"),
             "waiting_title": gettext("Tempo de espera"), "unanswered_title": gettext("Cliente aguardando resposta")}
     for page in pages:
         for t in page.items if page is not None else ():
-            t.url = f"{url_prefix}{t.pk}/"
+            t.url = detail_url.format(t.pk)
             client = t.client
             t.who, t.number = client.name or client.phone, client.phone or client.identity
             t.agent_name = t.agent.display_name if t.agent_id else ""
