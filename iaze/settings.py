@@ -89,6 +89,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
+            # Persistent per-worker connections: opening one (and its PRAGMAs) per request
+            # costs more than most of IAZE's queries.
+            "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=600),
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 
