@@ -129,12 +129,14 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
         return self.is_superuser or self.role == self.Role.ADMIN
 
     def is_supervisor_of(self, reseller_id) -> bool:
-        """Admins supervise everything; a reseller user supervises its own tenant."""
+        """An installation admin (no tenant) supervises everything; an admin or reseller user that
+        belongs to a tenant supervises that tenant only (the workspace is per tenant)."""
         if not self.is_active:
             return False
-        if self.is_admin:
+        if self.is_admin and self.reseller_id is None:
             return True
-        return self.role == self.Role.RESELLER and self.reseller_id is not None and self.reseller_id == reseller_id
+        return (self.is_admin or self.role == self.Role.RESELLER) and self.reseller_id is not None \
+            and self.reseller_id == reseller_id
 
 
 class Client(BaseModel):

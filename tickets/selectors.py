@@ -20,14 +20,14 @@ from .models import Message, Ticket, TicketEvent, UIState
 
 
 def ticket_queryset_for(user, *, dept_ids: list | None = None) -> QuerySet[Ticket]:
-    """All tickets the user may open: admins everything, a reseller its tenant,
+    """All tickets the user may open: installation admins everything, a tenant's admin or reseller user its tenant,
     an agent the tickets of its own departments (in any state).
 
     `dept_ids`: the user's departments when the caller already read them (one query less)."""
     if not user.is_authenticated or not user.is_active:
         return Ticket.objects.none()
-    if user.is_admin:
-        return Ticket.objects.all()
+    if user.is_admin and user.reseller_id is None:
+        return Ticket.objects.all()  # an installation admin; an admin of a tenant sees that tenant
     if user.reseller_id is None:
         return Ticket.objects.none()
     qs = Ticket.objects.filter(reseller_id=user.reseller_id)

@@ -59,7 +59,11 @@ def verify_files(src: Path, manifest: dict) -> None:
 def _check_schema(alias: str, manifest: dict, tables: dict[str, Table]) -> None:
     executor = MigrationExecutor(connections[alias])
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        raise RestoreError("the database has unapplied migrations: run `manage.py migrate` first")
+        # An empty database (a fresh DATA_DIR, a new PostgreSQL database) gets the schema first;
+        # migrations only ever add (see migration_safety), so this is safe on any database.
+        from django.core.management import call_command
+
+        call_command("migrate", database=alias, interactive=False, verbosity=0)
     known = applied_migrations(alias)
     for app, names in manifest.get("migrations", {}).items():
         newer = sorted(set(names) - set(known.get(app, [])))
