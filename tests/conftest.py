@@ -22,6 +22,15 @@ def _fast_and_offline(settings):
 
 
 @pytest.fixture
+def fake():
+    """A local fake WhatsApp provider (tests/fake_provider.py) for the tests that deliver replies."""
+    from .fake_provider import FakeProvider
+
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
 def tenant(db):
     reseller = f.make_reseller("demo")
     suporte = f.make_department(reseller, "Suporte")

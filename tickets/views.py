@@ -186,28 +186,27 @@ def _conflict(request, exc: services.TicketConflict):
                                                      "reason": str(exc)}, status=409)
 
 
+def _transition(request, pk, change):
+    """Assumir and Finalizar: one service call; a ticket that already moved answers 409 naming its holder
+    (also on the holder's own double click, which changes nothing)."""
+    ticket = _get_ticket(request, pk)
+    try:
+        change(ticket)
+    except services.TicketConflict as exc:
+        return _conflict(request, exc)
+    return _see_other(ticket)
+
+
 @require_POST
 @login_required
 def claim(request, pk):
-    ticket = _get_ticket(request, pk)
-    try:
-        services.ticket_claim(ticket=ticket, agent=request.user)
-    except services.TicketConflict as exc:
-        # Also for the holder's own double click: the contract answers 409 naming the holder,
-        # and the page tells the agent the ticket is already theirs.
-        return _conflict(request, exc)
-    return _see_other(ticket)
+    return _transition(request, pk, lambda ticket: services.ticket_claim(ticket=ticket, agent=request.user))
 
 
 @require_POST
 @login_required
 def close(request, pk):
-    ticket = _get_ticket(request, pk)
-    try:
-        services.ticket_close(ticket=ticket, by=request.user)
-    except services.TicketConflict as exc:
-        return _conflict(request, exc)
-    return _see_other(ticket)
+    return _transition(request, pk, lambda ticket: services.ticket_close(ticket=ticket, by=request.user))
 
 
 @require_POST

@@ -23,7 +23,6 @@ from .providers import SendError, get_provider
 
 log = logging.getLogger(__name__)
 
-META_MAX_TEXT = 4096
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
 

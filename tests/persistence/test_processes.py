@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import uuid
 
 import pytest
@@ -27,8 +26,9 @@ def _body(i: int, run: str, clients: int = 40) -> bytes:
                           text=f"mensagem {i} — olá, ação ✓", name=f"Cliente {i % clients}")
 
 
-def _ingest(base: str, bodies: list[bytes], threads: int = 8) -> dict[int, int]:
-    """Post every body once from `threads` clients; status per index (0: no HTTP answer)."""
+def _start_posting(base: str, bodies: list[bytes], threads: int = 8, on_answer=None):
+    """Post every body once from `threads` clients, in the background. Returns (threads, status per index;
+    0: no HTTP answer); `on_answer(code)` is called after each answer."""
     status: dict[int, int] = {}
     todo = iter(range(len(bodies)))
     lock = threading.Lock()
@@ -46,10 +46,17 @@ def _ingest(base: str, bodies: list[bytes], threads: int = 8) -> dict[int, int]:
                 code = 0
             with lock:
                 status[i] = code
+            if on_answer:
+                on_answer(code)
 
     workers = [threading.Thread(target=run) for _ in range(threads)]
     for w in workers:
         w.start()
+    return workers, status
+
+
+def _ingest(base: str, bodies: list[bytes], threads: int = 8) -> dict[int, int]:
+    workers, status = _start_posting(base, bodies, threads)
     for w in workers:
         w.join()
     return status
@@ -121,29 +128,8 @@ def test_crash_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, events):
         app = App(db, workers=3).start()
         try:
             acked = threading.Semaphore(0)
-            status: dict[int, int] = {}
-            todo = iter(range(events))
-            lock = threading.Lock()
-
-            def client():
-                session = requests.Session()
-                while True:
-                    with lock:
-                        i = next(todo, None)
-                    if i is None:
-                        return
-                    try:
-                        code = post_meta(session, app.base, bodies[i]).status_code
-                    except requests.RequestException:
-                        code = 0
-                    with lock:
-                        status[i] = code
-                    if code == 200:
-                        acked.release()
-
-            threads = [threading.Thread(target=client) for _ in range(8)]
-            for t in threads:
-                t.start()
+            threads, status = _start_posting(app.base, bodies, 8,
+                                             on_answer=lambda code: code == 200 and acked.release())
             # Kill master and workers together once a third of the stream is acknowledged, with
             # eight requests in flight.
             for _ in range(events // 3):

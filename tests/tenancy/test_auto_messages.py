@@ -8,7 +8,6 @@ from django.db import connections
 
 from tests import factories as f
 from tests.admin.webhooks import post_evolution_text, post_meta_text
-from tests.fake_provider import FakeProvider
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import Connection
 
@@ -20,12 +19,6 @@ OUT_OF_HOURS = "Estamos fora do horário (seg a sex, 8h às 18h). Responderemos 
 # 1749416383 is Sunday 2025-06-08 17:59:43 in São Paulo; 1749470400 is Monday 09:00 there.
 SUNDAY_EVENING, MONDAY_MORNING = 1749416383, 1749470400
 WEEKDAYS_8_TO_18 = {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as provider:
-        yield provider
 
 
 @pytest.fixture

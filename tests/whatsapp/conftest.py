@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 
 from tests import factories as f
-from tests.fake_provider import FakeProvider
 
 _seq = itertools.count(1)
 
@@ -96,12 +95,6 @@ def meta_status(connection, message_id, status, *, ts=1750263773, error=None) ->
     if error:
         s["errors"] = [error]
     return body
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as provider:
-        yield provider
 
 
 @pytest.fixture

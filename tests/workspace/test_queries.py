@@ -69,4 +69,4 @@ def test_conversation_query_count_does_not_grow(client, tenant, meta_conn, agent
     html = response.content.decode()
     assert html.count('class="msg ') >= 50
     if not htmx:
-        assert html.count(f'href="/tickets/') >= 20
+        assert html.count('href="/tickets/') >= 20

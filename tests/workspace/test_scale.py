@@ -11,7 +11,6 @@ from accounts.models import Client
 from tickets import selectors
 from tickets.models import Ticket
 
-from tests import factories as f
 
 N = 100_000
 
