@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import services
 from .admin_site import ScopedAdmin, can_use_admin
 from .forms import ResellerConfigForm, UserAddForm, UserEditForm
 from .models import Client, Department, Reseller, ResellerConfig, User
@@ -15,8 +16,7 @@ admin.site.unregister(Group)
 
 
 def _deactivate(modeladmin, request, queryset, field):
-    # One conditional write over the already scoped selection; rows are never deleted.
-    changed = queryset.filter(**{field: True}).update(**{field: False})
+    changed = services.deactivate(queryset, field=field)
     modeladmin.message_user(
         request, ngettext("%(n)d registro desativado.", "%(n)d registros desativados.", changed) % {"n": changed},
         messages.SUCCESS,

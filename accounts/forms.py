@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tickets.auto_messages import validate_business_hours
+from .hours import validate_business_hours
 
 from . import throttle
 from .models import ResellerConfig, User

@@ -146,7 +146,7 @@ def outbox_enqueue(*, count: int, tag: str, connection_key: str, tickets: int = 
             ticket = services.ticket_claim(ticket=ticket, agent=agent)
         held.append(ticket)
     for i in range(count):
-        services.message_enqueue_outbound(ticket=held[i % len(held)], text=f"{tag} #{i}", agent=agent)
+        outbox.message_enqueue_outbound(ticket=held[i % len(held)], text=f"{tag} #{i}", agent=agent)
     return {"queued": count}
 
 

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from iaze.lib.models import BaseModel, ProtectedManager, ProtectedQuerySet
+from whatsapp.providers.types import MessageKind
 
 
 class UIState(models.TextChoices):
@@ -103,19 +104,8 @@ class Message(BaseModel):
         IN = "in", _("Recebida")
         OUT = "out", _("Enviada")
 
-    class Kind(models.TextChoices):
-        TEXT = "text", _("Texto")
-        IMAGE = "image", _("Imagem")
-        AUDIO = "audio", _("Áudio")
-        VIDEO = "video", _("Vídeo")
-        DOCUMENT = "document", _("Documento")
-        LOCATION = "location", _("Localização")
-        CONTACTS = "contacts", _("Contatos")
-        STICKER = "sticker", _("Figurinha")
-        REACTION = "reaction", _("Reação")
-        INTERACTIVE = "interactive", _("Resposta interativa")
-        UNSUPPORTED = "unsupported", _("Não suportada")
-        SYSTEM = "system", _("Sistema")
+    # The channel's vocabulary (whatsapp.providers.types), shared with the adapters.
+    Kind = MessageKind
 
     class Delivery(models.TextChoices):
         QUEUED = "queued", _("Na fila")
@@ -123,9 +113,6 @@ class Message(BaseModel):
         DELIVERED = "delivered", _("Entregue")
         READ = "read", _("Lida")
         FAILED = "failed", _("Falhou")
-
-    # Forward-only order of delivery states; FAILED is terminal once reached from queued/sent.
-    DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
 

@@ -1,31 +1,33 @@
-"""The only writers of tickets and messages.
+"""The writers of tickets: every change of a ticket's state, and the messages stored on it.
 
 Every state change is one conditional update whose row count is checked
 (compare-and-set), so two agents, two gunicorn workers or two provider
-retries can never both win. Nothing here relies on transaction.atomic or
-select_for_update for correctness: both are no-ops on MongoDB. The only
-`atomic()` below is a savepoint that lets SQL databases carry on after an
-expected IntegrityError; MongoDB raises the same error without it.
+retries can never both win. Correctness never relies on transaction.atomic or
+select_for_update: both are no-ops on MongoDB. Where a state change and its
+TicketEvent are written together, `atomic()` makes them one commit on SQL
+databases; on MongoDB the state is written first and the event after it, so a
+crash between the two leaves a correct ticket that only lacks its log line.
+Delivery state of outbound messages is written by `tickets.outbox`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from whatsapp.providers.types import InboundMessage
+
+from . import auto_messages, outbox, permissions
+from .activity import event_record, message_preview, ticket_touch
 from .models import Message, Ticket, TicketEvent, UIState
 
 log = logging.getLogger(__name__)
-
-PREVIEW_LENGTH = 200
 
 
 class TicketConflict(Exception):
@@ -45,77 +47,53 @@ class ReplyRejected(ValueError):
     """The reply text cannot be sent as it is (empty, or over the provider's limit)."""
 
 
-@dataclass(frozen=True)
-class InboundMessage:
-    """A provider-neutral inbound message, as the adapters produce it."""
-
-    provider_message_id: str
-    kind: str = Message.Kind.TEXT
-    text: str = ""
-    raw_type: str = ""
-    media: dict | None = None
-    timestamp: datetime | None = None
-    reply_to_provider_id: str = ""
+def _held_by_other(ticket: Ticket) -> str:
+    return _("Este atendimento está com %(name)s.") % {"name": ticket.agent.display_name}
 
 
-def _event(ticket, *, actor, action, from_state="", to_state="", at=None, **data):
-    return TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=action, from_state=from_state,
-        to_state=to_state, at=at or timezone.now(), data=data,
-    )
-
-
-def _can_work_on(user, ticket) -> bool:
-    if not user.is_active:
-        return False
-    if user.is_supervisor_of(ticket.reseller_id):
-        return True
-    return (
-        user.reseller_id == ticket.reseller_id
-        and user.departments.filter(pk=ticket.department_id).exists()
-    )
-
-
-def ticket_claim(*, ticket: Ticket, agent) -> Ticket:
+def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
     """Espera → atendendo. Exactly one concurrent caller wins; the others get TicketConflict."""
-    if not _can_work_on(agent, ticket):
+    if not permissions.may_claim(agent, ticket):
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     now = timezone.now()
-    won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
-        agent=agent, claimed_at=now, updated_at=now
-    )
+    with transaction.atomic():
+        won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
+            agent=agent, claimed_at=now, updated_at=now
+        )
+        if won == 1:
+            event_record(ticket, actor=agent, action=TicketEvent.Action.CLAIMED,
+                         from_state=UIState.ESPERA, to_state=UIState.ATENDENDO, at=now)
     fresh = Ticket.objects.select_related("agent").get(pk=ticket.pk)
     if won != 1:
         raise TicketConflict(fresh, _("Este atendimento já foi assumido ou finalizado."))
-    _event(fresh, actor=agent, action=TicketEvent.Action.CLAIMED,
-           from_state=UIState.ESPERA, to_state=UIState.ATENDENDO, at=now)
     return fresh
 
 
-def ticket_close(*, ticket: Ticket, by) -> Ticket:
+def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     """Atendendo → finalizado, by the holder or a supervisor of the ticket's reseller."""
-    supervisor = by.is_supervisor_of(ticket.reseller_id)
-    if not supervisor and not _can_work_on(by, ticket):
+    if not by.is_active:
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     now = timezone.now()
     qs = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
-    if not supervisor:
-        qs = qs.filter(agent=by)
-    won = qs.update(status=Ticket.Status.CLOSED, closed_at=now, closed_by=by, updated_at=now)
+    if not permissions.supervises(by, ticket):
+        qs = qs.filter(agent=by)  # the holder's own ticket, whatever their departments are now
+    with transaction.atomic():
+        won = qs.update(status=Ticket.Status.CLOSED, closed_at=now, closed_by=by, updated_at=now)
+        if won == 1:
+            event_record(ticket, actor=by, action=TicketEvent.Action.CLOSED,
+                         from_state=UIState.ATENDENDO, to_state=UIState.FINALIZADO, at=now)
     fresh = Ticket.objects.select_related("agent", "reseller").get(pk=ticket.pk)
     if won != 1:
         if fresh.ui_state == UIState.ATENDENDO and fresh.agent_id != by.pk:
-            raise NotAllowed(_("Este atendimento está com %(name)s.") % {"name": fresh.agent.display_name})
+            raise NotAllowed(_held_by_other(fresh))
         raise TicketConflict(fresh, _("Só é possível finalizar um atendimento em Atendendo."))
-    _event(fresh, actor=by, action=TicketEvent.Action.CLOSED,
-           from_state=UIState.ATENDENDO, to_state=UIState.FINALIZADO, at=now)
-    from . import auto_messages
-
-    auto_messages.on_ticket_closed(fresh)
+    config = auto_messages.reseller_config(fresh)
+    for auto in auto_messages.after_close(config):
+        ticket_auto_message_send(ticket=fresh, auto=auto)
     return fresh
 
 
-def inbound_route(*, connection, client, at: datetime | None = None) -> tuple[Ticket, bool]:
+def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -> tuple[Ticket, bool]:
     """The client's open ticket on this connection, or a new one in espera.
 
     A closed ticket is never reopened. Concurrent first messages converge on
@@ -135,30 +113,9 @@ def inbound_route(*, connection, client, at: datetime | None = None) -> tuple[Ti
                 )
         except IntegrityError:
             continue  # another worker opened it first: read theirs
-        _event(ticket, actor=None, action=TicketEvent.Action.CREATED, to_state=UIState.ESPERA)
+        event_record(ticket, actor=None, action=TicketEvent.Action.CREATED, to_state=UIState.ESPERA)
         return ticket, True
     raise RuntimeError(f"could not route a message of client {client.pk} on connection {connection.pk}")
-
-
-def _touch_ticket(ticket_id, *, at: datetime, preview: str, inbound: bool) -> None:
-    """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
-    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": timezone.now()}
-    ticket = Ticket.objects.filter(pk=ticket_id)
-    newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
-    newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)
-    if inbound and ticket.filter(newest, newest_inbound).update(**changes, last_inbound_at=at):
-        return  # the usual case, the newest message of all, in one write
-    ticket.filter(newest).update(**changes)
-    if inbound:
-        ticket.filter(newest_inbound).update(last_inbound_at=at)
-
-
-def message_preview(kind: str, text: str, media: dict | None = None) -> str:
-    if text:
-        return text[:PREVIEW_LENGTH]
-    caption = (media or {}).get("caption") or (media or {}).get("filename") or ""
-    label = str(Message.Kind(kind).label) if kind in Message.Kind.values else kind
-    return f"[{label}] {caption}".strip()[:PREVIEW_LENGTH]
 
 
 def message_store(
@@ -178,84 +135,66 @@ def message_store(
             )
     except IntegrityError:
         return None  # the provider delivered it again
-    _touch_ticket(ticket.pk, at=at, preview=message_preview(msg.kind, msg.text, msg.media),
-                  inbound=direction == Message.Direction.IN)
+    ticket_touch(ticket.pk, at=at, preview=message_preview(msg.kind, msg.text, msg.media),
+                 inbound=direction == Message.Direction.IN)
     return message
 
 
-def message_enqueue_outbound(*, ticket: Ticket, text: str, agent=None, nonce: str = "",
-                             kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
-    """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                ticket=ticket, connection_id=ticket.connection_id, direction=Message.Direction.OUT,
-                kind=kind, text=text, sender_agent=agent, client_nonce=nonce,
-                delivery_status=Message.Delivery.QUEUED, next_attempt_at=now,
-            )
-    except IntegrityError:
-        if not nonce:
-            raise
-        return Message.objects.get(ticket=ticket, client_nonce=nonce), False
-    _touch_ticket(ticket.pk, at=now, preview=text, inbound=False)
-    return message, True
+def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
+    """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due."""
+    if ticket.status != Ticket.Status.OPEN:
+        return
+    config = auto_messages.reseller_config(ticket)
+    for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or timezone.now()):
+        ticket_auto_message_send(ticket=ticket, auto=auto)
 
 
-def ticket_reply(*, ticket: Ticket, agent, text: str, nonce: str = "") -> Message:
-    """Store the agent's reply in the outbox, then try to send it now (outside any transaction)."""
-    from whatsapp import outbox
+def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) -> Message | None:
+    """Queue an automatic text on the outbox exactly once per ticket and kind.
 
+    The message is queued first under the unique per-ticket nonce `auto:<what>`, then the
+    ticket's flag is set: concurrent workers collapse on the nonce, and a crash between the
+    two steps cannot lose the text (the next attempt finds the queued one and only sets the flag).
+    """
+    flag = auto.flag
+    if flag and not Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).exists():
+        return None
+    message, created = outbox.message_queue(ticket=ticket, text=auto.text, nonce=f"auto:{auto.what}")
+    if flag:
+        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: timezone.now()})
+    if not created:
+        return None
+    event_record(ticket, actor=None, action=TicketEvent.Action.AUTO_MESSAGE, to_state=ticket.ui_state,
+                 what=auto.what, message_id=str(message.pk))
+    return message
+
+
+def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> Message:
+    """Store the agent's reply in the outbox, then try to send it now (outside any transaction).
+
+    The state check is itself a conditional write: the ticket is stamped only while it is
+    atendendo and held by the agent (or any holder, for a supervisor), so a reply can never be
+    queued on a ticket that was closed or taken over a moment before.
+    """
     text = (text or "").strip("\r\n")
     if not text.strip():
         raise ReplyRejected(_("A mensagem está vazia."))
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
-        raise ReplyRejected(_("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.") % {"n": len(text), "limit": limit})
+        raise ReplyRejected(_("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.")
+                            % {"n": len(text), "limit": limit})
+    holder_ok = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
+    if not permissions.supervises(agent, ticket):
+        holder_ok = holder_ok.filter(agent=agent)
+    ready = holder_ok.update(updated_at=timezone.now()) == 1
     fresh = Ticket.objects.select_related("agent", "connection", "reseller").get(pk=ticket.pk)
-    if fresh.ui_state != UIState.ATENDENDO:
-        raise TicketConflict(fresh, _("Só é possível responder um atendimento em Atendendo."))
-    if fresh.agent_id != agent.pk and not agent.is_supervisor_of(fresh.reseller_id):
-        raise TicketConflict(fresh, _("Este atendimento está com %(name)s.") % {"name": fresh.agent.display_name})
-    message, created = message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
+    if not ready:
+        if fresh.ui_state != UIState.ATENDENDO:
+            raise TicketConflict(fresh, _("Só é possível responder um atendimento em Atendendo."))
+        raise TicketConflict(fresh, _held_by_other(fresh))
+    message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
     if created:
-        _event(fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state,
-               message_id=str(message.pk))
-        if getattr(settings, "WHATSAPP_SEND_INLINE", True):
-            outbox.send_soon(message)
+        event_record(fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state,
+                     message_id=str(message.pk))
+        outbox.send_soon_if_inline(message)
     return message
-
-
-# Which delivery states a status may move a message out of: forward only, "failed" only before delivery.
-_STATUS_FROM = {
-    Message.Delivery.SENT: [Message.Delivery.QUEUED],
-    Message.Delivery.DELIVERED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
-    Message.Delivery.READ: [Message.Delivery.QUEUED, Message.Delivery.SENT, Message.Delivery.DELIVERED],
-    Message.Delivery.FAILED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
-}
-
-
-def message_apply_status(*, connection, provider_message_id: str, status: str, at: datetime | None = None,
-                         error_code: str = "", error_text: str = "") -> bool:
-    """Apply a provider receipt to the outbound message it names. True when the state moved.
-
-    Receipts arrive out of order and more than once; one conditional update keeps the
-    state moving forward only (a late "sent" after "read" matches no row and changes nothing).
-    """
-    status = "read" if status == "played" else status
-    if status not in _STATUS_FROM or not provider_message_id:
-        log.info("status %r for %s ignored: not a delivery state", status, provider_message_id)
-        return False
-    at = at or timezone.now()
-    changes = {"delivery_status": status, "updated_at": timezone.now()}
-    if status == Message.Delivery.FAILED:
-        changes.update(error_code=str(error_code)[:32], error_text=error_text)
-    else:
-        changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
-    moved = Message.objects.by_provider_id(connection, provider_message_id).filter(
-        direction=Message.Direction.OUT, delivery_status__in=_STATUS_FROM[status],
-    ).update(**changes)
-    if not moved and not Message.objects.by_provider_id(connection, provider_message_id).exists():
-        log.info("status %r for unknown message %s on connection %s ignored", status, provider_message_id,
-                 connection.pk)
-    return moved == 1

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from accounts.admin import deactivate_active
 from accounts.admin_site import ScopedAdmin, can_use_admin
 
+from . import journal
 from .models import Connection, WebhookEvent
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
@@ -113,23 +114,12 @@ def _pretty(value, secrets) -> str:
     return text
 
 
-def _replay_function():
-    """The WhatsApp channel's replay entry point: `services.replay_event` if present, else the journal's."""
-    from whatsapp import services
-
-    replay = getattr(services, "replay_event", None)
-    if replay is None:
-        from whatsapp.journal import webhook_event_process as replay
-    return replay
-
-
 @admin.action(description=_("Reprocessar eventos com falha"), permissions=["replay"])
 def replay_failed(modeladmin, request, queryset):
-    replay = _replay_function()
     failed = list(queryset.filter(state=WebhookEvent.State.FAILED))
     outcomes = {}
     for event in failed:
-        outcome = str(replay(event))
+        outcome = str(journal.webhook_event_process(event))
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     skipped = queryset.exclude(state=WebhookEvent.State.FAILED).count()
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(outcomes.items())) or "-"

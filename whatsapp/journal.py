@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from .models import Connection, WebhookEvent
 from .providers import get_provider
-from .services import parsed_ingest
+from .inbound import parsed_ingest
 
 log = logging.getLogger(__name__)
 

@@ -1,119 +1,12 @@
-"""Ingest: turn parsed provider records into clients, tickets, messages and receipts.
-
-Every step is idempotent so a journal event can be processed any number of times
-(provider retries, replays after a crash) and always ends in the same rows:
-clients are unique per reseller, messages unique per (connection, provider id),
-and receipts only move a delivery state forward.
-"""
+"""The writers of the channel's own rows besides the journal (whatsapp.journal): a connection's state."""
 
 from __future__ import annotations
 
-import logging
-
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Client
-from tickets import auto_messages
-from tickets import services as ticket_services
-from tickets.models import Message, Ticket
-
 from .models import Connection
-from .providers import ConnectionStateUpdate, ParsedMessage, ParseResult, Sender, StatusUpdate
-
-log = logging.getLogger(__name__)
-
-
-def client_upsert(*, reseller_id, sender: Sender) -> Client:
-    """The client behind a WhatsApp identity, created on first contact (concurrent creators converge)."""
-    lookup = Client.objects.filter(reseller_id=reseller_id)
-    for _attempt in range(3):
-        client = lookup.filter(identity=sender.identity).first()
-        if client is None and sender.bsuid:
-            # Same person first seen by the business-scoped id only, now also with a wa_id.
-            client = lookup.filter(Q(bsuid=sender.bsuid) | Q(identity=sender.bsuid)).first()
-        if client is not None:
-            _client_refresh(client, sender)
-            return client
-        try:
-            with transaction.atomic():
-                return Client.objects.create(reseller_id=reseller_id, identity=sender.identity, wa_id=sender.wa_id,
-                                             bsuid=sender.bsuid, phone=sender.phone, name=sender.name)
-        except IntegrityError:
-            continue  # another worker created it first: read theirs
-    raise RuntimeError(f"could not upsert client {sender.identity!r}")
-
-
-def _client_refresh(client: Client, sender: Sender) -> None:
-    """Keep the profile name current; an empty name from the provider never wipes a known one."""
-    changes = {}
-    if sender.name and sender.name != client.name:
-        changes["name"] = sender.name
-    for field in ("wa_id", "bsuid", "phone"):
-        if getattr(sender, field) and not getattr(client, field):
-            changes[field] = getattr(sender, field)
-    if changes:
-        Client.objects.filter(pk=client.pk).update(**changes, updated_at=timezone.now())
-        for field, value in changes.items():
-            setattr(client, field, value)
-
-
-def _already_stored(connection: Connection, provider_message_id: str) -> bool:
-    return Message.objects.by_provider_id(connection, provider_message_id).exists()
-
-
-def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | None:
-    """A reaction belongs with the message it reacts to, even on a finished ticket."""
-    target = parsed.message.reply_to_provider_id
-    if parsed.message.kind != Message.Kind.REACTION or not target:
-        return None
-    ticket_id = (Message.objects.by_provider_id(connection, target)
-                 .values_list("ticket_id", flat=True).first())
-    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
-
-
-def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
-    """Store one provider message exactly once. Returns what happened (stored, duplicate, ignored:...)."""
-    msg = parsed.message
-    if parsed.is_group:
-        return "ignored:group"
-    # Before routing: a retried old message must never open a new ticket.
-    if _already_stored(connection, msg.provider_message_id):
-        return "duplicate"
-    if parsed.from_me:
-        # Looked up, never created: the business writing first does not make a client or a ticket.
-        known = Client.objects.filter(reseller_id=connection.reseller_id, identity=parsed.sender.identity).first()
-        ticket = known and Ticket.objects.filter(connection=connection, client=known,
-                                                 status=Ticket.Status.OPEN).first()
-        if ticket is None:
-            return "ignored:from_me_without_ticket"
-        stored = ticket_services.message_store(ticket=ticket, msg=msg, direction=Message.Direction.OUT,
-                                               from_business_phone=True, delivery_status=Message.Delivery.SENT)
-        return "stored" if stored else "duplicate"
-    client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
-    ticket = _reaction_target(connection, parsed)
-    created = False
-    if ticket is None:
-        ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
-    stored = ticket_services.message_store(ticket=ticket, msg=msg)
-    if ticket.status == Ticket.Status.OPEN:
-        auto_messages.on_inbound(ticket, created=created, at=msg.timestamp)
-    return "stored" if stored else "duplicate"
-
-
-def status_ingest(*, connection: Connection, status: StatusUpdate) -> str:
-    """Apply a receipt. "status_unknown" when its message is not stored (yet): a receipt can overtake
-    the outbox recording the provider's id, so the journal keeps such an event for a later pass."""
-    if ticket_services.message_apply_status(
-        connection=connection, provider_message_id=status.provider_message_id, status=status.status,
-        at=status.timestamp, error_code=status.error_code, error_text=status.error_text,
-    ):
-        return "status_applied"
-    if status.provider_message_id and not Message.objects.by_provider_id(
-            connection, status.provider_message_id).exists():
-        return "status_unknown"
-    return "status_unchanged"
+from .providers import ConnectionStateUpdate
 
 
 def connection_state_ingest(*, connection: Connection, update: ConnectionStateUpdate) -> bool:
@@ -122,28 +15,3 @@ def connection_state_ingest(*, connection: Connection, update: ConnectionStateUp
     return Connection.objects.filter(pk=connection.pk).filter(
         Q(state_updated_at__isnull=True) | Q(state_updated_at__lte=at)
     ).update(state=update.state[:32], state_updated_at=at, updated_at=timezone.now()) == 1
-
-
-def _connection_for(connection: Connection, phone_number_id: str) -> Connection:
-    """One Meta app may post every number's events to one URL: route by the receiving number."""
-    if not phone_number_id or connection.phone_number_id in ("", phone_number_id):
-        return connection
-    other = Connection.objects.filter(provider=connection.provider, phone_number_id=phone_number_id, active=True,
-                                      app_secret=connection.app_secret).first()
-    return other or connection
-
-
-def parsed_ingest(*, connection: Connection, result: ParseResult) -> dict:
-    """Apply everything one webhook body carried. Returns counts for the journal and logs."""
-    counts: dict[str, int] = {}
-
-    def bump(key):
-        counts[key] = counts.get(key, 0) + 1
-
-    for parsed in result.messages:
-        bump(message_ingest(connection=_connection_for(connection, parsed.phone_number_id), parsed=parsed))
-    for status in result.statuses:
-        bump(status_ingest(connection=connection, status=status))
-    for update in result.states:
-        bump("state_stored" if connection_state_ingest(connection=connection, update=update) else "state_stale")
-    return counts

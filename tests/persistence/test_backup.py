@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
 from iaze.lib.backup import RestoreError, backup, restore
 from iaze.lib.backup.tables import decode_row, protected_tables
+from tickets import outbox
 from tickets import services
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import WebhookEvent
@@ -32,7 +33,7 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     f.make_ticket(meta_conn, agent=agent1)
     closed = f.make_ticket(meta_conn, agent=agent2, closed_by=agent2)
     f.make_ticket(evo_conn, agent=agent1)
-    services.message_enqueue_outbound(ticket=Ticket.objects.in_state("atendendo").first(), text="Resposta",
+    outbox.message_enqueue_outbound(ticket=Ticket.objects.in_state("atendendo").first(), text="Resposta",
                                       agent=agent1, nonce="n-1")
     WebhookEvent.objects.create(connection=meta_conn, dedup_key="k1", event_type="messages", body=RAW_BODY,
                                 headers={"X-Hub-Signature-256": "sha256=00"}, received_at=timezone.now())

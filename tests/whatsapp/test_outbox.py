@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests import factories as f
 from tickets import services as ticket_services
 from tickets.models import Message
-from whatsapp import outbox
+from tickets import outbox
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from accounts.models import Client
 from tests import factories as f
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
-from whatsapp import outbox
+from tickets import outbox
 from whatsapp.models import WebhookEvent
 
 from .conftest import meta_text, raw_json, sign, webhook_url

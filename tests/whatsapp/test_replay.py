@@ -79,7 +79,7 @@ def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypat
 
 
 def test_replay_failed_only_when_asked(client, meta_conn, monkeypatch):
-    from whatsapp import services
+    from whatsapp import inbound as services
 
     monkeypatch.setattr(services, "message_ingest", lambda **kw: 1 / 0)
     post_meta(client, meta_conn, meta_text(meta_conn))

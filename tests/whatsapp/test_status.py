@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tests import factories as f
+from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message
 from whatsapp import journal
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _sent_reply(connection, provider_id, status=Message.Delivery.SENT):
     ticket = f.make_ticket(connection)
-    message, _ = ticket_services.message_enqueue_outbound(ticket=ticket, text="Resposta")
+    message, _ = outbox.message_enqueue_outbound(ticket=ticket, text="Resposta")
     Message.objects.filter(pk=message.pk).update(provider_message_id=provider_id, delivery_status=status)
     return message
 
@@ -93,7 +94,7 @@ def test_receipt_that_overtakes_its_message_is_applied_on_a_later_pass(client, m
     ticket = f.make_ticket(meta_conn)
     post_meta(client, meta_conn, meta_status(meta_conn, "wamid.early", "delivered"))
     # The outbox records the provider's id only now (the receipt came first).
-    reply, _ = ticket_services.message_enqueue_outbound(ticket=ticket, text="oi")
+    reply, _ = outbox.message_enqueue_outbound(ticket=ticket, text="oi")
     Message.objects.filter(pk=reply.pk).update(provider_message_id="wamid.early", delivery_status="sent")
     journal.webhook_events_replay_due(now=timezone.now() + journal.STALE_AFTER * 2)
     assert _state(reply) == "delivered"
@@ -124,7 +125,7 @@ def test_evolution_acks(client, evo_conn):
 
 def test_apply_status_service_directly(meta_conn):
     m = _sent_reply(meta_conn, "wamid.svc")
-    apply = ticket_services.message_apply_status
+    apply = outbox.message_apply_status
     assert apply(connection=meta_conn, provider_message_id="wamid.svc", status="delivered") is True
     assert apply(connection=meta_conn, provider_message_id="wamid.svc", status="delivered") is False
     assert apply(connection=meta_conn, provider_message_id="wamid.svc", status="sent") is False

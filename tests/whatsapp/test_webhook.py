@@ -185,7 +185,7 @@ def test_same_message_in_a_different_body_is_stored_once(client, meta_conn):
 
 
 def test_processing_error_is_recorded_and_still_200(client, meta_conn, monkeypatch):
-    from whatsapp import services
+    from whatsapp import inbound as services
 
     def boom(**kwargs):
         raise RuntimeError("database hiccup")

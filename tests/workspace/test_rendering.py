@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tickets import outbox
 from tickets import services
 from tickets.models import Message, Ticket
 
@@ -45,7 +46,7 @@ def test_queue_rows_in_english(client, world):
 def test_thread_shows_sender_and_delivery_state(client, world):
     ticket = world.t["um"]
     reply = services.ticket_reply(ticket=ticket, agent=world.agent1, text="Já verifico", nonce="r1")
-    auto, _created = services.message_enqueue_outbound(ticket=ticket, text="Mensagem automática de teste")
+    auto, _created = outbox.message_enqueue_outbound(ticket=ticket, text="Mensagem automática de teste")
     Message.objects.filter(pk=auto.pk).update(delivery_status="failed", error_code="131047",
                                               error_text="Re-engagement message")
     client.force_login(world.agent1)

@@ -1,18 +1,28 @@
-"""Provider adapters: the only code that speaks HTTP to WhatsApp providers."""
+"""Provider adapters: the only code that speaks HTTP to WhatsApp providers.
 
-from .base import (  # noqa: F401
-    ConnectionStateUpdate, ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
+They import no app: the channel's records live in `types`, and a connection is
+passed in as an object, chosen here by its `provider` value.
+"""
+
+from .base import Provider
+from .evolution import EvolutionProvider
+from .meta import MetaProvider
+from .types import (
+    ConnectionStateUpdate, InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    StatusUpdate,
 )
+
+__all__ = [
+    "ConnectionStateUpdate", "InboundMessage", "MessageKind", "ParsedMessage", "ParseResult", "Provider",
+    "SendError", "SendResult", "Sender", "StatusUpdate", "get_provider",
+]
+
+# Keyed by Connection.provider's stored values ("meta", "evolution").
+ADAPTERS: dict[str, type[Provider]] = {"meta": MetaProvider, "evolution": EvolutionProvider}
 
 
 def get_provider(connection) -> Provider:
-    from whatsapp.models import Connection
-
-    from .evolution import EvolutionProvider
-    from .meta import MetaProvider
-
-    adapters = {Connection.Provider.META: MetaProvider, Connection.Provider.EVOLUTION: EvolutionProvider}
     try:
-        return adapters[connection.provider](connection)
+        return ADAPTERS[connection.provider](connection)
     except KeyError:
         raise ValueError(f"unknown WhatsApp provider {connection.provider!r}") from None

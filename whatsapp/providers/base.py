@@ -1,94 +1,20 @@
 """The one interface every WhatsApp provider adapter implements, and its normalised data.
 
 Adapters turn a provider's raw webhook body into provider-neutral records and send texts.
-They never touch the database: ingest (whatsapp.services) decides what to store.
+They never touch the database: ingest (whatsapp.inbound) decides what to store.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext
 
-from tickets.services import InboundMessage
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who wrote: the phone-based wa_id and/or the business-scoped user id (bsuid)."""
-
-    wa_id: str = ""
-    bsuid: str = ""
-    name: str = ""
-    phone: str = ""
-
-    @property
-    def identity(self) -> str:
-        return self.wa_id or self.bsuid
-
-
-@dataclass(frozen=True)
-class ParsedMessage:
-    sender: Sender
-    message: InboundMessage
-    # The business itself sent it (Evolution fromMe): outbound, never opens a ticket.
-    from_me: bool = False
-    # Group chats are journaled but never routed to a client ticket.
-    is_group: bool = False
-    # Meta: the business number that received it (one app may serve several numbers).
-    phone_number_id: str = ""
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    provider_message_id: str
-    # Normalised: sent, delivered, read, failed ("played" arrives as read).
-    status: str
-    timestamp: datetime | None = None
-    error_code: str = ""
-    error_text: str = ""
-    raw_status: str = ""
-
-
-@dataclass(frozen=True)
-class ConnectionStateUpdate:
-    state: str
-    timestamp: datetime | None = None
-    reason: str = ""
-
-
-@dataclass
-class ParseResult:
-    event_type: str = ""
-    messages: list[ParsedMessage] = field(default_factory=list)
-    statuses: list[StatusUpdate] = field(default_factory=list)
-    states: list[ConnectionStateUpdate] = field(default_factory=list)
-    # Why parts of the body were skipped (not the provider's shape, unknown field...).
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.messages or self.statuses or self.states)
-
-
-@dataclass(frozen=True)
-class SendResult:
-    provider_message_id: str
-
-
-class SendError(Exception):
-    """A send the provider refused or that never got an answer."""
-
-    def __init__(self, code: str, text: str, *, retryable: bool):
-        super().__init__(f"{code}: {text}")
-        self.code = str(code)
-        self.text = text
-        self.retryable = retryable
+from .types import ParseResult, SendError, SendResult
 
 
 class Provider:

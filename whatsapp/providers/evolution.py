@@ -9,15 +9,13 @@ from datetime import datetime
 
 from django.utils.translation import gettext
 
-from tickets.models import Message
-from tickets.services import InboundMessage
-
-from .base import (
-    ConnectionStateUpdate, ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
-    as_dict, as_list, as_str, from_unix, post_json,
+from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
+from .types import (
+    ConnectionStateUpdate, InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    StatusUpdate,
 )
 
-K = Message.Kind
+K = MessageKind
 # WhatsApp's own per-message ceiling; Evolution passes the text through unchanged.
 TEXT_LIMIT = 65536
 MEDIA_KINDS = {"imageMessage": K.IMAGE, "videoMessage": K.VIDEO, "audioMessage": K.AUDIO,
@@ -150,7 +148,7 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
     if not pid or raw not in ACKS:
         return None
     failed = ACKS[raw] == "failed"
-    return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at, raw_status=raw,
+    return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at,
                         error_code="evolution_error" if failed else "",
                         error_text=gettext("A Evolution API informou um erro na entrega.") if failed else "")
 

@@ -8,15 +8,13 @@ import hmac
 from django.conf import settings
 from django.utils.translation import gettext
 
-from tickets.models import Message
-from tickets.services import InboundMessage
-
-from .base import (
-    ParsedMessage, ParseResult, Provider, SendError, SendResult, Sender, StatusUpdate,
-    as_dict, as_list, as_str, from_unix, post_json,
+from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
+from .types import (
+    InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    StatusUpdate,
 )
 
-K = Message.Kind
+K = MessageKind
 MEDIA_KINDS = {"image": K.IMAGE, "audio": K.AUDIO, "video": K.VIDEO, "document": K.DOCUMENT, "sticker": K.STICKER}
 MEDIA_FIELDS = ("id", "mime_type", "sha256", "caption", "filename", "voice", "animated", "url")
 STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
@@ -113,7 +111,7 @@ def parse_status(s: dict) -> StatusUpdate | None:
         return None
     error = as_dict((as_list(s.get("errors")) or [{}])[0])
     return StatusUpdate(provider_message_id=pid, status=STATUS_MAP[raw], timestamp=from_unix(s.get("timestamp")),
-                        error_code=as_str(error.get("code")), error_text=_error_text(error), raw_status=raw)
+                        error_code=as_str(error.get("code")), error_text=_error_text(error))
 
 
 class MetaProvider(Provider):

@@ -5,7 +5,8 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from whatsapp import journal, outbox
+from tickets import outbox
+from whatsapp import journal
 
 
 class Command(BaseCommand):

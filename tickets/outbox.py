@@ -1,5 +1,6 @@
-"""Outbox: delivery of queued outbound messages to the provider.
+"""The outbox: the whole delivery life of an outbound message, and the only writer of its delivery state.
 
+Queue (a message stored as `queued` before anything is sent), lease, send, record, receipts.
 A message is claimed with one conditional update (a lease) before any HTTP call, so
 several `send_outbox` processes and the request's fast path never send one message
 twice. The claim, the call and the result are separate steps with no transaction
@@ -9,22 +10,58 @@ open across the HTTP call; a crash mid-way leaves a lease that simply expires.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection as db_connection, transaction
+from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tickets.models import Message
+from whatsapp.providers import SendError, get_provider
 
-from .models import Connection
-from .providers import SendError, get_provider
+from .activity import ticket_touch
+from .models import Message, Ticket
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
+
+
+def message_enqueue_outbound(*, ticket: Ticket, text: str, agent=None, nonce: str = "",
+                             kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
+    """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                ticket=ticket, connection_id=ticket.connection_id, direction=Message.Direction.OUT,
+                kind=kind, text=text, sender_agent=agent, client_nonce=nonce,
+                delivery_status=Message.Delivery.QUEUED, next_attempt_at=now,
+            )
+    except IntegrityError:
+        if not nonce:
+            raise
+        return Message.objects.get(ticket=ticket, client_nonce=nonce), False
+    ticket_touch(ticket.pk, at=now, preview=text, inbound=False)
+    return message, True
+
+
+def message_queue(*, ticket: Ticket, text: str, agent: Any = None, nonce: str = "",
+                  kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
+    """Queue an outbound text and, when configured, try to send it soon (after the caller's commit)."""
+    message, created = message_enqueue_outbound(ticket=ticket, text=text, agent=agent, nonce=nonce, kind=kind)
+    if created:
+        send_soon_if_inline(message)
+    return message, created
+
+
+def send_soon_if_inline(message: Message) -> None:
+    """The request's fast path, unless the installation leaves every send to the worker."""
+    if getattr(settings, "WHATSAPP_SEND_INLINE", True):
+        send_soon(message)
 
 
 def max_text_length(connection) -> int:
@@ -59,12 +96,7 @@ def message_claim(message_id, *, ignore_backoff: bool = False):
 
 
 def _recipient(message: Message) -> str:
-    # Plain lookups instead of joins: the same code runs on MongoDB.
-    from accounts.models import Client
-    from tickets.models import Ticket
-
-    client_id = Ticket.objects.filter(pk=message.ticket_id).values_list("client_id", flat=True).get()
-    client = Client.objects.get(pk=client_id)
+    client = message.ticket.client  # two plain lookups, no join: the same on every profile
     return client.wa_id or client.phone or client.identity
 
 
@@ -77,8 +109,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     now = timezone.now
     try:
-        connection = Connection.objects.get(pk=message.connection_id)
-        result = get_provider(connection).send_text(to=_recipient(message), text=message.text)
+        result = get_provider(message.connection).send_text(to=_recipient(message), text=message.text)
     except SendError as exc:
         if exc.retryable:
             wait = backoff_seconds(message.attempts)
@@ -139,3 +170,38 @@ def send_soon(message) -> None:
         transaction.on_commit(attempt)
     else:
         attempt()
+
+
+# Which delivery states a status may move a message out of: forward only, "failed" only before delivery.
+_STATUS_FROM = {
+    Message.Delivery.SENT: [Message.Delivery.QUEUED],
+    Message.Delivery.DELIVERED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
+    Message.Delivery.READ: [Message.Delivery.QUEUED, Message.Delivery.SENT, Message.Delivery.DELIVERED],
+    Message.Delivery.FAILED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
+}
+
+
+def message_apply_status(*, connection, provider_message_id: str, status: str, at: datetime | None = None,
+                         error_code: str = "", error_text: str = "") -> bool:
+    """Apply a provider receipt to the outbound message it names. True when the state moved.
+
+    Receipts arrive out of order and more than once; one conditional update keeps the
+    state moving forward only (a late "sent" after "read" matches no row and changes nothing).
+    """
+    status = "read" if status == "played" else status
+    if status not in _STATUS_FROM or not provider_message_id:
+        log.info("status %r for %s ignored: not a delivery state", status, provider_message_id)
+        return False
+    at = at or timezone.now()
+    changes = {"delivery_status": status, "updated_at": timezone.now()}
+    if status == Message.Delivery.FAILED:
+        changes.update(error_code=str(error_code)[:32], error_text=error_text)
+    else:
+        changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
+    moved = Message.objects.by_provider_id(connection, provider_message_id).filter(
+        direction=Message.Direction.OUT, delivery_status__in=_STATUS_FROM[status],
+    ).update(**changes)
+    if not moved and not Message.objects.by_provider_id(connection, provider_message_id).exists():
+        log.info("status %r for unknown message %s on connection %s ignored", status, provider_message_id,
+                 connection.pk)
+    return moved == 1

@@ -1,0 +1,63 @@
+"""The writers of accounts data that is not edited through an admin form: clients met on WhatsApp,
+and deactivation (nothing here is ever deleted)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Client
+
+
+class ClientProfile(Protocol):
+    """What a channel knows of the person writing (whatsapp.providers.types.Sender is one)."""
+
+    @property
+    def identity(self) -> str: ...
+
+    wa_id: str
+    bsuid: str
+    phone: str
+    name: str
+
+
+def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
+    """The client behind a WhatsApp identity, created on first contact (concurrent creators converge)."""
+    lookup = Client.objects.filter(reseller_id=reseller_id)
+    for _attempt in range(3):
+        client = lookup.filter(identity=sender.identity).first()
+        if client is None and sender.bsuid:
+            # Same person first seen by the business-scoped id only, now also with a wa_id.
+            client = lookup.filter(Q(bsuid=sender.bsuid) | Q(identity=sender.bsuid)).first()
+        if client is not None:
+            _client_refresh(client, sender)
+            return client
+        try:
+            with transaction.atomic():
+                return Client.objects.create(reseller_id=reseller_id, identity=sender.identity, wa_id=sender.wa_id,
+                                             bsuid=sender.bsuid, phone=sender.phone, name=sender.name)
+        except IntegrityError:
+            continue  # another worker created it first: read theirs
+    raise RuntimeError(f"could not upsert client {sender.identity!r}")
+
+
+def _client_refresh(client: Client, sender: ClientProfile) -> None:
+    """Keep the profile name current; an empty name from the provider never wipes a known one."""
+    changes = {}
+    if sender.name and sender.name != client.name:
+        changes["name"] = sender.name
+    for field in ("wa_id", "bsuid", "phone"):
+        if getattr(sender, field) and not getattr(client, field):
+            changes[field] = getattr(sender, field)
+    if changes:
+        Client.objects.filter(pk=client.pk).update(**changes, updated_at=timezone.now())
+        for field, value in changes.items():
+            setattr(client, field, value)
+
+
+def deactivate(queryset: QuerySet, *, field: str = "active") -> int:
+    """One conditional write over an already scoped selection: active rows become inactive."""
+    return queryset.filter(**{field: True}).update(**{field: False})

@@ -1,0 +1,45 @@
+"""The writes that record activity on a ticket: its event log and its latest message.
+
+Shared by the services (state changes, inbound messages) and the outbox (queued replies).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Message, Ticket, TicketEvent
+
+PREVIEW_LENGTH = 200
+
+
+def event_record(ticket: Ticket, *, actor: Any, action: str, from_state: str = "", to_state: str = "",
+                 at: datetime | None = None, **data: Any) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action=action, from_state=from_state,
+        to_state=to_state, at=at or timezone.now(), data=data,
+    )
+
+
+def ticket_touch(ticket_id: Any, *, at: datetime, preview: str, inbound: bool) -> None:
+    """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
+    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": timezone.now()}
+    ticket = Ticket.objects.filter(pk=ticket_id)
+    newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
+    newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)
+    if inbound and ticket.filter(newest, newest_inbound).update(**changes, last_inbound_at=at):
+        return  # the usual case, the newest message of all, in one write
+    ticket.filter(newest).update(**changes)
+    if inbound:
+        ticket.filter(newest_inbound).update(last_inbound_at=at)
+
+
+def message_preview(kind: str, text: str, media: dict | None = None) -> str:
+    if text:
+        return text[:PREVIEW_LENGTH]
+    caption = (media or {}).get("caption") or (media or {}).get("filename") or ""
+    label = str(Message.Kind(kind).label) if kind in Message.Kind.values else kind
+    return f"[{label}] {caption}".strip()[:PREVIEW_LENGTH]
