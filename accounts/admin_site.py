@@ -6,7 +6,7 @@ someone would have to keep in sync with the role.
 
 - installation admins (superusers / role admin): every page, every tenant;
 - tenant managers (role reseller, with a tenant): the same pages, but every list,
-  form choice, filter and search goes through accounts.selectors, the tenant is
+  form choice, filter and search goes through accounts.selectors (each app registers its models' scope), the tenant is
   forced on save, and another tenant's object answers 404;
 - agents and anonymous users: the login page (a 302 from every admin URL).
 
@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from .forms import ThrottledAdminAuthenticationForm
-from .selectors import SELECTORS_BY_MODEL, queryset_for, user_is_installation_admin, user_is_tenant_manager
+from .selectors import has_scope, queryset_for, user_is_installation_admin, user_is_tenant_manager
 
 
 def can_use_admin(user) -> bool:
@@ -102,7 +102,7 @@ class ScopedAdmin(admin.ModelAdmin):
 def scoped_choice_kwargs(model_admin, db_field, request, kwargs):
     """Limit a relation's choices to the user's scope; a manager's own tenant field is fixed."""
     related = db_field.remote_field.model
-    if related in SELECTORS_BY_MODEL:
+    if has_scope(related):
         kwargs["queryset"] = queryset_for(request.user, related)
     if getattr(model_admin, "tenant_field", None) == db_field.name and user_is_tenant_manager(request.user):
         # Disabled fields take their value from `initial`, never from the POST, and still

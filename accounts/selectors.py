@@ -1,21 +1,21 @@
-"""Tenant scope of every model except tickets (see tickets.selectors for those).
+"""Tenant scope of the admin's rows: who sees which rows of every project model.
 
-The one place that decides what a user may see: admins the whole installation,
-a reseller user everything of its own tenant, an agent its own profile, its
-departments and what hangs off the tickets it can open. Every admin page and
-view fetches through these functions, so another tenant's row simply does not
-exist for the user (404), in lists, counts, searches and filters alike.
+The one rule: admins see the whole installation, a reseller user everything of its
+own tenant, an agent its own profile, its departments and what hangs off the tickets
+it can open. This module holds the rule and accounts' own models; every other app
+registers the scope of its models here (tickets.selectors, whatsapp.selectors), so
+another tenant's row simply does not exist for the user (404), in lists, counts,
+searches and filters alike. A model nobody registered is invisible (fail closed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db.models import Model, QuerySet
 
-from tickets.models import Message, Ticket, TicketEvent
-from tickets.selectors import ticket_queryset_for
-from whatsapp.models import Connection, WebhookEvent
-
-from .models import Client, Department, Reseller, ResellerConfig, User
+from .models import Department, Reseller, ResellerConfig, User
 
 
 def _is_anonymous(user) -> bool:
@@ -34,7 +34,7 @@ def user_is_installation_admin(user) -> bool:
     return not _is_anonymous(user) and user.is_admin
 
 
-def _scoped(user, qs: QuerySet, tenant_lookup: str, agent_qs=None) -> QuerySet:
+def scoped(user, qs: QuerySet, tenant_lookup: str, agent_qs=None) -> QuerySet:
     """Admins see `qs`; tenant managers its rows of their tenant; agents `agent_qs(qs)` (default nothing).
 
     `agent_qs` is a callable so the agent's narrower query is only built for agents.
@@ -51,11 +51,11 @@ def _scoped(user, qs: QuerySet, tenant_lookup: str, agent_qs=None) -> QuerySet:
 
 
 def reseller_queryset_for(user) -> QuerySet[Reseller]:
-    return _scoped(user, Reseller.objects.all(), "pk", agent_qs=lambda qs: qs.filter(pk=user.reseller_id))
+    return scoped(user, Reseller.objects.all(), "pk", agent_qs=lambda qs: qs.filter(pk=user.reseller_id))
 
 
 def reseller_config_queryset_for(user) -> QuerySet[ResellerConfig]:
-    return _scoped(user, ResellerConfig.objects.all(), "reseller_id",
+    return scoped(user, ResellerConfig.objects.all(), "reseller_id",
                    agent_qs=lambda qs: qs.filter(reseller_id=user.reseller_id))
 
 
@@ -63,7 +63,7 @@ def department_queryset_for(user) -> QuerySet[Department]:
     def own(qs):
         return qs.filter(reseller_id=user.reseller_id, pk__in=list(user.departments.values_list("pk", flat=True)))
 
-    return _scoped(user, Department.objects.all(), "reseller_id", agent_qs=own)
+    return scoped(user, Department.objects.all(), "reseller_id", agent_qs=own)
 
 
 def user_queryset_for(user) -> QuerySet[User]:
@@ -71,52 +71,31 @@ def user_queryset_for(user) -> QuerySet[User]:
     qs = User.objects.all()
     if user_is_tenant_manager(user):
         return qs.filter(reseller_id=user.reseller_id, is_superuser=False).exclude(role=User.Role.ADMIN)
-    return _scoped(user, qs, "reseller_id", agent_qs=lambda qs: qs.filter(pk=user.pk))
+    return scoped(user, qs, "reseller_id", agent_qs=lambda qs: qs.filter(pk=user.pk))
 
 
-def client_queryset_for(user) -> QuerySet[Client]:
-    def of_visible_tickets(qs):
-        return qs.filter(pk__in=set(ticket_queryset_for(user).values_list("client_id", flat=True)))
-
-    return _scoped(user, Client.objects.all(), "reseller_id", agent_qs=of_visible_tickets)
+# Which rows of each model a user may see: filled by each app for its own models (scope_register),
+# so this module knows only accounts' models.
+_SCOPES: dict[type[Model], Callable[[Any], QuerySet]] = {}
 
 
-def connection_queryset_for(user) -> QuerySet[Connection]:
-    # Agents never see connections: they carry the provider secrets.
-    return _scoped(user, Connection.objects.all(), "reseller_id")
+def scope_register(model: type[Model], selector: Callable[[Any], QuerySet]) -> None:
+    _SCOPES[model] = selector
 
 
-def message_queryset_for(user) -> QuerySet[Message]:
-    return _scoped(user, Message.objects.all(), "ticket__reseller_id",
-                   agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
-
-
-def ticket_event_queryset_for(user) -> QuerySet[TicketEvent]:
-    return _scoped(user, TicketEvent.objects.all(), "ticket__reseller_id",
-                   agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
-
-
-def webhook_event_queryset_for(user) -> QuerySet[WebhookEvent]:
-    return _scoped(user, WebhookEvent.objects.all(), "connection__reseller_id")
-
-
-SELECTORS_BY_MODEL = {
-    Reseller: reseller_queryset_for,
-    ResellerConfig: reseller_config_queryset_for,
-    Department: department_queryset_for,
-    User: user_queryset_for,
-    Client: client_queryset_for,
-    Connection: connection_queryset_for,
-    Ticket: ticket_queryset_for,
-    Message: message_queryset_for,
-    TicketEvent: ticket_event_queryset_for,
-    WebhookEvent: webhook_event_queryset_for,
-}
+def has_scope(model: type[Model]) -> bool:
+    return model in _SCOPES
 
 
 def queryset_for(user, model: type[Model]) -> QuerySet:
     """The scoped queryset of any project model; a model without a rule is invisible (fail closed)."""
-    selector = SELECTORS_BY_MODEL.get(model)
+    selector = _SCOPES.get(model)
     if selector is None:
         return model._default_manager.none()
     return selector(user)
+
+
+scope_register(Reseller, reseller_queryset_for)
+scope_register(ResellerConfig, reseller_config_queryset_for)
+scope_register(Department, department_queryset_for)
+scope_register(User, user_queryset_for)

@@ -15,8 +15,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Client, Department, User
+from accounts.selectors import scope_register, scoped
 
 from .models import Message, Ticket, TicketEvent, UIState
+from .permissions import is_supervisor
 
 
 def ticket_queryset_for(user, *, dept_ids: list | None = None) -> QuerySet[Ticket]:
@@ -65,10 +67,6 @@ class QueueFilters:
 class Page:
     items: list
     next_cursor: str = ""
-
-
-def is_supervisor(user) -> bool:
-    return user.is_authenticated and (user.is_admin or user.is_supervisor_of(user.reseller_id))
 
 
 def user_department_ids(user) -> list:
@@ -277,3 +275,28 @@ def _stamp(*parts) -> str:
     minute = timezone.now().strftime("%Y%m%d%H%M")
     raw = "|".join(str(p) for p in (*parts, minute))
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+# --- the admin's scope of tickets' models and of clients (see accounts.selectors) ------------
+
+def client_queryset_for(user) -> QuerySet[Client]:
+    def of_visible_tickets(qs):
+        return qs.filter(pk__in=set(ticket_queryset_for(user).values_list("client_id", flat=True)))
+
+    return scoped(user, Client.objects.all(), "reseller_id", agent_qs=of_visible_tickets)
+
+
+def message_queryset_for(user) -> QuerySet[Message]:
+    return scoped(user, Message.objects.all(), "ticket__reseller_id",
+                  agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
+
+
+def ticket_event_queryset_for(user) -> QuerySet[TicketEvent]:
+    return scoped(user, TicketEvent.objects.all(), "ticket__reseller_id",
+                  agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
+
+
+scope_register(Ticket, ticket_queryset_for)
+scope_register(Message, message_queryset_for)
+scope_register(TicketEvent, ticket_event_queryset_for)
+scope_register(Client, client_queryset_for)

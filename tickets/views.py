@@ -4,21 +4,15 @@ Views stay thin: they read the request, fetch through the selectors (which alrea
 decide visibility, so a foreign ticket is a 404), call one service and answer.
 """
 
-import uuid
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import dateformat, formats, timezone
-from django.utils.timesince import timesince
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
-from .models import Message, UIState
+from .models import UIState
 
 
 def _is_htmx(request) -> bool:
@@ -30,7 +24,7 @@ def _visible(request):
     if not hasattr(request, "_iaze_visible"):
         # Supervisors see the whole tenant: their departments decide nothing, so they are not read.
         user = request.user
-        request._iaze_departments = [] if selectors.is_supervisor(user) else selectors.user_departments(user)
+        request._iaze_departments = [] if permissions.is_supervisor(user) else selectors.user_departments(user)
         dept_ids = [d.pk for d in request._iaze_departments]
         request._iaze_visible = dept_ids, selectors.ticket_queryset_for(user, dept_ids=dept_ids)
     return request._iaze_visible
@@ -58,7 +52,7 @@ def queue(request):
     filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
                                      q=form.value("q").strip())
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
-    supervisor = selectors.is_supervisor(user)
+    supervisor = permissions.is_supervisor(user)
     holder = form.value("holder")
     page = selectors.ticket_list_for(user, state, filters=filters, cursor=form.value("cursor"),
                                      holder=holder if state == UIState.ATENDENDO else "", base=visible)
@@ -68,7 +62,7 @@ def queue(request):
     version = selectors.queue_version(counts, page, others)
     if _is_htmx(request) and request.GET.get("v") == version:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
-    _present_rows(page, others, now=timezone.now())
+    presenters.present_rows(page, others, now=timezone.now())
     context = {
         "form": form, "state": state, "version": version, "page": page, "others": others, "holder": holder,
         "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),
@@ -83,76 +77,12 @@ def queue(request):
     return render(request, template, context)
 
 
-_ZERO_ID = uuid.UUID(int=0)
-
-
-def _present_rows(*pages, now):
-    """Give each listed ticket the strings its row shows, so the row template only prints them.
-
-    Formats, translations and the detail URL are looked up once per page, not once per row:
-    per-row template filters and translation tags were most of the queue's rendering time.
-    """
-    recent = now - timedelta(minutes=1)  # under a minute, "0 minutos" reads oddly
-    date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
-    # One reverse() for the page; each row fills in its id.
-    detail_url = reverse("tickets:detail", args=[_ZERO_ID]).replace(str(_ZERO_ID), "{}")
-    text = {"waiting": gettext("esperando há %(since)s"), "new": gettext("chegou agora"),
-            "unanswered": gettext("sem resposta há %(since)s"), "unanswered_now": gettext("sem resposta"),
-            "waiting_title": gettext("Tempo de espera"), "unanswered_title": gettext("Cliente aguardando resposta")}
-    for page in pages:
-        for t in page.items if page is not None else ():
-            t.url = detail_url.format(t.pk)
-            client = t.client
-            t.who, t.number = client.name or client.phone, client.phone or client.identity
-            t.agent_name = t.agent.display_name if t.agent_id else ""
-            at = t.last_message_at
-            t.at_iso = at.isoformat() if at else ""
-            t.at_text = dateformat.format(timezone.localtime(at), date_fmt) if at else ""
-            t.wait_text = t.wait_title = ""
-            if t.status != t.Status.OPEN:
-                continue
-            if not t.agent_id:
-                since = t.created_at
-                t.wait_title = text["waiting_title"]
-                t.wait_text = (text["new"] if since > recent
-                               else text["waiting"] % {"since": timesince(since, now)})
-            elif t.last_inbound_at and at and t.last_inbound_at >= at:
-                since = t.last_inbound_at
-                t.wait_title = text["unanswered_title"]
-                t.wait_text = (text["unanswered_now"] if since > recent
-                               else text["unanswered"] % {"since": timesince(since, now)})
-
-
-def _present_messages(page):
-    """The strings each message of the thread shows, prepared once per page (see _present_rows)."""
-    date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
-    delivery = {value: str(label) for value, label in Message.Delivery.choices}
-    kinds = {value: str(label) for value, label in Message.Kind.choices}
-    by_phone, automatic = gettext("pelo celular da empresa"), gettext("automática")
-    no_reason = gettext("motivo não informado")
-    for m in page.items:
-        m.at_iso = m.created_at.isoformat()
-        m.at_text = dateformat.format(timezone.localtime(m.created_at), date_fmt)
-        m.kind_label = kinds.get(m.kind, m.kind)
-        if m.direction != Message.Direction.OUT:
-            continue
-        m.sender_label = (m.sender_agent.display_name if m.sender_agent_id
-                          else by_phone if m.from_business_phone else automatic)
-        m.delivery_label = delivery.get(m.delivery_status, m.delivery_status)
-        if m.delivery_status == Message.Delivery.FAILED:
-            reason = m.error_text or no_reason
-            m.fail_text = f"{m.error_code}: {reason}" if m.error_code else reason
-
-
 def _detail_context(request, ticket, *, reply_form=None, before="", messages_page=None):
     user = request.user
     if messages_page is None:
         messages_page = selectors.ticket_messages_for(ticket, before=before)
-    _present_messages(messages_page)
-    holder = ticket.agent_id == user.pk
-    supervisor = user.is_supervisor_of(ticket.reseller_id)
+    presenters.present_messages(messages_page)
     dept_ids, visible = _visible(request)
-    in_department = ticket.department_id in dept_ids
     state = ticket.ui_state
     return {
         "ticket": ticket, "state": state, "before": before,
@@ -160,9 +90,9 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
         "history": selectors.ticket_history_for(user, ticket, base=visible),
         "events": selectors.ticket_events_for(ticket),
         "version": selectors.ticket_thread_version(ticket, messages_page),
-        "can_claim": state == UIState.ESPERA and (supervisor or in_department),
-        "can_close": state == UIState.ATENDENDO and (holder or supervisor),
-        "can_reply": state == UIState.ATENDENDO and (holder or supervisor),
+        "can_claim": state == UIState.ESPERA and permissions.may_claim(user, ticket, dept_ids=dept_ids),
+        "can_close": state == UIState.ATENDENDO and permissions.may_close(user, ticket),
+        "can_reply": state == UIState.ATENDENDO and permissions.may_reply(user, ticket),
         "reply_form": reply_form or ReplyForm(),
     }
 

@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from accounts import selectors
+from tickets import selectors as ticket_selectors
+from whatsapp import selectors as channel_selectors
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import Connection, WebhookEvent
@@ -44,15 +46,15 @@ def test_agent_sees_its_profile_departments_and_tickets_only(world, tenant):
     agent3 = world.users["agent3"]  # Financeiro; the world's tickets are in Suporte
     assert list(selectors.user_queryset_for(agent3)) == [agent3]
     assert list(selectors.department_queryset_for(agent3)) == [tenant.financeiro]
-    assert selectors.message_queryset_for(agent3).count() == 0
-    assert selectors.client_queryset_for(agent3).count() == 0
+    assert ticket_selectors.message_queryset_for(agent3).count() == 0
+    assert ticket_selectors.client_queryset_for(agent3).count() == 0
     agent1 = world.users["agent1"]
-    assert list(selectors.message_queryset_for(agent1)) == [world.demo.message]
-    assert list(selectors.client_queryset_for(agent1)) == [world.demo.client]
-    assert list(selectors.ticket_event_queryset_for(agent1)) == [world.demo.ticket_event]
+    assert list(ticket_selectors.message_queryset_for(agent1)) == [world.demo.message]
+    assert list(ticket_selectors.client_queryset_for(agent1)) == [world.demo.client]
+    assert list(ticket_selectors.ticket_event_queryset_for(agent1)) == [world.demo.ticket_event]
     for agent in (agent1, agent3):
-        assert selectors.connection_queryset_for(agent).count() == 0  # connections carry secrets
-        assert selectors.webhook_event_queryset_for(agent).count() == 0
+        assert channel_selectors.connection_queryset_for(agent).count() == 0  # connections carry secrets
+        assert channel_selectors.webhook_event_queryset_for(agent).count() == 0
         assert list(selectors.reseller_queryset_for(agent)) == [tenant.reseller]
 
 
