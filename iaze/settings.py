@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "accounts",
     "tickets",
     "whatsapp",
+    "ops",
 ]
 if DB_PROFILE == "mongodb":
     INSTALLED_APPS.append("django_mongodb_backend")

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
-from accounts.management.commands.flush import is_test_database
+from ops.guards import is_test_database
 from tickets.models import Ticket
 from tests import factories as f
 
@@ -41,3 +41,19 @@ def test_manage_py_flush_refused_on_the_real_database(tmp_path):
     assert "IAZE never deletes" in result.stderr
     count = manage("shell", "-c", "from accounts.models import User; print(User.objects.count())", data_dir=data)
     assert count.stdout.strip().splitlines()[-1] == "5"
+
+
+@pytest.mark.slow
+def test_manage_py_migrate_zero_refused_on_the_real_database(tmp_path):
+    """Security review: `migrate tickets zero` dropped tickets, messages and events on a live database."""
+    data = tmp_path / "data"
+    assert manage("migrate", "--noinput", "-v0", data_dir=data).returncode == 0
+    assert manage("seed_demo", "--password", "pw-123456", data_dir=data).returncode == 0
+    for target in (("tickets", "zero"), ("whatsapp", "zero"), ("tickets", "0001")):
+        result = manage("migrate", *target, "--noinput", data_dir=data)
+        assert result.returncode == 1, target
+        assert "Refusing to unapply migrations of protected data" in result.stderr
+    snapshot = manage("persistence", "snapshot", data_dir=data)
+    assert snapshot.returncode == 0 and '"connections": 2' in snapshot.stdout
+    # Forward migrations and an up-to-date target still work.
+    assert manage("migrate", "tickets", "--noinput", "-v0", data_dir=data).returncode == 0

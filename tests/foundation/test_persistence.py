@@ -44,7 +44,9 @@ def history(meta_conn, agent1):
 
 def test_snapshot_has_the_contract_shape(history, tmp_path):
     counts = snapshot(tmp_path / "snap.json")
-    assert set(counts) == CONTRACT_KEYS
+    # The contract's keys, plus (additively) every other protected table.
+    assert set(counts) == CONTRACT_KEYS | {"clients", "ticket_events"}
+    assert counts["clients"] == 3 and counts["ticket_events"] >= 3
     assert counts["tickets"] == {"espera": 1, "atendendo": 1, "finalizado": 1}
     assert counts["messages"] == 3 and counts["connections"] == 1 and counts["resellers"] == 1
 
@@ -102,3 +104,16 @@ def test_snapshot_then_verify_across_processes_on_a_scratch_database(tmp_path):
     result = manage("persistence", "verify", str(snap), data_dir=data)
     assert result.returncode == 1
     assert "SHORTFALL users: 5 in the snapshot, 4 now (-1)" in result.stderr
+
+
+def test_verify_reports_a_lost_client_or_ticket_event(history, tmp_path):
+    path = tmp_path / "snap.json"
+    snapshot(path)
+    before = json.loads(path.read_text())
+    from ops.management.commands.persistence import shortfalls, take_counts
+
+    now = take_counts()
+    now["clients"] -= 1
+    now["ticket_events"] -= 2
+    problems = shortfalls(before, now)
+    assert any(p.startswith("clients:") for p in problems) and any(p.startswith("ticket_events:") for p in problems)

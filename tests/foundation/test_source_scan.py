@@ -33,11 +33,11 @@ SHELL_DESTRUCTIVE = re.compile(
 
 # (path, rule) -> why it is legitimate.
 WHITELIST = {
-    ("accounts/management/commands/flush.py", "flush-command"):
+    ("ops/management/commands/flush.py", "flush-command"):
         "the refusal itself: it subclasses Django's flush only to refuse any non-test database",
-    ("iaze/lib/migration_safety.py", "sql-destructive"):
+    ("ops/migration_safety.py", "sql-destructive"):
         "the migration-safety check's own detection patterns (regexes that find DROP/TRUNCATE/DELETE)",
-    ("iaze/lib/migration_safety.py", "cascade"):
+    ("ops/migration_safety.py", "cascade"):
         "the migration-safety check compares on_delete with CASCADE in order to refuse it",
 }
 
@@ -119,7 +119,7 @@ def all_findings():
 def test_scan_covers_the_project():
     files = {p.as_posix() for p in project_python_files()}
     # The scan must see the code that could delete, and none of the tests or migrations.
-    assert {"tickets/services.py", "iaze/lib/models.py", "accounts/management/commands/flush.py",
+    assert {"tickets/services.py", "iaze/lib/models.py", "ops/management/commands/flush.py",
             "whatsapp/models.py", "manage.py"} <= files
     assert not any(f.startswith("tests/") or "/migrations/" in f for f in files)
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError
 from accounts.models import User
 from iaze.lib.models import DeletionRefused
 from tickets import selectors, services
-from tickets.management.commands.persistence import take_counts
+from ops.management.commands.persistence import take_counts
 from tickets.models import Message, Ticket, TicketEvent, UIState
 from tests import factories as f
 

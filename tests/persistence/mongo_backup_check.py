@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from iaze.lib.backup import RestoreError, backup, restore
+from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
 from whatsapp.models import WebhookEvent

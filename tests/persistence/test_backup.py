@@ -9,8 +9,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
-from iaze.lib.backup import RestoreError, backup, restore
-from iaze.lib.backup.tables import decode_row, protected_tables
+from ops.backup import RestoreError, backup, restore
+from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox
 from tickets import services
 from tickets.models import Message, Ticket, TicketEvent

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
 
-from iaze.lib.migration_safety import blocking, migration_problems, project_problems
+from ops.migration_safety import blocking, migration_problems, project_problems
 
 
 @pytest.fixture(scope="module")

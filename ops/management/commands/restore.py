@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from iaze.lib.backup import RestoreError, restore
+from ops.backup import RestoreError, restore
 
 from .backup import ProgressLine
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from ops.protected import link_tables, protected_models
+
 FORMAT = "iaze-backup"
 FORMAT_VERSION = 1
 _DIGEST_MOD = 2**256
@@ -54,18 +56,12 @@ class Table:
 
 
 def protected_tables() -> list[Table]:
-    """Every protected table, parents before children (the restore order)."""
-    from accounts.models import Client, Department, Reseller, ResellerConfig, User
-    from tickets.models import Message, Ticket, TicketEvent
-    from whatsapp.models import Connection, WebhookEvent
-
-    # The auto-created M2M table has an integer pk that differs per database:
-    # a link is identified by the two UUIDs it joins.
-    links = Table(User.departments.through, key=("user_id", "department_id"), skip=("id",))
-    return [
-        Table(Reseller), Table(ResellerConfig), Table(Department), Table(User), links, Table(Client),
-        Table(Connection), Table(Ticket), Table(Message), Table(TicketEvent), Table(WebhookEvent),
-    ]
+    """Every protected table, parents before children (the restore order); see ops.protected."""
+    tables = [Table(model) for model in protected_models()]
+    # An auto-created M2M table has an integer pk that differs per database:
+    # a link is identified by the two UUIDs it joins, placed after both of them.
+    tables += [Table(through, key=key, skip=("id",)) for through, key in link_tables()]
+    return tables
 
 
 def _plain(value):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from iaze.lib.backup import backup
+from ops.backup import backup
 
 
 class ProgressLine:

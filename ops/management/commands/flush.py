@@ -4,17 +4,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands.flush import Command as DjangoFlush
 from django.db import connections
 
-
-def is_test_database(alias: str) -> bool:
-    conn = connections[alias]
-    name = str(conn.settings_dict.get("NAME") or "")
-    test_name = str((conn.settings_dict.get("TEST") or {}).get("NAME") or "")
-    return (
-        name.startswith("test_")
-        or (test_name and name == test_name)
-        or name == ":memory:"
-        or "mode=memory" in name
-    )
+from ops.guards import is_test_database
 
 
 class Command(DjangoFlush):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from iaze.lib.migration_safety import blocking, project_problems
+from ops.migration_safety import blocking, project_problems
 
 
 class Command(BaseCommand):
