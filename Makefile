@@ -9,11 +9,11 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/iaze
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgresql test-mongodb venv migrate check-migrations bench deploy
+.PHONY: run test test-fast test-sqlite test-postgresql test-mongodb venv migrate check-migrations bench deploy lint fmt
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q -r requirements.txt
+	$(PIP) install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -44,7 +44,23 @@ test-mongodb: venv
 	env -u DATABASE_URL IAZE_TEST_LANE=mongodb MONGO_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200" \
 	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest tests/mongo $(PYTEST_ARGS)
 
-# Benchmarks against real gunicorn servers on SQLite and PostgreSQL (README "Performance").
+# The quick loop while coding: the sqlite lane without the browser and the real-process tests.
+test-fast: venv
+	env -u DATABASE_URL -u MONGO_URL IAZE_TEST_LANE=sqlite DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data \
+	  $(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+# Style, layering and types: ruff (lint + format check), import-linter's contracts, mypy on the core.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+fmt: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Benchmarks against real gunicorn servers on SQLite and PostgreSQL (bench/README.md).
 # BENCH_QUICK=1 for a smoke run; BENCH_PROFILES=sqlite when no PostgreSQL is at hand.
 bench: venv
 	$(PY) -m bench

@@ -38,9 +38,14 @@ def _postgres_unavailable() -> str | None:
     try:
         import psycopg
 
-        psycopg.connect(host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432,
-                        user=db.get("USER") or "postgres", password=db.get("PASSWORD") or None,
-                        dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host=db.get("HOST") or "127.0.0.1",
+            port=db.get("PORT") or 5432,
+            user=db.get("USER") or "postgres",
+            password=db.get("PASSWORD") or None,
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
     except Exception as exc:  # noqa: BLE001 - any failure means the lane cannot run
         return f"PostgreSQL is not reachable: {exc}"
     return None
@@ -65,8 +70,9 @@ def pytest_collection_modifyitems(config, items):
                 reason = "Chromium is not installed (apt-get install chromium)"
         if reason:
             if REQUIRE_ALL:
-                item.add_marker(pytest.mark.xfail(reason=f"LANE REQUIRED BUT UNAVAILABLE: {reason}", strict=True,
-                                                  run=False))
+                item.add_marker(
+                    pytest.mark.xfail(reason=f"LANE REQUIRED BUT UNAVAILABLE: {reason}", strict=True, run=False)
+                )
                 config._iaze_lane_missing = reason
             else:
                 item.add_marker(pytest.mark.skip(reason=reason))

@@ -10,7 +10,6 @@ from .forms import ResellerConfigForm, UserAddForm, UserEditForm
 from .models import Client, Department, Reseller, ResellerConfig, User
 from .selectors import user_is_installation_admin, user_is_tenant_manager
 
-
 # Access follows roles, not Django groups or permission rows: hide what would suggest otherwise.
 admin.site.unregister(Group)
 
@@ -18,7 +17,8 @@ admin.site.unregister(Group)
 def _deactivate(modeladmin, request, queryset, field):
     changed = services.deactivate(queryset, field=field)
     modeladmin.message_user(
-        request, ngettext("%(n)d registro desativado.", "%(n)d registros desativados.", changed) % {"n": changed},
+        request,
+        ngettext("%(n)d registro desativado.", "%(n)d registros desativados.", changed) % {"n": changed},
         messages.SUCCESS,
     )
 
@@ -101,9 +101,16 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Perfil"), {"fields": ("name", "role", "reseller", "departments")}),
-        (_("Situação"), {"fields": ("is_active", "last_login", "created_at"),
-                         "description": _("Usuários nunca são excluídos: desative-os. O acesso ao admin segue o "
-                                          "papel (administrador ou revenda).")}),
+        (
+            _("Situação"),
+            {
+                "fields": ("is_active", "last_login", "created_at"),
+                "description": _(
+                    "Usuários nunca são excluídos: desative-os. O acesso ao admin segue o "
+                    "papel (administrador ou revenda)."
+                ),
+            },
+        ),
     )
     add_fieldsets = (
         (None, {"fields": ("email", "usable_password", "password1", "password2")}),

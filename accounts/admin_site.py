@@ -88,10 +88,14 @@ class ScopedAdmin(admin.ModelAdmin):
     # --- choices: only what the user may see ------------------------------------------
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        return super().formfield_for_foreignkey(db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs))
+        return super().formfield_for_foreignkey(
+            db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs)
+        )
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        return super().formfield_for_manytomany(db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs))
+        return super().formfield_for_manytomany(
+            db_field, request, **scoped_choice_kwargs(self, db_field, request, kwargs)
+        )
 
     def save_model(self, request, obj, form, change):
         if self.tenant_field and user_is_tenant_manager(request.user):

@@ -4,6 +4,8 @@ import re
 
 from django.utils.functional import SimpleLazyObject
 
+from .models import ResellerConfig
+
 DEFAULT_NAME = "IAZE"
 DEFAULT_COLOR = "#0f766e"
 # The colour lands inside a style attribute: anything but #RRGGBB could inject CSS.
@@ -11,8 +13,6 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def _branding_for(user) -> dict:
-    from .models import ResellerConfig
-
     branding = {"display_name": DEFAULT_NAME, "primary_color": DEFAULT_COLOR}
     if not getattr(user, "is_authenticated", False) or not getattr(user, "reseller_id", None):
         return branding

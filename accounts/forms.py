@@ -13,9 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .hours import validate_business_hours
-
 from . import throttle
+from .hours import validate_business_hours
 from .models import ResellerConfig, User
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -41,7 +40,8 @@ class ThrottledLoginMixin:
                     "Muitas tentativas de login. Tente novamente em %(minutes)d minutos.",
                     minutes,
                 ),
-                code="throttled", params={"minutes": minutes},
+                code="throttled",
+                params={"minutes": minutes},
             )
         try:
             cleaned = super().clean()
@@ -79,16 +79,20 @@ class TenantUserFormMixin:
     def clean(self):
         cleaned = super().clean()
         role = cleaned.get("role", self.instance.role)
-        reseller = cleaned["reseller"] if "reseller" in cleaned else self.instance.reseller
+        reseller = cleaned.get("reseller", self.instance.reseller)
         if role in (User.Role.AGENT, User.Role.RESELLER) and reseller is None:
-            self.add_error("reseller" if "reseller" in self.fields else None,
-                           _("Agentes e revendas precisam pertencer a uma revenda."))
+            self.add_error(
+                "reseller" if "reseller" in self.fields else None,
+                _("Agentes e revendas precisam pertencer a uma revenda."),
+            )
         departments = cleaned.get("departments")
         if departments is not None and reseller is not None:
             foreign = [d.name for d in departments if d.reseller_id != reseller.pk]
             if foreign:
-                self.add_error("departments" if "departments" in self.fields else None,
-                               _("Departamentos de outra revenda: %(names)s") % {"names": ", ".join(foreign)})
+                self.add_error(
+                    "departments" if "departments" in self.fields else None,
+                    _("Departamentos de outra revenda: %(names)s") % {"names": ", ".join(foreign)},
+                )
         return cleaned
 
 
@@ -110,8 +114,16 @@ class UserEditForm(TenantUserFormMixin, UserChangeForm):
 class ResellerConfigForm(forms.ModelForm):
     class Meta:
         model = ResellerConfig
-        fields = ("display_name", "primary_color", "greeting_text", "farewell_text", "out_of_hours_text",
-                  "business_hours", "timezone", "reply_signature")
+        fields = (
+            "display_name",
+            "primary_color",
+            "greeting_text",
+            "farewell_text",
+            "out_of_hours_text",
+            "business_hours",
+            "timezone",
+            "reply_signature",
+        )
         widgets = {"primary_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
             "business_hours": _(

@@ -28,18 +28,26 @@ def validate_business_hours(hours) -> None:
         raise ValidationError(_("Use um objeto JSON por dia da semana."), code="invalid")
     for day, intervals in hours.items():
         if day not in WEEKDAYS:
-            raise ValidationError(_("Dia desconhecido: %(day)s (use mon, tue, wed, thu, fri, sat, sun).")
-                                  % {"day": day}, code="invalid")
+            raise ValidationError(
+                _("Dia desconhecido: %(day)s (use mon, tue, wed, thu, fri, sat, sun).") % {"day": day}, code="invalid"
+            )
         if not isinstance(intervals, list):
             raise ValidationError(_("%(day)s: use uma lista de intervalos.") % {"day": day}, code="invalid")
         for interval in intervals:
-            ok = (isinstance(interval, list | tuple) and len(interval) == 2
-                  and all(isinstance(t, str) for t in interval)
-                  and _HHMM.match(interval[0]) and (_HHMM.match(interval[1]) or interval[1] == "24:00")
-                  and interval[0] < interval[1])
+            ok = (
+                isinstance(interval, list | tuple)
+                and len(interval) == 2
+                and all(isinstance(t, str) for t in interval)
+                and _HHMM.match(interval[0])
+                and (_HHMM.match(interval[1]) or interval[1] == "24:00")
+                and interval[0] < interval[1]
+            )
             if not ok:
-                raise ValidationError(_('%(day)s: intervalo inválido %(interval)s (use ["08:00", "18:00"]).')
-                                      % {"day": day, "interval": interval}, code="invalid")
+                raise ValidationError(
+                    _('%(day)s: intervalo inválido %(interval)s (use ["08:00", "18:00"]).')
+                    % {"day": day, "interval": interval},
+                    code="invalid",
+                )
 
 
 def _zone(config) -> ZoneInfo:

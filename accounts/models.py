@@ -54,9 +54,7 @@ class Department(BaseModel):
         verbose_name = _("departamento")
         verbose_name_plural = _("departamentos")
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["reseller", "name"], name="department_unique_name_per_reseller")
-        ]
+        constraints = [models.UniqueConstraint(fields=["reseller", "name"], name="department_unique_name_per_reseller")]
 
     def __str__(self):
         return self.name
@@ -95,9 +93,7 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail"), unique=True)
     name = models.CharField(_("nome"), max_length=200, blank=True)
     role = models.CharField(_("papel"), max_length=16, choices=Role.choices, default=Role.AGENT)
-    reseller = models.ForeignKey(
-        Reseller, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
-    )
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
     departments = models.ManyToManyField(Department, blank=True, related_name="agents")
     is_active = models.BooleanField(_("ativo"), default=True)
     is_staff = models.BooleanField(_("acesso ao admin"), default=False)
@@ -135,8 +131,11 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
             return False
         if self.is_admin and self.reseller_id is None:
             return True
-        return (self.is_admin or self.role == self.Role.RESELLER) and self.reseller_id is not None \
+        return (
+            (self.is_admin or self.role == self.Role.RESELLER)
+            and self.reseller_id is not None
             and self.reseller_id == reseller_id
+        )
 
 
 class Client(BaseModel):

@@ -25,8 +25,10 @@ def _is_anonymous(user) -> bool:
 def user_is_tenant_manager(user) -> bool:
     """A reseller user bound to a tenant: manages that tenant and nothing else."""
     return (
-        not _is_anonymous(user) and not user.is_admin
-        and user.role == User.Role.RESELLER and user.reseller_id is not None
+        not _is_anonymous(user)
+        and not user.is_admin
+        and user.role == User.Role.RESELLER
+        and user.reseller_id is not None
     )
 
 
@@ -55,8 +57,9 @@ def reseller_queryset_for(user) -> QuerySet[Reseller]:
 
 
 def reseller_config_queryset_for(user) -> QuerySet[ResellerConfig]:
-    return scoped(user, ResellerConfig.objects.all(), "reseller_id",
-                   agent_qs=lambda qs: qs.filter(reseller_id=user.reseller_id))
+    return scoped(
+        user, ResellerConfig.objects.all(), "reseller_id", agent_qs=lambda qs: qs.filter(reseller_id=user.reseller_id)
+    )
 
 
 def department_queryset_for(user) -> QuerySet[Department]:

@@ -18,10 +18,17 @@ class ClientProfile(Protocol):
     @property
     def identity(self) -> str: ...
 
-    wa_id: str
-    bsuid: str
-    phone: str
-    name: str
+    @property
+    def wa_id(self) -> str: ...
+
+    @property
+    def bsuid(self) -> str: ...
+
+    @property
+    def phone(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
@@ -37,8 +44,14 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
             return client
         try:
             with transaction.atomic():
-                return Client.objects.create(reseller_id=reseller_id, identity=sender.identity, wa_id=sender.wa_id,
-                                             bsuid=sender.bsuid, phone=sender.phone, name=sender.name)
+                return Client.objects.create(
+                    reseller_id=reseller_id,
+                    identity=sender.identity,
+                    wa_id=sender.wa_id,
+                    bsuid=sender.bsuid,
+                    phone=sender.phone,
+                    name=sender.name,
+                )
         except IntegrityError:
             continue  # another worker created it first: read theirs
     raise RuntimeError(f"could not upsert client {sender.identity!r}")

@@ -70,7 +70,7 @@ def _count(key: str) -> int:
 
 def retry_after(request, username: str) -> int:
     """Seconds until this (IP, e-mail) may try again; 0 when not throttled."""
-    per_pair, per_ip, window = _limits()
+    per_pair, per_ip, _window = _limits()
     pair_key, ip_key = _keys(request, username)
     waits = []
     for key, limit in ((pair_key, per_pair), (ip_key, per_ip)):

@@ -30,12 +30,25 @@ def bare_webhook(request, key):
     if not hmac.compare_digest(expected, request.headers.get("X-Hub-Signature-256", "")):
         return JsonResponse({"error": "unauthenticated"}, status=401)
     if key not in _ticket_ids:
-        _ticket_ids[key] = Ticket.objects.filter(connection=connection, client__identity=CALIBRATION_CLIENT,
-                                                 status=Ticket.Status.OPEN).values_list("pk", flat=True).get()
+        _ticket_ids[key] = (
+            Ticket.objects.filter(connection=connection, client__identity=CALIBRATION_CLIENT, status=Ticket.Status.OPEN)
+            .values_list("pk", flat=True)
+            .get()
+        )
     now = timezone.now()
     # Marked ignored so that a journal replay never parses calibration rows.
-    WebhookEvent.objects.create(connection=connection, dedup_key=hashlib.sha256(raw).hexdigest(), body=raw,
-                                received_at=now, state=WebhookEvent.State.IGNORED)
-    Message.objects.create(ticket_id=_ticket_ids[key], connection=connection, direction=Message.Direction.IN,
-                           text="calibração", provider_message_id=f"wamid.bare.{uuid.uuid4().hex}")
+    WebhookEvent.objects.create(
+        connection=connection,
+        dedup_key=hashlib.sha256(raw).hexdigest(),
+        body=raw,
+        received_at=now,
+        state=WebhookEvent.State.IGNORED,
+    )
+    Message.objects.create(
+        ticket_id=_ticket_ids[key],
+        connection=connection,
+        direction=Message.Direction.IN,
+        text="calibração",
+        provider_message_id=f"wamid.bare.{uuid.uuid4().hex}",
+    )
     return JsonResponse({"status": "ok"})

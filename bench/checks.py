@@ -52,18 +52,24 @@ def claims(*, agents: int, tickets: int, connection_key: str) -> dict:
     from whatsapp.models import Connection
 
     conn = Connection.objects.get(key=connection_key)
-    users = list(User.objects.filter(reseller=conn.reseller, role=User.Role.AGENT,
-                                     departments=conn.default_department).order_by("email")[:agents])
+    users = list(
+        User.objects.filter(reseller=conn.reseller, role=User.Role.AGENT, departments=conn.default_department).order_by(
+            "email"
+        )[:agents]
+    )
     if len(users) < agents:
         raise SystemExit(f"only {len(users)} agents in {conn.default_department}; seed more")
     targets = []
     for n in range(tickets):
         identity = f"5577{n:09d}"
-        client, _ = Client.objects.get_or_create(reseller=conn.reseller, identity=identity,
-                                                 defaults={"wa_id": identity, "phone": identity})
+        client, _ = Client.objects.get_or_create(
+            reseller=conn.reseller, identity=identity, defaults={"wa_id": identity, "phone": identity}
+        )
         ticket, _ = services.inbound_route(connection=conn, client=client)
-        services.message_store(ticket=ticket, msg=services.InboundMessage(
-            provider_message_id=f"wamid.claim.{n}", text="Alguém pode me atender?"))
+        services.message_store(
+            ticket=ticket,
+            msg=services.InboundMessage(provider_message_id=f"wamid.claim.{n}", text="Alguém pode me atender?"),
+        )
         targets.append(ticket)
     barrier = threading.Barrier(agents)
     wins: dict[str, list[str]] = {}
@@ -85,7 +91,7 @@ def claims(*, agents: int, tickets: int, connection_key: str) -> dict:
                 except services.TicketConflict:
                     pass
                 lat.append(time.perf_counter() - t0)
-        except Exception as exc:  # noqa: BLE001 - reported, and makes the check fail
+        except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             db.close()
@@ -115,13 +121,20 @@ def claims(*, agents: int, tickets: int, connection_key: str) -> dict:
     claimed_once = sum(1 for pk in pks if len(wins.get(str(pk), [])) == 1)
     agrees = sum(1 for pk in pks if wins.get(str(pk)) and holders.get(pk) == wins[str(pk)][0])
     return {
-        "agents": agents, "tickets": tickets, "attempts": len(latencies), "wall_s": round(wall, 2),
-        "claimed_exactly_once": claimed_once, "holder_matches_winner": agrees,
+        "agents": agents,
+        "tickets": tickets,
+        "attempts": len(latencies),
+        "wall_s": round(wall, 2),
+        "claimed_exactly_once": claimed_once,
+        "holder_matches_winner": agrees,
         "claimed_twice_or_more": sum(1 for v in wins.values() if len(v) > 1),
         "unclaimed": sum(1 for pk in pks if not holders.get(pk)),
         "claim_events_per_ticket_max": max(per_ticket.values() or [0]),
         "claim_events": sum(per_ticket.values()),
-        "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(latencies[-1] * 1000, 2),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": round(latencies[-1] * 1000, 2),
         "errors": errors[:5],
     }
 
@@ -129,7 +142,7 @@ def claims(*, agents: int, tickets: int, connection_key: str) -> dict:
 def outbox_enqueue(*, count: int, tag: str, connection_key: str, tickets: int = 20) -> dict:
     """`count` agent replies queued through tickets.services, spread over `tickets` tickets in atendendo."""
     from accounts.models import Client, User
-    from tickets import services
+    from tickets import outbox, services
     from whatsapp.models import Connection
 
     conn = Connection.objects.get(key=connection_key)
@@ -137,12 +150,15 @@ def outbox_enqueue(*, count: int, tag: str, connection_key: str, tickets: int = 
     held = []
     for n in range(tickets):
         identity = f"5566{n:09d}"
-        client, _ = Client.objects.get_or_create(reseller=conn.reseller, identity=identity,
-                                                 defaults={"wa_id": identity, "phone": identity})
+        client, _ = Client.objects.get_or_create(
+            reseller=conn.reseller, identity=identity, defaults={"wa_id": identity, "phone": identity}
+        )
         ticket, created = services.inbound_route(connection=conn, client=client)
         if created:
-            services.message_store(ticket=ticket, msg=services.InboundMessage(
-                provider_message_id=f"wamid.outbox.{n}", text="Aguardo retorno"))
+            services.message_store(
+                ticket=ticket,
+                msg=services.InboundMessage(provider_message_id=f"wamid.outbox.{n}", text="Aguardo retorno"),
+            )
             ticket = services.ticket_claim(ticket=ticket, agent=agent)
         held.append(ticket)
     for i in range(count):
@@ -155,6 +171,9 @@ def outbox_status(*, tag: str) -> dict:
 
     from tickets.models import Message
 
-    rows = (Message.objects.filter(direction=Message.Direction.OUT, text__startswith=f"{tag} #")
-            .values("delivery_status").annotate(n=Count("id")))
+    rows = (
+        Message.objects.filter(direction=Message.Direction.OUT, text__startswith=f"{tag} #")
+        .values("delivery_status")
+        .annotate(n=Count("id"))
+    )
     return {r["delivery_status"]: r["n"] for r in rows}

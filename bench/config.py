@@ -47,7 +47,7 @@ class Config:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Config":
+    def from_env(cls) -> Config:
         quick = _env("BENCH_QUICK", "0") not in ("0", "false", "no")
         q = (lambda full, short: short) if quick else (lambda full, short: full)
         return cls(

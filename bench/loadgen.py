@@ -14,8 +14,8 @@ import math
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 # (method, path, body, headers, token): token is handed back with the status,
 # so a scenario can tell which of its requests were accepted.
@@ -77,8 +77,15 @@ def _r(value):
     return None if value is None else round(value, 2)
 
 
-def run_load(host: str, port: int, factory: RequestFactory, *, concurrency: int = 16,
-             duration_s: float = 10.0, timeout_s: float = 30.0) -> LoadResult:
+def run_load(
+    host: str,
+    port: int,
+    factory: RequestFactory,
+    *,
+    concurrency: int = 16,
+    duration_s: float = 10.0,
+    timeout_s: float = 30.0,
+) -> LoadResult:
     """Drive `concurrency` connections for `duration_s` seconds and collect every answer."""
     result = LoadResult(concurrency=concurrency, duration_s=duration_s)
     lock = threading.Lock()

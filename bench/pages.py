@@ -7,8 +7,12 @@ from .loadgen import get
 from .proc import task
 
 # (who, role, state): an agent sees its departments' tickets, a supervisor the whole tenant.
-QUEUE_PAGES = [("agente1@demo.local", "agent", "espera"), ("agente1@demo.local", "agent", "atendendo"),
-               ("revenda@demo.local", "supervisor", "espera"), ("revenda@demo.local", "supervisor", "atendendo")]
+QUEUE_PAGES = [
+    ("agente1@demo.local", "agent", "espera"),
+    ("agente1@demo.local", "agent", "atendendo"),
+    ("revenda@demo.local", "supervisor", "espera"),
+    ("revenda@demo.local", "supervisor", "atendendo"),
+]
 
 
 def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict, health) -> None:
@@ -35,17 +39,32 @@ def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict
             path = f"/tickets/?status={state}"
             load = run.load(get(path, cookie[email]), cfg.page_s, f"{state} as {role} at {size:,}")
             c = counts[(email, path)]
-            s = run.row(profile, f"queue {state} {role} @ {size:,}", load, queries=c["queries"],
-                        notes=f"{c['bytes'] // 1024} KiB")
-            queue.append({"size": size, "state": state, "role": role, "queries": c["queries"],
-                          "bytes": c["bytes"], "status": c["status"], **s})
+            s = run.row(
+                profile,
+                f"queue {state} {role} @ {size:,}",
+                load,
+                queries=c["queries"],
+                notes=f"{c['bytes'] // 1024} KiB",
+            )
+            queue.append(
+                {
+                    "size": size,
+                    "state": state,
+                    "role": role,
+                    "queries": c["queries"],
+                    "bytes": c["bytes"],
+                    "status": c["status"],
+                    **s,
+                }
+            )
     largest = max(cfg.queue_sizes)
     if "ingest" in cfg.scenarios:
         # The same ingest once the tables are big: lookups that scan show up here, not on an empty database.
         run.ingest(profile, env, run.tmp, tenant, out, at_size=largest)
     for email, role, state in QUEUE_PAGES:
-        run.where_time_goes(env, profile, f"queue-{state}-{role}-{largest}", email=email,
-                            path=f"/tickets/?status={state}")
+        run.where_time_goes(
+            env, profile, f"queue-{state}-{role}-{largest}", email=email, path=f"/tickets/?status={state}"
+        )
     _queue_targets(run, profile, queue, h50)
     _conversation(run, profile, env, tenant, out, cookie["agente1@demo.local"], h50)
 
@@ -62,29 +81,48 @@ def _queue_targets(run, profile, queue, h50) -> None:
                 continue
             name = f"queue {state} {role}"
             if large != small:
-                report.target(run.results, profile, f"{name}: p50 @{large:,} ÷ p50 @{small:,}",
-                              report.ratio(rows[large]["p50_ms"], rows[small]["p50_ms"]), 1.5)
-            report.target(run.results, profile, f"{name}: p50 @{large:,} ÷ /healthz p50",
-                          report.ratio(rows[large]["p50_ms"], h50), 4)
+                report.target(
+                    run.results,
+                    profile,
+                    f"{name}: p50 @{large:,} ÷ p50 @{small:,}",
+                    report.ratio(rows[large]["p50_ms"], rows[small]["p50_ms"]),
+                    1.5,
+                )
+            report.target(
+                run.results,
+                profile,
+                f"{name}: p50 @{large:,} ÷ /healthz p50",
+                report.ratio(rows[large]["p50_ms"], h50),
+                4,
+            )
             spread = len({r["queries"] for r in rows.values()})
-            report.target(run.results, profile, f"{name}: distinct query counts over sizes", spread, 1,
-                          unit="")
+            report.target(run.results, profile, f"{name}: distinct query counts over sizes", spread, 1, unit="")
 
 
 def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
     cfg = run.cfg
     print(f"  seeding one conversation of {cfg.conversation_messages:,} messages", flush=True)
-    conv = task(env, "seed_conversation", messages=cfg.conversation_messages,
-                connection_key=tenant["meta_key"], agent_email="agente1@demo.local")
+    conv = task(
+        env,
+        "seed_conversation",
+        messages=cfg.conversation_messages,
+        connection_key=tenant["meta_key"],
+        agent_email="agente1@demo.local",
+    )
     long_path, short_path = f"/tickets/{conv['ticket']}/", f"/tickets/{conv['small_ticket']}/"
     counts = task(env, "query_counts", email="agente1@demo.local", paths=[long_path, short_path])
     load = run.load(get(long_path, cookie), cfg.page_s, f"conversation of {cfg.conversation_messages:,} messages")
     long_q, short_q = counts[long_path]["queries"], counts[short_path]["queries"]
-    s = run.row(profile, f"conversation, {cfg.conversation_messages:,} messages", load, queries=long_q,
-                notes=f"{short_q} queries with 10 messages; {counts[long_path]['bytes'] // 1024} KiB")
-    run.where_time_goes(env, profile, f"conversation-{cfg.conversation_messages}", email="agente1@demo.local",
-                        path=long_path)
+    s = run.row(
+        profile,
+        f"conversation, {cfg.conversation_messages:,} messages",
+        load,
+        queries=long_q,
+        notes=f"{short_q} queries with 10 messages; {counts[long_path]['bytes'] // 1024} KiB",
+    )
+    run.where_time_goes(
+        env, profile, f"conversation-{cfg.conversation_messages}", email="agente1@demo.local", path=long_path
+    )
     out["conversation"] = {**s, "queries": long_q, "queries_10_messages": short_q, "bytes": counts[long_path]["bytes"]}
     report.target(run.results, profile, "conversation p50 ÷ /healthz p50", report.ratio(s["p50_ms"], h50), 4)
-    report.target(run.results, profile, "conversation queries (5,000 msgs) − (10 msgs)", long_q - short_q, 0,
-                  unit="")
+    report.target(run.results, profile, "conversation queries (5,000 msgs) − (10 msgs)", long_q - short_q, 0, unit="")

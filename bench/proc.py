@@ -16,9 +16,14 @@ class TaskFailed(RuntimeError):
 
 def task(env: dict, task_name: str, **kwargs):
     """Run `python -m bench.tasks task_name kwargs` and return its result; stderr (progress bars) passes through."""
-    proc = subprocess.run([sys.executable, "-m", "bench.tasks", task_name, json.dumps(kwargs)],
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.tasks", task_name, json.dumps(kwargs)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX) and proc.returncode == 0:
-            return json.loads(line[len(RESULT_PREFIX):])
+            return json.loads(line[len(RESULT_PREFIX) :])
     raise TaskFailed(f"bench task {task_name} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")

@@ -39,8 +39,9 @@ def _meta_request(n: int, *, tag: str, secret: str, phone_number_id: str, **_):
     return raw, {"X-Hub-Signature-256": sig}
 
 
-def profile_requests(*, name: str, out_dir: str, email: str | None = None, path: str = "",
-                     webhook: dict | None = None, repeat: int = 20) -> dict:
+def profile_requests(
+    *, name: str, out_dir: str, email: str | None = None, path: str = "", webhook: dict | None = None, repeat: int = 20
+) -> dict:
     """Profile `repeat` requests (a page as `email`, or signed webhook posts) and write the report."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -71,7 +72,9 @@ def profile_requests(*, name: str, out_dir: str, email: str | None = None, path:
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
     return {
-        "name": name, "requests": repeat, "statuses": sorted(statuses),
+        "name": name,
+        "requests": repeat,
+        "statuses": sorted(statuses),
         "ms_per_request": round(wall / repeat * 1000, 2),
         "sql_ms_per_request": round(sql_s / repeat * 1000, 2),
         "queries_per_request": round(queries / repeat, 1),

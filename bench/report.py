@@ -12,18 +12,25 @@ def ratio(a, b):
 
 def target(results: dict, profile: str, name: str, value, limit, *, at_least: bool = False, unit: str = "×"):
     met = None if value is None else (value >= limit if at_least else value <= limit)
-    results.setdefault("targets", []).append({
-        "profile": profile, "name": name, "value": value,
-        "target": f"{'≥' if at_least else '≤'} {limit}{unit}", "met": met,
-    })
+    results.setdefault("targets", []).append(
+        {
+            "profile": profile,
+            "name": name,
+            "value": value,
+            "target": f"{'≥' if at_least else '≤'} {limit}{unit}",
+            "met": met,
+        }
+    )
 
 
 def print_table(results: dict) -> None:
     rows = results.get("rows", [])
     print()
-    print(f"IAZE benchmark — {results['started_at']} — {results['machine']['cpus']} CPUs — "
-          f"gunicorn {results['config']['workers']} × {results['config']['worker_class']} — "
-          f"{results['config']['concurrency']} connections" + (" — QUICK RUN" if results["config"]["quick"] else ""))
+    print(
+        f"IAZE benchmark — {results['started_at']} — {results['machine']['cpus']} CPUs — "
+        f"gunicorn {results['config']['workers']} × {results['config']['worker_class']} — "
+        f"{results['config']['concurrency']} connections" + (" — QUICK RUN" if results["config"]["quick"] else "")
+    )
     cols = ["profile", "scenario", "rate/s", "p50 ms", "p95 ms", "p99 ms", "queries", "notes"]
     table = [cols] + [[_fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
@@ -39,8 +46,10 @@ def print_table(results: dict) -> None:
     if results.get("where_time_goes"):
         print("\nWhere the time goes (same requests in-process, no network; pyinstrument reports beside the JSON):")
         for p in results["where_time_goes"]:
-            print(f"  {p['profile']:<10} {p['name']:<40} {p['ms_per_request']:>8.1f} ms/request, "
-                  f"of which SQL {p['sql_ms_per_request']:.1f} ms in {p['queries_per_request']:g} queries")
+            print(
+                f"  {p['profile']:<10} {p['name']:<40} {p['ms_per_request']:>8.1f} ms/request, "
+                f"of which SQL {p['sql_ms_per_request']:.1f} ms in {p['queries_per_request']:g} queries"
+            )
     for note in results.get("notes", []):
         print(f"  note: {note}")
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import outbox_bench, pages, report, scenarios
@@ -24,8 +24,13 @@ from .server import Gunicorn, cpu_count
 
 def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
-    env.update(DATA_DIR=str(data_dir), SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
-               DEBUG="0", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    env.update(
+        DATA_DIR=str(data_dir),
+        SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
     if profile == "postgresql":
         env["DATABASE_URL"] = cfg.pg_url
     elif profile != "sqlite":
@@ -37,22 +42,33 @@ class Run:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.failed = False
-        self.stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.profile_dir = RESULTS / f"{self.stamp}-profiles"
         self.results = {
-            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "machine": {"cpus": cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
-            "profiles": {}, "rows": [], "targets": [], "notes": [], "where_time_goes": [],
+            "profiles": {},
+            "rows": [],
+            "targets": [],
+            "notes": [],
+            "where_time_goes": [],
         }
 
     # --- small pieces -------------------------------------------------------------------------
     def row(self, profile, scenario, load=None, **extra):
         s = load.summary() if load is not None else {}
-        self.results["rows"].append({
-            "profile": profile, "scenario": scenario, "rate/s": s.get("rate_per_s"),
-            "p50 ms": s.get("p50_ms"), "p95 ms": s.get("p95_ms"), "p99 ms": s.get("p99_ms"), **extra,
-        })
+        self.results["rows"].append(
+            {
+                "profile": profile,
+                "scenario": scenario,
+                "rate/s": s.get("rate_per_s"),
+                "p50 ms": s.get("p50_ms"),
+                "p95 ms": s.get("p95_ms"),
+                "p99 ms": s.get("p99_ms"),
+                **extra,
+            }
+        )
         return s
 
     def note(self, text):
@@ -85,7 +101,7 @@ class Run:
             print(f"\n=== profile: {profile} ===", flush=True)
             try:
                 self.profile(profile)
-            except Exception:  # noqa: BLE001 - one broken profile must not hide the other's figures
+            except Exception:
                 self.failed = True
                 self.note(f"{profile}: aborted: {traceback.format_exc(limit=3)}")
             self.results["profiles"].setdefault(profile, {})["seconds"] = round(time.monotonic() - t0, 1)
@@ -112,12 +128,18 @@ class Run:
 
     def profile_body(self, profile: str, env: dict, tmp: Path, out: dict) -> None:
         cfg = self.cfg
-        tenant = task(env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}",
-                      extra_agents=max(0, cfg.claim_agents - 2))
+        tenant = task(
+            env, "seed_tenant", api_base=f"http://127.0.0.1:{cfg.port + 1}", extra_agents=max(0, cfg.claim_agents - 2)
+        )
         # The app's settings plus one calibration route (bench.bare); everything else is the app as served.
-        server = Gunicorn(env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}, port=cfg.port,
-                          workers=cfg.workers, worker_class=cfg.worker_class, threads=cfg.threads,
-                          log_path=tmp / "gunicorn.log")
+        server = Gunicorn(
+            env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+            port=cfg.port,
+            workers=cfg.workers,
+            worker_class=cfg.worker_class,
+            threads=cfg.threads,
+            log_path=tmp / "gunicorn.log",
+        )
         with server:
             warmup = min(5.0, cfg.healthz_s / 2)
             out["healthz_warmup"] = self.load(get("/healthz"), warmup, "GET /healthz (warm-up)").summary()
@@ -147,31 +169,49 @@ class Run:
             self.note(f"{profile}: webhook ingest not measured: unsigned POST {path} answered {status}, not 401")
             return
         prefix = f"{scenarios.INGEST_PREFIX}at{at_size}." if at_size else scenarios.INGEST_PREFIX
-        factory = scenarios.meta_text_events(key=tenant["meta_key"], secret=tenant["meta_secret"],
-                                             phone_number_id=tenant["phone_number_id"], clients=cfg.ingest_clients,
-                                             prefix=prefix)
+        factory = scenarios.meta_text_events(
+            key=tenant["meta_key"],
+            secret=tenant["meta_secret"],
+            phone_number_id=tenant["phone_number_id"],
+            clients=cfg.ingest_clients,
+            prefix=prefix,
+        )
         duration = cfg.ingest_s / 4 if at_size else cfg.ingest_s
         label = f"POST webhook (Meta text) @ {at_size:,}" if at_size else "POST webhook (Meta text)"
         load = self.load(factory, duration, label)
         ids = scenarios.write_ids(load.accepted_tokens, tmp / f"accepted-ids-{at_size}.txt")
         check = task(env, "ingest_check", connection_key=tenant["meta_key"], ids_file=str(ids), prefix=prefix)
-        result = {"load": self.row(profile, label, load, notes=f"lost {check['lost']}, dup {check['duplicated']}"),
-                  "check": check}
+        result = {
+            "load": self.row(profile, label, load, notes=f"lost {check['lost']}, dup {check['duplicated']}"),
+            "check": check,
+        }
         if at_size:
             out.setdefault("ingest_at_size", {})[str(at_size)] = result
         else:
             out["ingest"] = result
-        self.where_time_goes(env, profile, f"webhook-{at_size}" if at_size else "webhook", webhook={
-            "path": path, "key": tenant["meta_key"], "secret": tenant["meta_secret"],
-            "phone_number_id": tenant["phone_number_id"]})
+        self.where_time_goes(
+            env,
+            profile,
+            f"webhook-{at_size}" if at_size else "webhook",
+            webhook={
+                "path": path,
+                "key": tenant["meta_key"],
+                "secret": tenant["meta_secret"],
+                "phone_number_id": tenant["phone_number_id"],
+            },
+        )
         if check["lost"] or check["duplicated"]:
             self.failed = True
             self.note(f"{profile}: ingest lost {check['lost']} and duplicated {check['duplicated']} events")
 
     def bare_webhook(self, profile, tenant, out) -> None:
         factory = scenarios.meta_text_events(
-            key=tenant["meta_key"], secret=tenant["meta_secret"], phone_number_id=tenant["phone_number_id"],
-            clients=self.cfg.ingest_clients, path=f"/_bench/bare-webhook/{tenant['meta_key']}/")
+            key=tenant["meta_key"],
+            secret=tenant["meta_secret"],
+            phone_number_id=tenant["phone_number_id"],
+            clients=self.cfg.ingest_clients,
+            path=f"/_bench/bare-webhook/{tenant['meta_key']}/",
+        )
         load = self.load(factory, self.cfg.ingest_s / 4, "POST bare webhook (calibration: HMAC + 2 rows)")
         out["bare_webhook"] = self.row(profile, "POST bare webhook (HMAC + 2 inserts)", load)
 
@@ -184,11 +224,19 @@ class Run:
                 f"{profile}: calibration: a bare webhook (HMAC + 2 inserts) reaches "
                 f"{report.ratio(bare['rate_per_s'], h['rate_per_s'])}× the /healthz rate on this machine; "
                 f"the full ingest path reaches {report.ratio(load.get('rate_per_s'), bare['rate_per_s'])}× "
-                f"the bare webhook")
-        report.target(self.results, profile, "webhook accepted/s ÷ /healthz req/s",
-                      report.ratio(load.get("rate_per_s"), h["rate_per_s"]), 0.5, at_least=True)
-        report.target(self.results, profile, "webhook p99 ÷ /healthz p99",
-                      report.ratio(load.get("p99_ms"), h["p99_ms"]), 3)
+                f"the bare webhook"
+            )
+        report.target(
+            self.results,
+            profile,
+            "webhook accepted/s ÷ /healthz req/s",
+            report.ratio(load.get("rate_per_s"), h["rate_per_s"]),
+            0.5,
+            at_least=True,
+        )
+        report.target(
+            self.results, profile, "webhook p99 ÷ /healthz p99", report.ratio(load.get("p99_ms"), h["p99_ms"]), 3
+        )
 
     def memory(self, profile, out) -> None:
         for phase in ("memory_after_ingest", "memory_after_pages"):
@@ -204,13 +252,21 @@ class Run:
         print(f"  claim contention: {cfg.claim_agents} agents × {cfg.claim_tickets} tickets", flush=True)
         res = task(env, "claims", agents=cfg.claim_agents, tickets=cfg.claim_tickets, connection_key="demo-meta")
         out["claims"] = res
-        ok = (res["claimed_exactly_once"] == res["tickets"] == res["holder_matches_winner"]
-              and res["claim_events_per_ticket_max"] == 1 and not res["errors"])
-        self.results["rows"].append({
-            "profile": profile, "scenario": f"claim race ({res['agents']} agents, {res['tickets']} tickets)",
-            "p50 ms": res["p50_ms"], "p95 ms": res["p95_ms"], "p99 ms": res["p99_ms"],
-            "notes": f"claimed once: {res['claimed_exactly_once']}/{res['tickets']}",
-        })
+        ok = (
+            res["claimed_exactly_once"] == res["tickets"] == res["holder_matches_winner"]
+            and res["claim_events_per_ticket_max"] == 1
+            and not res["errors"]
+        )
+        self.results["rows"].append(
+            {
+                "profile": profile,
+                "scenario": f"claim race ({res['agents']} agents, {res['tickets']} tickets)",
+                "p50 ms": res["p50_ms"],
+                "p95 ms": res["p95_ms"],
+                "p99 ms": res["p99_ms"],
+                "notes": f"claimed once: {res['claimed_exactly_once']}/{res['tickets']}",
+            }
+        )
         if not ok:
             self.failed = True
             self.note(f"{profile}: claim race broke the exactly-once rule: {res}")
@@ -222,7 +278,7 @@ def pg_unreachable(url: str) -> str | None:
 
         with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3):
             return None
-    except Exception as exc:  # noqa: BLE001 - any failure means the profile cannot run
+    except Exception as exc:
         return f"PostgreSQL is not reachable at {url}: {str(exc).strip()[:200]}"
 
 

@@ -16,8 +16,9 @@ META_TEXT = ROOT / "tests" / "payloads" / "meta_text.json"
 INGEST_PREFIX = "wamid.bench."
 
 
-def meta_text_events(*, key: str, secret: str, phone_number_id: str, clients: int,
-                     prefix: str = INGEST_PREFIX, path: str = "") -> RequestFactory:
+def meta_text_events(
+    *, key: str, secret: str, phone_number_id: str, clients: int, prefix: str = INGEST_PREFIX, path: str = ""
+) -> RequestFactory:
     """Signed Meta Cloud API text events (the real payload shape), each with a unique message id,
     from `clients` distinct senders: a new sender opens a ticket, a known one adds to it."""
     template = json.loads(META_TEXT.read_text())

@@ -25,8 +25,10 @@ from whatsapp.models import Connection
 BATCH = 20_000
 db = connections["default"]  # the real wrapper: the proxy costs a lookup per attribute
 MESSAGES_PER_TICKET = 10
-WORDS = ("olá bom dia preciso de ajuda com meu pedido que ainda não chegou pode verificar por favor "
-         "obrigado claro vou conferir aqui o código de rastreio está correto boleto pagamento segunda via").split()
+WORDS = (
+    "olá bom dia preciso de ajuda com meu pedido que ainda não chegou pode verificar por favor "
+    "obrigado claro vou conferir aqui o código de rastreio está correto boleto pagamento segunda via"
+).split()
 
 
 class Progress:
@@ -125,8 +127,10 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
     if missing <= 0:
         return {"tickets": existing, "added": 0, "seconds": 0.0}
     depts = {d.name: d for d in Department.objects.filter(reseller=reseller)}
-    agents = {name: list(User.objects.filter(departments=dept, role=User.Role.AGENT, is_active=True)
-                         .order_by("email")[:2]) for name, dept in depts.items()}
+    agents = {
+        name: list(User.objects.filter(departments=dept, role=User.Role.AGENT, is_active=True).order_by("email")[:2])
+        for name, dept in depts.items()
+    }
     now = timezone.now()
     t0 = time.monotonic()
     _fast_writes()
@@ -144,32 +148,59 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
             first = last - timedelta(minutes=MESSAGES_PER_TICKET * 3)
             client_id, ticket_id = uuid.uuid4(), uuid.uuid4()
             identity = f"5500{i:09d}"
-            clients.append(dict(id=client_id, reseller_id=reseller.pk, identity=identity, wa_id=identity,
-                                phone=identity, name=f"Cliente {i}", created_at=first, updated_at=first))
+            clients.append(
+                dict(
+                    id=client_id,
+                    reseller_id=reseller.pk,
+                    identity=identity,
+                    wa_id=identity,
+                    phone=identity,
+                    name=f"Cliente {i}",
+                    created_at=first,
+                    updated_at=first,
+                )
+            )
             texts = [_text(rng) for _ in range(MESSAGES_PER_TICKET)]
             for j, text in enumerate(texts):
                 at = first + timedelta(minutes=3 * (j + 1))
                 inbound = j % 2 == 0
-                messages.append(dict(
-                    id=uuid.uuid4(), ticket_id=ticket_id, connection_id=conn.pk,
-                    direction=Message.Direction.IN if inbound else Message.Direction.OUT,
-                    kind=Message.Kind.TEXT, raw_type="text", text=text,
-                    provider_message_id=f"wamid.seed.{i}.{j}", provider_timestamp=at if inbound else None,
-                    sender_agent_id=None if inbound or agent is None else agent.pk,
-                    delivery_status="" if inbound else Message.Delivery.READ,
-                    sent_at=None if inbound else at, created_at=at, updated_at=at,
-                ))
-            tickets.append(dict(
-                id=ticket_id, reseller_id=reseller.pk, department_id=dept.pk, client_id=client_id,
-                connection_id=conn.pk,
-                status=Ticket.Status.CLOSED if state == "finalizado" else Ticket.Status.OPEN,
-                agent_id=agent.pk if agent else None, claimed_at=first if agent else None,
-                closed_at=last if state == "finalizado" else None,
-                closed_by_id=agent.pk if state == "finalizado" else None,
-                last_message_at=first + timedelta(minutes=3 * MESSAGES_PER_TICKET),
-                last_message_preview=texts[-1][:200], last_inbound_at=first + timedelta(minutes=3 * 9),
-                created_at=first, updated_at=last,
-            ))
+                messages.append(
+                    dict(
+                        id=uuid.uuid4(),
+                        ticket_id=ticket_id,
+                        connection_id=conn.pk,
+                        direction=Message.Direction.IN if inbound else Message.Direction.OUT,
+                        kind=Message.Kind.TEXT,
+                        raw_type="text",
+                        text=text,
+                        provider_message_id=f"wamid.seed.{i}.{j}",
+                        provider_timestamp=at if inbound else None,
+                        sender_agent_id=None if inbound or agent is None else agent.pk,
+                        delivery_status="" if inbound else Message.Delivery.READ,
+                        sent_at=None if inbound else at,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+            tickets.append(
+                dict(
+                    id=ticket_id,
+                    reseller_id=reseller.pk,
+                    department_id=dept.pk,
+                    client_id=client_id,
+                    connection_id=conn.pk,
+                    status=Ticket.Status.CLOSED if state == "finalizado" else Ticket.Status.OPEN,
+                    agent_id=agent.pk if agent else None,
+                    claimed_at=first if agent else None,
+                    closed_at=last if state == "finalizado" else None,
+                    closed_by_id=agent.pk if state == "finalizado" else None,
+                    last_message_at=first + timedelta(minutes=3 * MESSAGES_PER_TICKET),
+                    last_message_preview=texts[-1][:200],
+                    last_inbound_at=first + timedelta(minutes=3 * 9),
+                    created_at=first,
+                    updated_at=last,
+                )
+            )
         bulk_insert(Client, clients)
         bulk_insert(Ticket, tickets)
         bulk_insert(Message, messages)
@@ -192,33 +223,72 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
     first = now - timedelta(minutes=messages)
     client_id, ticket_id = uuid.uuid4(), uuid.uuid4()
     identity = "5599000000001"
-    bulk_insert(Client, [dict(id=client_id, reseller_id=conn.reseller_id, identity=identity, wa_id=identity,
-                              phone=identity, name="Cliente Conversa Longa", created_at=first, updated_at=first)])
+    bulk_insert(
+        Client,
+        [
+            dict(
+                id=client_id,
+                reseller_id=conn.reseller_id,
+                identity=identity,
+                wa_id=identity,
+                phone=identity,
+                name="Cliente Conversa Longa",
+                created_at=first,
+                updated_at=first,
+            )
+        ],
+    )
     rng = random.Random(5000)
     _fast_writes()
     texts = [_text(rng) for _ in range(messages)]
-    bulk_insert(Ticket, [dict(
-        id=ticket_id, reseller_id=conn.reseller_id, department_id=dept.pk, client_id=client_id,
-        connection_id=conn.pk, status=Ticket.Status.OPEN, agent_id=agent.pk, claimed_at=first,
-        closed_at=None, closed_by_id=None, last_message_at=now, last_message_preview=texts[-1],
-        last_inbound_at=now, created_at=first, updated_at=now,
-    )])
+    bulk_insert(
+        Ticket,
+        [
+            dict(
+                id=ticket_id,
+                reseller_id=conn.reseller_id,
+                department_id=dept.pk,
+                client_id=client_id,
+                connection_id=conn.pk,
+                status=Ticket.Status.OPEN,
+                agent_id=agent.pk,
+                claimed_at=first,
+                closed_at=None,
+                closed_by_id=None,
+                last_message_at=now,
+                last_message_preview=texts[-1],
+                last_inbound_at=now,
+                created_at=first,
+                updated_at=now,
+            )
+        ],
+    )
     bar = Progress("messages", messages)
     rows = []
     for j, text in enumerate(texts):
         at = first + timedelta(minutes=j)
         inbound = j % 2 == 0
-        rows.append(dict(
-            id=uuid.uuid4(), ticket_id=ticket_id, connection_id=conn.pk,
-            direction=Message.Direction.IN if inbound else Message.Direction.OUT, kind=Message.Kind.TEXT,
-            raw_type="text", text=text, provider_message_id=f"wamid.long.{j}",
-            provider_timestamp=at if inbound else None, sender_agent_id=None if inbound else agent.pk,
-            delivery_status="" if inbound else Message.Delivery.READ, sent_at=None if inbound else at,
-            created_at=at, updated_at=at,
-        ))
+        rows.append(
+            dict(
+                id=uuid.uuid4(),
+                ticket_id=ticket_id,
+                connection_id=conn.pk,
+                direction=Message.Direction.IN if inbound else Message.Direction.OUT,
+                kind=Message.Kind.TEXT,
+                raw_type="text",
+                text=text,
+                provider_message_id=f"wamid.long.{j}",
+                provider_timestamp=at if inbound else None,
+                sender_agent_id=None if inbound else agent.pk,
+                delivery_status="" if inbound else Message.Delivery.READ,
+                sent_at=None if inbound else at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
     for start in range(0, len(rows), BATCH):
-        bulk_insert(Message, rows[start:start + BATCH])
-        bar.add(len(rows[start:start + BATCH]))
+        bulk_insert(Message, rows[start : start + BATCH])
+        bar.add(len(rows[start : start + BATCH]))
     analyze()
     return str(ticket_id)
 

@@ -28,11 +28,23 @@ class Gunicorn:
 
     def start(self) -> None:
         cmd = [
-            sys.executable, "-m", "gunicorn", "iaze.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-            "--worker-class", self.worker_class, "--graceful-timeout", "10", "--timeout", "120",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "iaze.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--graceful-timeout",
+            "10",
+            "--timeout",
+            "120",
             # The backlog must hold every connection the client opens at once.
-            "--backlog", "512",
+            "--backlog",
+            "512",
         ]
         if self.worker_class == "gthread":
             cmd += ["--threads", str(self.threads)]

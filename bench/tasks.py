@@ -30,8 +30,10 @@ def _guard_scratch():
 
     name = str(connection.settings_dict["NAME"])
     if connection.vendor != "sqlite" and not name.startswith(SCRATCH_PREFIXES):
-        raise SystemExit(f"refusing to use {name!r}: the benchmark only runs on a scratch database "
-                         f"whose name starts with {' or '.join(SCRATCH_PREFIXES)}")
+        raise SystemExit(
+            f"refusing to use {name!r}: the benchmark only runs on a scratch database "
+            f"whose name starts with {' or '.join(SCRATCH_PREFIXES)}"
+        )
     return connection
 
 
@@ -67,22 +69,36 @@ def seed_tenant(*, api_base: str, extra_agents: int) -> dict:
     from accounts.models import Department, User
     from whatsapp.models import Connection
 
-    call_command("seed_demo", password=BENCH_PASSWORD, meta_app_secret=META_SECRET,
-                 meta_verify_token="bench-verify", evolution_apikey="bench-evo-key", api_base=api_base,
-                 stdout=StringIO())
+    call_command(
+        "seed_demo",
+        password=BENCH_PASSWORD,
+        meta_app_secret=META_SECRET,
+        meta_verify_token="bench-verify",
+        evolution_apikey="bench-evo-key",
+        api_base=api_base,
+        stdout=StringIO(),
+    )
     suporte = Department.objects.get(reseller__slug="demo", name="Suporte")
     for n in range(extra_agents):
         email = f"bench-agente{n:02d}@demo.local"
         if not User.objects.filter(email=email).exists():
-            user = User.objects.create_user(email=email, password=None, name=f"Bench Agente {n:02d}",
-                                            role=User.Role.AGENT, reseller=suporte.reseller)
+            user = User.objects.create_user(
+                email=email,
+                password=None,
+                name=f"Bench Agente {n:02d}",
+                role=User.Role.AGENT,
+                reseller=suporte.reseller,
+            )
             user.departments.set([suporte])
     meta = Connection.objects.get(key="demo-meta")
     _calibration_ticket(meta)
     return {
-        "meta_key": meta.key, "meta_secret": meta.app_secret, "phone_number_id": meta.phone_number_id,
-        "cookies": {email: _session_cookie(email) for email in
-                    ("agente1@demo.local", "revenda@demo.local", "admin@demo.local")},
+        "meta_key": meta.key,
+        "meta_secret": meta.app_secret,
+        "phone_number_id": meta.phone_number_id,
+        "cookies": {
+            email: _session_cookie(email) for email in ("agente1@demo.local", "revenda@demo.local", "admin@demo.local")
+        },
     }
 
 
@@ -93,8 +109,11 @@ def _calibration_ticket(connection) -> None:
 
     from .bare import CALIBRATION_CLIENT
 
-    client, _ = Client.objects.get_or_create(reseller=connection.reseller, identity=CALIBRATION_CLIENT,
-                                             defaults={"wa_id": CALIBRATION_CLIENT, "name": "Calibração"})
+    client, _ = Client.objects.get_or_create(
+        reseller=connection.reseller,
+        identity=CALIBRATION_CLIENT,
+        defaults={"wa_id": CALIBRATION_CLIENT, "name": "Calibração"},
+    )
     services.inbound_route(connection=connection, client=client)
 
 
@@ -116,14 +135,19 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
 
 
 def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -> dict:
-    from . import seeding
-
     from tickets.models import Ticket
+
+    from . import seeding
 
     long_id = seeding.seed_conversation(messages=messages, connection_key=connection_key, agent_email=agent_email)
     # A ticket of the same agent with the usual 10 messages, to show the query count does not grow.
-    small = (Ticket.objects.filter(agent__email=agent_email, status=Ticket.Status.OPEN)
-             .exclude(pk=long_id).order_by("-last_message_at").values_list("pk", flat=True).first())
+    small = (
+        Ticket.objects.filter(agent__email=agent_email, status=Ticket.Status.OPEN)
+        .exclude(pk=long_id)
+        .order_by("-last_message_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
     return {"ticket": long_id, "small_ticket": str(small)}
 
 

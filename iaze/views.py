@@ -5,14 +5,14 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.models import Reseller
+
 log = logging.getLogger(__name__)
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    from accounts.models import Reseller
-
     try:
         Reseller.objects.only("pk").first()  # one trivial query, on every profile
     except DatabaseError:

@@ -36,18 +36,31 @@ PROJECT_APPS = ("accounts", "tickets", "whatsapp")
 
 # (old internal type, new internal type) pairs that keep every value.
 SAFE_WIDENINGS = {
-    ("CharField", "TextField"), ("SlugField", "CharField"), ("SlugField", "TextField"),
-    ("EmailField", "CharField"), ("EmailField", "TextField"), ("URLField", "CharField"), ("URLField", "TextField"),
-    ("SmallIntegerField", "IntegerField"), ("SmallIntegerField", "BigIntegerField"),
-    ("IntegerField", "BigIntegerField"), ("PositiveSmallIntegerField", "PositiveIntegerField"),
-    ("PositiveSmallIntegerField", "PositiveBigIntegerField"), ("PositiveIntegerField", "PositiveBigIntegerField"),
-    ("PositiveIntegerField", "BigIntegerField"), ("PositiveSmallIntegerField", "IntegerField"),
+    ("CharField", "TextField"),
+    ("SlugField", "CharField"),
+    ("SlugField", "TextField"),
+    ("EmailField", "CharField"),
+    ("EmailField", "TextField"),
+    ("URLField", "CharField"),
+    ("URLField", "TextField"),
+    ("SmallIntegerField", "IntegerField"),
+    ("SmallIntegerField", "BigIntegerField"),
+    ("IntegerField", "BigIntegerField"),
+    ("PositiveSmallIntegerField", "PositiveIntegerField"),
+    ("PositiveSmallIntegerField", "PositiveBigIntegerField"),
+    ("PositiveIntegerField", "PositiveBigIntegerField"),
+    ("PositiveIntegerField", "BigIntegerField"),
+    ("PositiveSmallIntegerField", "IntegerField"),
     ("DateField", "DateTimeField"),
 }
-_DESTRUCTIVE_SQL = re.compile(r"\b(DROP\s+(TABLE|COLUMN|SCHEMA|DATABASE)|TRUNCATE|DELETE\s+FROM|ALTER\s+TABLE\s+\S+\s+"
-                              r"RENAME)\b", re.IGNORECASE)
-_DESTRUCTIVE_CODE = re.compile(r"\.delete\(|delete_many|delete_one|drop_collection|\.drop\(|TRUNCATE|DROP\s+TABLE",
-                               re.IGNORECASE)
+_DESTRUCTIVE_SQL = re.compile(
+    r"\b(DROP\s+(TABLE|COLUMN|SCHEMA|DATABASE)|TRUNCATE|DELETE\s+FROM|ALTER\s+TABLE\s+\S+\s+"
+    r"RENAME)\b",
+    re.IGNORECASE,
+)
+_DESTRUCTIVE_CODE = re.compile(
+    r"\.delete\(|delete_many|delete_one|drop_collection|\.drop\(|TRUNCATE|DROP\s+TABLE", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,10 @@ def _field_problems(old: models.Field, new: models.Field) -> list[str]:
         out.append("makes a nullable column NOT NULL without a default")
     if old.primary_key != new.primary_key:
         out.append("changes the primary key")
-    if new.is_relation and getattr(new.remote_field, "on_delete", None) is models.CASCADE and not (
-        old.is_relation and old.remote_field.on_delete is models.CASCADE
+    if (
+        new.is_relation
+        and getattr(new.remote_field, "on_delete", None) is models.CASCADE
+        and not (old.is_relation and old.remote_field.on_delete is models.CASCADE)
     ):
         out.append("makes on_delete CASCADE (a delete would take protected rows with it)")
     if old.db_column != new.db_column:
@@ -102,8 +117,11 @@ def _unique_fields(constraint) -> tuple:
 def operation_problems(op, app_label: str, state, sibling_ops=()) -> list[str]:
     """What is wrong with one operation, given the project state just before it."""
     if isinstance(op, migrations.SeparateDatabaseAndState):
-        return [p for inner in op.database_operations for p in operation_problems(inner, app_label, state,
-                                                                                    op.database_operations)]
+        return [
+            p
+            for inner in op.database_operations
+            for p in operation_problems(inner, app_label, state, op.database_operations)
+        ]
     if isinstance(op, migrations.DeleteModel):
         return [f"drops the model {op.name} and every row in it"]
     if isinstance(op, migrations.RemoveField):
@@ -123,16 +141,24 @@ def operation_problems(op, app_label: str, state, sibling_ops=()) -> list[str]:
     if isinstance(op, migrations.AddField) and _cascades_into_project(op.field, app_label):
         return [f"adds {op.model_name}.{op.name} with on_delete=CASCADE to a protected model"]
     if isinstance(op, migrations.CreateModel):
-        return [f"creates {op.name}.{name} with on_delete=CASCADE to a protected model"
-                for name, field in op.fields if _cascades_into_project(field, app_label)]
+        return [
+            f"creates {op.name}.{name} with on_delete=CASCADE to a protected model"
+            for name, field in op.fields
+            if _cascades_into_project(field, app_label)
+        ]
     if isinstance(op, migrations.RemoveConstraint):
         model_state = state.models.get((app_label, op.model_name_lower))
-        old = next((c for c in (model_state.options.get("constraints", []) if model_state else [])
-                    if c.name == op.name), None)
+        old = next(
+            (c for c in (model_state.options.get("constraints", []) if model_state else []) if c.name == op.name), None
+        )
         if isinstance(old, models.UniqueConstraint):
-            replaced = any(isinstance(o, migrations.AddConstraint) and o.model_name_lower == op.model_name_lower
-                           and isinstance(o.constraint, models.UniqueConstraint)
-                           and _unique_fields(o.constraint) == _unique_fields(old) for o in sibling_ops)
+            replaced = any(
+                isinstance(o, migrations.AddConstraint)
+                and o.model_name_lower == op.model_name_lower
+                and isinstance(o.constraint, models.UniqueConstraint)
+                and _unique_fields(o.constraint) == _unique_fields(old)
+                for o in sibling_ops
+            )
             if not replaced:
                 return [f"removes the unique constraint {op.name} that exactly-once delivery relies on"]
         return []

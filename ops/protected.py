@@ -21,8 +21,7 @@ COUNT_NAMES = {"whatsapp_connections": "connections"}
 
 def protected_models() -> list[type[models.Model]]:
     """Every protected model, parents before children (the order a restore needs)."""
-    found = [m for label in PROJECT_APPS for m in apps.get_app_config(label).get_models()
-             if issubclass(m, BaseModel)]
+    found = [m for label in PROJECT_APPS for m in apps.get_app_config(label).get_models() if issubclass(m, BaseModel)]
     ordered: list[type[models.Model]] = []
 
     def visit(model, trail=()):
@@ -46,7 +45,7 @@ def link_tables() -> list[tuple[type[models.Model], tuple[str, str]]]:
     for model in protected:
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
-            if through._meta.auto_created and field.related_model in protected:
+            if through is not None and through._meta.auto_created and field.related_model in protected:
                 links.append((through, (field.m2m_column_name(), field.m2m_reverse_name())))
     return links
 

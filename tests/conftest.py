@@ -17,8 +17,13 @@ def _fast_and_offline(settings):
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
     settings.WHATSAPP_SEND_INLINE = False
     # A private login-throttle cache per test: failed logins of one test never lock out another.
-    settings.CACHES = {**settings.CACHES, "throttle": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"throttle-{uuid.uuid4()}"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{uuid.uuid4()}",
+        },
+    }
 
 
 @pytest.fixture
@@ -50,8 +55,7 @@ def agent2(tenant):
 
 @pytest.fixture
 def agent3(tenant):
-    return f.make_user("agente3@demo.local", name="Agente 3", reseller=tenant.reseller,
-                       departments=[tenant.financeiro])
+    return f.make_user("agente3@demo.local", name="Agente 3", reseller=tenant.reseller, departments=[tenant.financeiro])
 
 
 @pytest.fixture
@@ -69,12 +73,16 @@ def outsider(db):
     """Another tenant with its own department, connection, reseller user and agent."""
     reseller = f.make_reseller("outra")
     dept = f.make_department(reseller, "Vendas")
-    conn = f.make_connection(reseller, dept, key="outra-meta", phone_number_id="200000000000002",
-                             app_secret="outra-secret")
+    conn = f.make_connection(
+        reseller, dept, key="outra-meta", phone_number_id="200000000000002", app_secret="outra-secret"
+    )
     agent = f.make_user("agente@outra.local", name="Agente Outra", reseller=reseller, departments=[dept])
     boss = f.make_user("revenda@outra.local", name="Revenda Outra", reseller=reseller, role=User.Role.RESELLER)
-    return type("Outsider", (), {"reseller": reseller, "department": dept, "connection": conn,
-                                 "agent": agent, "reseller_user": boss})
+    return type(
+        "Outsider",
+        (),
+        {"reseller": reseller, "department": dept, "connection": conn, "agent": agent, "reseller_user": boss},
+    )
 
 
 @pytest.fixture
@@ -84,5 +92,6 @@ def meta_conn(tenant):
 
 @pytest.fixture
 def evo_conn(tenant):
-    return f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION,
-                             key="demo-evolution")
+    return f.make_connection(
+        tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION, key="demo-evolution"
+    )

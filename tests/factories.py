@@ -33,8 +33,13 @@ def make_user(email: str, *, reseller=None, role=User.Role.AGENT, departments=()
         user = User.objects.create_superuser(email=email, password=PASSWORD, name=name or email, reseller=reseller)
     else:
         user = User.objects.create_user(
-            email=email, password=PASSWORD, name=name or email, role=role, reseller=reseller,
-            is_staff=role == User.Role.RESELLER, **extra,
+            email=email,
+            password=PASSWORD,
+            name=name or email,
+            role=role,
+            reseller=reseller,
+            is_staff=role == User.Role.RESELLER,
+            **extra,
         )
     user.departments.set(departments)
     return user
@@ -42,16 +47,24 @@ def make_user(email: str, *, reseller=None, role=User.Role.AGENT, departments=()
 
 def make_connection(reseller, department, *, provider=Connection.Provider.META, key=None, **fields) -> Connection:
     defaults = {
-        Connection.Provider.META: dict(phone_number_id="100000000000001", app_secret="meta-app-secret",
-                                       verify_token="meta-verify-token", access_token="meta-access-token",
-                                       api_base_url="http://127.0.0.1:9/graph"),
-        Connection.Provider.EVOLUTION: dict(instance_name="demo", api_key="evo-api-key",
-                                            api_base_url="http://127.0.0.1:9/evolution"),
+        Connection.Provider.META: dict(
+            phone_number_id="100000000000001",
+            app_secret="meta-app-secret",
+            verify_token="meta-verify-token",
+            access_token="meta-access-token",
+            api_base_url="http://127.0.0.1:9/graph",
+        ),
+        Connection.Provider.EVOLUTION: dict(
+            instance_name="demo", api_key="evo-api-key", api_base_url="http://127.0.0.1:9/evolution"
+        ),
     }[provider]
     defaults.update(fields)
     return Connection.objects.create(
-        reseller=reseller, default_department=department, provider=provider,
-        key=key or f"conn-{next(_seq)}", **defaults,
+        reseller=reseller,
+        default_department=department,
+        provider=provider,
+        key=key or f"conn-{next(_seq)}",
+        **defaults,
     )
 
 

@@ -44,15 +44,26 @@ META_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/messages$")
 EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/sendText/(?P<instance>[^/]+)$")
 
 META_ERRORS = {
-    "130429": (400, 130429, "(#130429) Rate limit hit",
-               "Message failed to send because there were too many messages sent from this phone number "
-               "in a short period of time"),
-    "131056": (400, 131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-               "Message failed to send because there were too many messages sent from this phone number "
-               "to the same phone number in a short period of time"),
-    "131047": (400, 131047, "(#131047) Re-engagement message",
-               "Message failed to send because more than 24 hours have passed since the customer last "
-               "replied to this number."),
+    "130429": (
+        400,
+        130429,
+        "(#130429) Rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone number "
+        "in a short period of time",
+    ),
+    "131056": (
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone number "
+        "to the same phone number in a short period of time",
+    ),
+    "131047": (
+        400,
+        131047,
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+    ),
     "500": (500, 1, "An unknown error occurred", "Service temporarily unavailable"),
     "400": (400, 100, "(#100) Invalid parameter", "Parameter value is not valid"),
 }
@@ -113,9 +124,10 @@ class FakeProvider:
             return [_text_of(c) for c in self.calls]
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "FakeProvider":
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-provider", daemon=True)
+    def start(self) -> FakeProvider:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-provider", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -157,22 +169,40 @@ class FakeProvider:
         if failure:
             status, code, message, details = META_ERRORS[failure]
             if provider == "meta":
-                return status, {"error": {"message": message, "type": "OAuthException", "code": code,
-                                          "error_data": {"messaging_product": "whatsapp", "details": details},
-                                          "fbtrace_id": "AFakeTrace"}}
-            return status, {"status": status, "error": "Internal Server Error" if status >= 500 else "Bad Request",
-                            "response": {"message": [f"{message}: {details}"]}}
+                return status, {
+                    "error": {
+                        "message": message,
+                        "type": "OAuthException",
+                        "code": code,
+                        "error_data": {"messaging_product": "whatsapp", "details": details},
+                        "fbtrace_id": "AFakeTrace",
+                    }
+                }
+            return status, {
+                "status": status,
+                "error": "Internal Server Error" if status >= 500 else "Bad Request",
+                "response": {"message": [f"{message}: {details}"]},
+            }
         n = next(self._ids)
         if provider == "meta":
-            return 200, {"messaging_product": "whatsapp",
-                         "contacts": [{"input": body.get("to", ""), "wa_id": str(body.get("to", "")).lstrip("+")}],
-                         "messages": [{"id": f"wamid.FAKE{self._run}{n:08d}"}]}
+            return 200, {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body.get("to", ""), "wa_id": str(body.get("to", "")).lstrip("+")}],
+                "messages": [{"id": f"wamid.FAKE{self._run}{n:08d}"}],
+            }
         number = str(body.get("number", ""))
         key = {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"3EB0FAKE{self._run}{n:08X}"}
-        return 201, {"key": key,
-                     "pushName": "Você", "status": "PENDING", "message": {"conversation": body.get("text", "")},
-                     "contextInfo": None, "messageType": "conversation", "messageTimestamp": int(time.time()),
-                     "instanceId": "00000000-0000-4000-8000-00000000fake", "source": "unknown"}
+        return 201, {
+            "key": key,
+            "pushName": "Você",
+            "status": "PENDING",
+            "message": {"conversation": body.get("text", "")},
+            "contextInfo": None,
+            "messageType": "conversation",
+            "messageTimestamp": int(time.time()),
+            "instanceId": "00000000-0000-4000-8000-00000000fake",
+            "source": "unknown",
+        }
 
 
 def _text_of(call: Call) -> str:
@@ -227,8 +257,9 @@ def _handler(fake: FakeProvider):
                 return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
             if provider == "evolution" and not self.headers.get("apikey"):
                 call.status = 401
-                return self._send(401, {"status": 401, "error": "Unauthorized",
-                                        "response": {"message": "Unauthorized"}})
+                return self._send(
+                    401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}
+                )
             status, answer = fake.answer(provider, body or {})
             call.status = status
             if answer is None:

@@ -94,10 +94,12 @@ def test_out_of_order_messages_never_move_activity_backwards(meta_conn):
     ticket = f.make_ticket(meta_conn)
     late = timezone.now() + timedelta(minutes=5)
     early = late - timedelta(minutes=10)
-    services.message_store(ticket=ticket, msg=services.InboundMessage(
-        provider_message_id="wamid.late", text="segunda", timestamp=late))
-    services.message_store(ticket=ticket, msg=services.InboundMessage(
-        provider_message_id="wamid.early", text="primeira", timestamp=early))
+    services.message_store(
+        ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.late", text="segunda", timestamp=late)
+    )
+    services.message_store(
+        ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.early", text="primeira", timestamp=early)
+    )
     stored = Ticket.objects.get(pk=ticket.pk)
     assert stored.last_message_at == late and stored.last_message_preview == "segunda"
     assert stored.last_inbound_at == late

@@ -16,11 +16,24 @@ from .models import Message, Ticket, TicketEvent
 PREVIEW_LENGTH = 200
 
 
-def event_record(ticket: Ticket, *, actor: Any, action: str, from_state: str = "", to_state: str = "",
-                 at: datetime | None = None, **data: Any) -> TicketEvent:
+def event_record(
+    ticket: Ticket,
+    *,
+    actor: Any,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    at: datetime | None = None,
+    **data: Any,
+) -> TicketEvent:
     return TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=action, from_state=from_state,
-        to_state=to_state, at=at or timezone.now(), data=data,
+        ticket=ticket,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        at=at or timezone.now(),
+        data=data,
     )
 
 

@@ -12,9 +12,12 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=UIState.choices, required=False)
     department = forms.ChoiceField(label=_("Departamento"), required=False)
     agent = forms.ChoiceField(label=_("Agente"), required=False)
-    q = forms.CharField(label=_("Buscar"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search",
-                                                      "placeholder": _("Nome, número ou texto da mensagem")}))
+    q = forms.CharField(
+        label=_("Buscar"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Nome, número ou texto da mensagem")}),
+    )
     cursor = forms.CharField(required=False, max_length=100)
     holder = forms.ChoiceField(choices=[("", ""), ("me", "me"), ("others", "others")], required=False)
 
@@ -26,9 +29,7 @@ class QueueFilterForm(forms.Form):
         if agents is None:
             del self.fields["agent"]
         else:
-            self.fields["agent"].choices = [("", _("Todos os agentes"))] + [
-                (str(a.pk), a.display_name) for a in agents
-            ]
+            self.fields["agent"].choices = [("", _("Todos os agentes"))] + [(str(a.pk), a.display_name) for a in agents]
 
     def value(self, name: str) -> str:
         self.is_valid()  # fills cleaned_data with the fields that are valid
@@ -37,7 +38,8 @@ class QueueFilterForm(forms.Form):
 
 class ReplyForm(forms.Form):
     text = forms.CharField(
-        label=_("Resposta"), strip=False,
+        label=_("Resposta"),
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Escreva sua resposta ao cliente")}),
     )
     # One nonce per rendered form: a double click or a resubmission stores one message.

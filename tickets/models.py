@@ -95,8 +95,7 @@ class MessageQuerySet(ProtectedQuerySet):
     def by_provider_id(self, connection, provider_message_id: str):
         """Messages with this provider id on this connection. The `> ''` repeats the condition of the
         partial unique index, without which SQLite (unlike PostgreSQL) cannot use that index."""
-        return self.filter(connection=connection, provider_message_id=provider_message_id,
-                           provider_message_id__gt="")
+        return self.filter(connection=connection, provider_message_id=provider_message_id, provider_message_id__gt="")
 
 
 class Message(BaseModel):

@@ -30,16 +30,23 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
 
 
-def message_enqueue_outbound(*, ticket: Ticket, text: str, agent=None, nonce: str = "",
-                             kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
+def message_enqueue_outbound(
+    *, ticket: Ticket, text: str, agent=None, nonce: str = "", kind: str = Message.Kind.TEXT
+) -> tuple[Message, bool]:
     """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
     now = timezone.now()
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                ticket=ticket, connection_id=ticket.connection_id, direction=Message.Direction.OUT,
-                kind=kind, text=text, sender_agent=agent, client_nonce=nonce,
-                delivery_status=Message.Delivery.QUEUED, next_attempt_at=now,
+                ticket=ticket,
+                connection_id=ticket.connection_id,
+                direction=Message.Direction.OUT,
+                kind=kind,
+                text=text,
+                sender_agent=agent,
+                client_nonce=nonce,
+                delivery_status=Message.Delivery.QUEUED,
+                next_attempt_at=now,
             )
     except IntegrityError:
         if not nonce:
@@ -49,8 +56,9 @@ def message_enqueue_outbound(*, ticket: Ticket, text: str, agent=None, nonce: st
     return message, True
 
 
-def message_queue(*, ticket: Ticket, text: str, agent: Any = None, nonce: str = "",
-                  kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
+def message_queue(
+    *, ticket: Ticket, text: str, agent: Any = None, nonce: str = "", kind: str = Message.Kind.TEXT
+) -> tuple[Message, bool]:
     """Queue an outbound text and, when configured, try to send it soon (after the caller's commit)."""
     message, created = message_enqueue_outbound(ticket=ticket, text=text, agent=agent, nonce=nonce, kind=kind)
     if created:
@@ -78,8 +86,9 @@ def _lease_length() -> timedelta:
 
 
 def _pending(now, *, ignore_backoff: bool):
-    qs = Message.objects.filter(direction=Message.Direction.OUT, delivery_status=Message.Delivery.QUEUED,
-                                provider_message_id="")
+    qs = Message.objects.filter(
+        direction=Message.Direction.OUT, delivery_status=Message.Delivery.QUEUED, provider_message_id=""
+    )
     qs = qs.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     if not ignore_backoff:
         qs = qs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -90,8 +99,11 @@ def message_claim(message_id, *, ignore_backoff: bool = False):
     """Take the lease on one queued message. Returns the lease end, or None when someone else has it."""
     now = timezone.now()
     lease_until = now + _lease_length()
-    won = _pending(now, ignore_backoff=ignore_backoff).filter(pk=message_id).update(
-        lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now)
+    won = (
+        _pending(now, ignore_backoff=ignore_backoff)
+        .filter(pk=message_id)
+        .update(lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now)
+    )
     return lease_until if won == 1 else None
 
 
@@ -113,15 +125,25 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     except SendError as exc:
         if exc.retryable:
             wait = backoff_seconds(message.attempts)
-            mine.update(lease_until=None, next_attempt_at=now() + timedelta(seconds=wait),
-                        error_code=exc.code[:32], error_text=exc.text, updated_at=now())
+            mine.update(
+                lease_until=None,
+                next_attempt_at=now() + timedelta(seconds=wait),
+                error_code=exc.code[:32],
+                error_text=exc.text,
+                updated_at=now(),
+            )
             log.warning("message %s: retryable send error %s, next try in %ss", message_id, exc.code, wait)
             return "retry"
-        mine.update(delivery_status=Message.Delivery.FAILED, lease_until=None, error_code=exc.code[:32],
-                    error_text=exc.text, updated_at=now())
+        mine.update(
+            delivery_status=Message.Delivery.FAILED,
+            lease_until=None,
+            error_code=exc.code[:32],
+            error_text=exc.text,
+            updated_at=now(),
+        )
         log.warning("message %s: send failed for good: %s %s", message_id, exc.code, exc.text)
         return "failed"
-    except Exception:  # noqa: BLE001 - a bug must not leave the lease dangling for long
+    except Exception:
         mine.update(lease_until=None, next_attempt_at=now() + timedelta(seconds=backoff_seconds(message.attempts)))
         log.exception("message %s: unexpected error while sending", message_id)
         return "retry"
@@ -132,22 +154,32 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
 def _record_sent(message_id, lease, provider_message_id: str) -> None:
     now = timezone.now()
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
-    changes = {"delivery_status": Message.Delivery.SENT, "sent_at": now, "lease_until": None, "error_code": "",
-               "error_text": "", "updated_at": now}
+    changes = {
+        "delivery_status": Message.Delivery.SENT,
+        "sent_at": now,
+        "lease_until": None,
+        "error_code": "",
+        "error_text": "",
+        "updated_at": now,
+    }
     try:
         with transaction.atomic():
             mine.update(provider_message_id=provider_message_id, **changes)
     except IntegrityError:  # the provider's echo of this very message was stored first
-        log.warning("message %s: provider id %s already stored (echo); marking sent without it",
-                    message_id, provider_message_id)
+        log.warning(
+            "message %s: provider id %s already stored (echo); marking sent without it", message_id, provider_message_id
+        )
         mine.update(**changes)
 
 
 def send_pending(*, ignore_backoff: bool = True, limit: int | None = None) -> dict[str, int]:
     """One pass over the outbox. Without backoff (the command's default), every queued message is tried now."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    ids = list(_pending(timezone.now(), ignore_backoff=ignore_backoff)
-               .order_by("created_at").values_list("pk", flat=True)[:limit])
+    ids = list(
+        _pending(timezone.now(), ignore_backoff=ignore_backoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for message_id in ids:
         counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1
     return counts
@@ -160,10 +192,11 @@ def _in_transaction() -> bool:
 
 def send_soon(message) -> None:
     """Fast path after a reply is stored: try now, outside any transaction. Never raises."""
+
     def attempt():
         try:
             message_deliver(message.pk, ignore_backoff=True)
-        except Exception:  # noqa: BLE001 - the reply is safely queued; send_outbox will retry it
+        except Exception:
             log.exception("message %s: inline send failed; left for send_outbox", message.pk)
 
     if _in_transaction():
@@ -173,7 +206,7 @@ def send_soon(message) -> None:
 
 
 # Which delivery states a status may move a message out of: forward only, "failed" only before delivery.
-_STATUS_FROM = {
+_STATUS_FROM: dict[str, list[str]] = {
     Message.Delivery.SENT: [Message.Delivery.QUEUED],
     Message.Delivery.DELIVERED: [Message.Delivery.QUEUED, Message.Delivery.SENT],
     Message.Delivery.READ: [Message.Delivery.QUEUED, Message.Delivery.SENT, Message.Delivery.DELIVERED],
@@ -181,8 +214,15 @@ _STATUS_FROM = {
 }
 
 
-def message_apply_status(*, connection, provider_message_id: str, status: str, at: datetime | None = None,
-                         error_code: str = "", error_text: str = "") -> bool:
+def message_apply_status(
+    *,
+    connection,
+    provider_message_id: str,
+    status: str,
+    at: datetime | None = None,
+    error_code: str = "",
+    error_text: str = "",
+) -> bool:
     """Apply a provider receipt to the outbound message it names. True when the state moved.
 
     Receipts arrive out of order and more than once; one conditional update keeps the
@@ -198,10 +238,16 @@ def message_apply_status(*, connection, provider_message_id: str, status: str, a
         changes.update(error_code=str(error_code)[:32], error_text=error_text)
     else:
         changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
-    moved = Message.objects.by_provider_id(connection, provider_message_id).filter(
-        direction=Message.Direction.OUT, delivery_status__in=_STATUS_FROM[status],
-    ).update(**changes)
+    moved = (
+        Message.objects.by_provider_id(connection, provider_message_id)
+        .filter(
+            direction=Message.Direction.OUT,
+            delivery_status__in=_STATUS_FROM[status],
+        )
+        .update(**changes)
+    )
     if not moved and not Message.objects.by_provider_id(connection, provider_message_id).exists():
-        log.info("status %r for unknown message %s on connection %s ignored", status, provider_message_id,
-                 connection.pk)
+        log.info(
+            "status %r for unknown message %s on connection %s ignored", status, provider_message_id, connection.pk
+        )
     return moved == 1

@@ -28,9 +28,14 @@ def present_rows(*pages, now):
     date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
     # One reverse() for the page; each row fills in its id.
     detail_url = reverse("tickets:detail", args=[_ZERO_ID]).replace(str(_ZERO_ID), "{}")
-    text = {"waiting": gettext("esperando há %(since)s"), "new": gettext("chegou agora"),
-            "unanswered": gettext("sem resposta há %(since)s"), "unanswered_now": gettext("sem resposta"),
-            "waiting_title": gettext("Tempo de espera"), "unanswered_title": gettext("Cliente aguardando resposta")}
+    text = {
+        "waiting": gettext("esperando há %(since)s"),
+        "new": gettext("chegou agora"),
+        "unanswered": gettext("sem resposta há %(since)s"),
+        "unanswered_now": gettext("sem resposta"),
+        "waiting_title": gettext("Tempo de espera"),
+        "unanswered_title": gettext("Cliente aguardando resposta"),
+    }
     for page in pages:
         for t in page.items if page is not None else ():
             t.url = detail_url.format(t.pk)
@@ -46,13 +51,13 @@ def present_rows(*pages, now):
             if not t.agent_id:
                 since = t.created_at
                 t.wait_title = text["waiting_title"]
-                t.wait_text = (text["new"] if since > recent
-                               else text["waiting"] % {"since": timesince(since, now)})
+                t.wait_text = text["new"] if since > recent else text["waiting"] % {"since": timesince(since, now)}
             elif t.last_inbound_at and at and t.last_inbound_at >= at:
                 since = t.last_inbound_at
                 t.wait_title = text["unanswered_title"]
-                t.wait_text = (text["unanswered_now"] if since > recent
-                               else text["unanswered"] % {"since": timesince(since, now)})
+                t.wait_text = (
+                    text["unanswered_now"] if since > recent else text["unanswered"] % {"since": timesince(since, now)}
+                )
 
 
 def present_messages(page):
@@ -68,8 +73,9 @@ def present_messages(page):
         m.kind_label = kinds.get(m.kind, m.kind)
         if m.direction != Message.Direction.OUT:
             continue
-        m.sender_label = (m.sender_agent.display_name if m.sender_agent_id
-                          else by_phone if m.from_business_phone else automatic)
+        m.sender_label = (
+            m.sender_agent.display_name if m.sender_agent_id else by_phone if m.from_business_phone else automatic
+        )
         m.delivery_label = delivery.get(m.delivery_status, m.delivery_status)
         if m.delivery_status == Message.Delivery.FAILED:
             reason = m.error_text or no_reason

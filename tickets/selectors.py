@@ -17,11 +17,11 @@ from django.utils import timezone
 from accounts.models import Client, Department, User
 from accounts.selectors import scope_register, scoped
 
-from .models import Message, Ticket, TicketEvent, UIState
+from .models import Message, Ticket, TicketEvent, TicketQuerySet, UIState
 from .permissions import is_supervisor
 
 
-def ticket_queryset_for(user, *, dept_ids: list | None = None) -> QuerySet[Ticket]:
+def ticket_queryset_for(user, *, dept_ids: list | None = None) -> TicketQuerySet:
     """All tickets the user may open: installation admins everything, a tenant's admin or reseller user its tenant,
     an agent the tickets of its own departments (in any state).
 
@@ -41,11 +41,13 @@ def ticket_queryset_for(user, *, dept_ids: list | None = None) -> QuerySet[Ticke
     return qs.filter(Q(department_id__in=dept_ids) | Q(agent=user))
 
 
-def ticket_get_for(user, pk, *, base: QuerySet[Ticket] | None = None) -> Ticket:
+def ticket_get_for(user, pk, *, base: TicketQuerySet | None = None) -> Ticket:
     try:
-        return (ticket_queryset_for(user) if base is None else base).select_related(
-            "client", "department", "agent", "connection", "reseller"
-        ).get(pk=pk)
+        return (
+            (ticket_queryset_for(user) if base is None else base)
+            .select_related("client", "department", "agent", "connection", "reseller")
+            .get(pk=pk)
+        )
     except (Ticket.DoesNotExist, ValueError, TypeError):
         raise Http404("Atendimento não encontrado.") from None
 
@@ -91,14 +93,16 @@ def queue_filter_choices(user, *, own_departments: list | None = None) -> tuple[
     if user.is_admin and not user.reseller_id:
         return list(departments), list(agents)
     if is_supervisor(user):
-        return (list(departments.filter(reseller_id=user.reseller_id)),
-                list(agents.filter(reseller_id=user.reseller_id)))
+        return (
+            list(departments.filter(reseller_id=user.reseller_id)),
+            list(agents.filter(reseller_id=user.reseller_id)),
+        )
     if own_departments is None:
         own_departments = user_departments(user)
     return [d for d in own_departments if d.active], None
 
 
-def _filtered(user, filters: QueueFilters, base: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+def _filtered(user, filters: QueueFilters, base: TicketQuerySet | None = None) -> TicketQuerySet:
     qs = ticket_queryset_for(user) if base is None else base
     if filters.department_id:
         qs = qs.filter(department_id=filters.department_id)
@@ -112,8 +116,9 @@ def _filtered(user, filters: QueueFilters, base: QuerySet[Ticket] | None = None)
         if user.reseller_id and not user.is_admin:
             clients = clients.filter(reseller_id=user.reseller_id)
         messages = Message.objects.filter(text__icontains=q).values("ticket_id")
-        qs = qs.filter(Q(client_id__in=clients.values("pk")) | Q(pk__in=messages)
-                       | Q(last_message_preview__icontains=q))
+        qs = qs.filter(
+            Q(client_id__in=clients.values("pk")) | Q(pk__in=messages) | Q(last_message_preview__icontains=q)
+        )
     return qs
 
 
@@ -122,7 +127,7 @@ def _encode_cursor(ticket: Ticket) -> str:
     return f"{at}|{ticket.pk}"
 
 
-def _after_cursor(qs: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
+def _after_cursor(qs: TicketQuerySet, cursor: str) -> TicketQuerySet:
     """Keyset step on (last_message_at DESC, id DESC): the cost does not grow with the page number.
 
     The plain DESC order is the one the queue indexes store, so the database walks an index
@@ -145,13 +150,33 @@ def _after_cursor(qs: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
 
 
 # The columns a queue row shows; everything else stays in the database.
-_ROW_FIELDS = ("status", "agent_id", "created_at", "updated_at", "last_message_at", "last_inbound_at",
-               "last_message_preview", "client__name", "client__phone", "client__identity",
-               "department__name", "agent__name", "agent__email")
+_ROW_FIELDS = (
+    "status",
+    "agent_id",
+    "created_at",
+    "updated_at",
+    "last_message_at",
+    "last_inbound_at",
+    "last_message_preview",
+    "client__name",
+    "client__phone",
+    "client__identity",
+    "department__name",
+    "agent__name",
+    "agent__email",
+)
 
 
-def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(), cursor: str = "",
-                    holder: str = "", limit: int = QUEUE_PAGE_SIZE, base: QuerySet[Ticket] | None = None) -> Page:
+def ticket_list_for(
+    user,
+    state: str,
+    *,
+    filters: QueueFilters = QueueFilters(),
+    cursor: str = "",
+    holder: str = "",
+    limit: int = QUEUE_PAGE_SIZE,
+    base: TicketQuerySet | None = None,
+) -> Page:
     """One page of the user's queue for a UI state, newest activity first.
 
     `holder` narrows atendendo for agents: "me" (their own, actionable) or "others"
@@ -161,8 +186,12 @@ def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(),
     qs = _filtered(user, filters, base).in_state(state)
     if state == UIState.ATENDENDO and not is_supervisor(user):
         qs = qs.exclude(agent=user) if holder == "others" else qs.filter(agent=user)
-    qs = (_after_cursor(qs, cursor).select_related("client", "department", "agent").only(*_ROW_FIELDS)
-          .order_by("-last_message_at", "-pk"))
+    qs = (
+        _after_cursor(qs, cursor)
+        .select_related("client", "department", "agent")
+        .only(*_ROW_FIELDS)
+        .order_by("-last_message_at", "-pk")
+    )
     rows = list(qs[: limit + 1])
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else ""
     return Page(items=rows[:limit], next_cursor=next_cursor)
@@ -173,14 +202,13 @@ def ticket_list_for(user, state: str, *, filters: QueueFilters = QueueFilters(),
 COUNT_CAP = 1000
 
 
-def _capped_count(qs: QuerySet[Ticket]) -> int:
+def _capped_count(qs: TicketQuerySet) -> int:
     # Without ORDER BY the database stops after COUNT_CAP + 1 index entries, and selecting a
     # column of the queue indexes (not the id) lets SQLite count from the index alone.
     return qs.order_by().values("status")[: COUNT_CAP + 1].count()
 
 
-def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters(),
-                      base: QuerySet[Ticket] | None = None) -> dict:
+def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters(), base: TicketQuerySet | None = None) -> dict:
     """The three tab counts, each capped at COUNT_CAP + 1 (a value above COUNT_CAP means "more").
 
     They follow the department and agent filters but not the search text, like the tabs.
@@ -191,12 +219,17 @@ def ticket_counts_for(user, *, filters: QueueFilters = QueueFilters(),
     if not is_supervisor(user):
         # A ticket the agent holds is visible to it whatever its department: leaving the
         # departments' OR out lets the tenant queue index serve this count alone.
-        own = (Ticket.objects.filter(reseller_id=user.reseller_id, agent=user)
-               if user.is_active and user.reseller_id else Ticket.objects.none())
+        own = (
+            Ticket.objects.filter(reseller_id=user.reseller_id, agent=user)
+            if user.is_active and user.reseller_id
+            else Ticket.objects.none()
+        )
         atendendo = _filtered(user, narrow, own).in_state(UIState.ATENDENDO)
-    return {UIState.ESPERA: _capped_count(qs.in_state(UIState.ESPERA)),
-            UIState.ATENDENDO: _capped_count(atendendo),
-            UIState.FINALIZADO: _capped_count(qs.in_state(UIState.FINALIZADO))}
+    return {
+        UIState.ESPERA: _capped_count(qs.in_state(UIState.ESPERA)),
+        UIState.ATENDENDO: _capped_count(atendendo),
+        UIState.FINALIZADO: _capped_count(qs.in_state(UIState.FINALIZADO)),
+    }
 
 
 def count_label(count: int) -> str:
@@ -210,15 +243,35 @@ def queue_version(counts: dict, *pages: Page | None) -> str:
     a listed row (the list is newest activity first), so the live refresh can answer 204
     without rendering; a change outside the shown rows and counts changes nothing on screen.
     """
-    rows = [(t.pk, t.status, t.agent_id, t.updated_at, t.last_message_at)
-            for page in pages if page is not None for t in page.items]
+    rows = [
+        (t.pk, t.status, t.agent_id, t.updated_at, t.last_message_at)
+        for page in pages
+        if page is not None
+        for t in page.items
+    ]
     return _stamp(sorted(counts.items()), rows, *(page.next_cursor for page in pages if page is not None))
 
 
 # What a message bubble shows (and what its delivery stamp needs); the raw provider fields stay behind.
-_MESSAGE_FIELDS = ("ticket_id", "created_at", "updated_at", "direction", "kind", "text", "media",
-                   "from_business_phone", "delivery_status", "error_code", "error_text", "attempts",
-                   "sent_at", "delivered_at", "read_at", "sender_agent__name", "sender_agent__email")
+_MESSAGE_FIELDS = (
+    "ticket_id",
+    "created_at",
+    "updated_at",
+    "direction",
+    "kind",
+    "text",
+    "media",
+    "from_business_phone",
+    "delivery_status",
+    "error_code",
+    "error_text",
+    "attempts",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "sender_agent__name",
+    "sender_agent__email",
+)
 
 
 def ticket_messages_for(ticket: Ticket, *, before: str = "", limit: int = THREAD_PAGE_SIZE) -> Page:
@@ -241,16 +294,20 @@ def ticket_thread_version(ticket: Ticket, page: Page) -> str:
     visible change while costing nothing beyond the page the view reads anyway: no
     aggregate over a thread of thousands of messages.
     """
-    rows = [(m.pk, m.updated_at, m.delivery_status, m.attempts, m.sent_at, m.delivered_at, m.read_at)
-            for m in page.items]
+    rows = [
+        (m.pk, m.updated_at, m.delivery_status, m.attempts, m.sent_at, m.delivered_at, m.read_at) for m in page.items
+    ]
     return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
 
 
-def ticket_history_for(user, ticket: Ticket, *, base: QuerySet[Ticket] | None = None) -> list[Ticket]:
+def ticket_history_for(user, ticket: Ticket, *, base: TicketQuerySet | None = None) -> list[Ticket]:
     """The client's other tickets the user may open, newest first."""
     return list(
-        (ticket_queryset_for(user) if base is None else base).filter(client_id=ticket.client_id).exclude(pk=ticket.pk)
-        .select_related("department", "agent").order_by("-created_at")[:20]
+        (ticket_queryset_for(user) if base is None else base)
+        .filter(client_id=ticket.client_id)
+        .exclude(pk=ticket.pk)
+        .select_related("department", "agent")
+        .order_by("-created_at")[:20]
     )
 
 
@@ -258,8 +315,9 @@ def ticket_events_for(ticket: Ticket) -> list[TicketEvent]:
     events = list(ticket.events.select_related("actor").order_by("at", "created_at"))
     labels = dict(UIState.choices)
     for event in events:
-        event.from_label = labels.get(event.from_state, event.from_state)
-        event.to_label = labels.get(event.to_state, event.to_state)
+        # Display-only attributes for the template.
+        setattr(event, "from_label", labels.get(event.from_state, event.from_state))  # noqa: B010
+        setattr(event, "to_label", labels.get(event.to_state, event.to_state))  # noqa: B010
     return events
 
 
@@ -279,6 +337,7 @@ def _stamp(*parts) -> str:
 
 # --- the admin's scope of tickets' models and of clients (see accounts.selectors) ------------
 
+
 def client_queryset_for(user) -> QuerySet[Client]:
     def of_visible_tickets(qs):
         return qs.filter(pk__in=set(ticket_queryset_for(user).values_list("client_id", flat=True)))
@@ -287,13 +346,21 @@ def client_queryset_for(user) -> QuerySet[Client]:
 
 
 def message_queryset_for(user) -> QuerySet[Message]:
-    return scoped(user, Message.objects.all(), "ticket__reseller_id",
-                  agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
+    return scoped(
+        user,
+        Message.objects.all(),
+        "ticket__reseller_id",
+        agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)),
+    )
 
 
 def ticket_event_queryset_for(user) -> QuerySet[TicketEvent]:
-    return scoped(user, TicketEvent.objects.all(), "ticket__reseller_id",
-                  agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)))
+    return scoped(
+        user,
+        TicketEvent.objects.all(),
+        "ticket__reseller_id",
+        agent_qs=lambda qs: qs.filter(ticket__in=ticket_queryset_for(user)),
+    )
 
 
 scope_register(Ticket, ticket_queryset_for)

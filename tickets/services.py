@@ -48,7 +48,8 @@ class ReplyRejected(ValueError):
 
 
 def _held_by_other(ticket: Ticket) -> str:
-    return _("Este atendimento está com %(name)s.") % {"name": ticket.agent.display_name}
+    name = ticket.agent.display_name if ticket.agent else ""
+    return _("Este atendimento está com %(name)s.") % {"name": name}
 
 
 def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
@@ -61,8 +62,14 @@ def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
             agent=agent, claimed_at=now, updated_at=now
         )
         if won == 1:
-            event_record(ticket, actor=agent, action=TicketEvent.Action.CLAIMED,
-                         from_state=UIState.ESPERA, to_state=UIState.ATENDENDO, at=now)
+            event_record(
+                ticket,
+                actor=agent,
+                action=TicketEvent.Action.CLAIMED,
+                from_state=UIState.ESPERA,
+                to_state=UIState.ATENDENDO,
+                at=now,
+            )
     fresh = Ticket.objects.select_related("agent").get(pk=ticket.pk)
     if won != 1:
         raise TicketConflict(fresh, _("Este atendimento já foi assumido ou finalizado."))
@@ -80,8 +87,14 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     with transaction.atomic():
         won = qs.update(status=Ticket.Status.CLOSED, closed_at=now, closed_by=by, updated_at=now)
         if won == 1:
-            event_record(ticket, actor=by, action=TicketEvent.Action.CLOSED,
-                         from_state=UIState.ATENDENDO, to_state=UIState.FINALIZADO, at=now)
+            event_record(
+                ticket,
+                actor=by,
+                action=TicketEvent.Action.CLOSED,
+                from_state=UIState.ATENDENDO,
+                to_state=UIState.FINALIZADO,
+                at=now,
+            )
     fresh = Ticket.objects.select_related("agent", "reseller").get(pk=ticket.pk)
     if won != 1:
         if fresh.ui_state == UIState.ATENDENDO and fresh.agent_id != by.pk:
@@ -107,8 +120,11 @@ def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
-                    reseller_id=connection.reseller_id, department_id=connection.default_department_id,
-                    client=client, connection=connection, status=Ticket.Status.OPEN,
+                    reseller_id=connection.reseller_id,
+                    department_id=connection.default_department_id,
+                    client=client,
+                    connection=connection,
+                    status=Ticket.Status.OPEN,
                     last_message_at=at or timezone.now(),
                 )
         except IntegrityError:
@@ -119,24 +135,39 @@ def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -
 
 
 def message_store(
-    *, ticket: Ticket, msg: InboundMessage, direction: str = Message.Direction.IN,
-    from_business_phone: bool = False, delivery_status: str = "",
+    *,
+    ticket: Ticket,
+    msg: InboundMessage,
+    direction: str = Message.Direction.IN,
+    from_business_phone: bool = False,
+    delivery_status: str = "",
 ) -> Message | None:
     """Store one provider message on a ticket, exactly once. None when it was already stored."""
     at = msg.timestamp or timezone.now()
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                ticket=ticket, connection_id=ticket.connection_id, direction=direction, kind=msg.kind,
-                raw_type=msg.raw_type, text=msg.text, media=msg.media or {},
-                provider_message_id=msg.provider_message_id, reply_to_provider_id=msg.reply_to_provider_id,
-                provider_timestamp=msg.timestamp, from_business_phone=from_business_phone,
+                ticket=ticket,
+                connection_id=ticket.connection_id,
+                direction=direction,
+                kind=msg.kind,
+                raw_type=msg.raw_type,
+                text=msg.text,
+                media=msg.media or {},
+                provider_message_id=msg.provider_message_id,
+                reply_to_provider_id=msg.reply_to_provider_id,
+                provider_timestamp=msg.timestamp,
+                from_business_phone=from_business_phone,
                 delivery_status=delivery_status,
             )
     except IntegrityError:
         return None  # the provider delivered it again
-    ticket_touch(ticket.pk, at=at, preview=message_preview(msg.kind, msg.text, msg.media),
-                 inbound=direction == Message.Direction.IN)
+    ticket_touch(
+        ticket.pk,
+        at=at,
+        preview=message_preview(msg.kind, msg.text, msg.media),
+        inbound=direction == Message.Direction.IN,
+    )
     return message
 
 
@@ -164,8 +195,14 @@ def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) ->
         Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: timezone.now()})
     if not created:
         return None
-    event_record(ticket, actor=None, action=TicketEvent.Action.AUTO_MESSAGE, to_state=ticket.ui_state,
-                 what=auto.what, message_id=str(message.pk))
+    event_record(
+        ticket,
+        actor=None,
+        action=TicketEvent.Action.AUTO_MESSAGE,
+        to_state=ticket.ui_state,
+        what=auto.what,
+        message_id=str(message.pk),
+    )
     return message
 
 
@@ -181,8 +218,9 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> M
         raise ReplyRejected(_("A mensagem está vazia."))
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
-        raise ReplyRejected(_("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.")
-                            % {"n": len(text), "limit": limit})
+        raise ReplyRejected(
+            _("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.") % {"n": len(text), "limit": limit}
+        )
     holder_ok = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not permissions.supervises(agent, ticket):
         holder_ok = holder_ok.filter(agent=agent)
@@ -194,7 +232,8 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> M
         raise TicketConflict(fresh, _held_by_other(fresh))
     message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
     if created:
-        event_record(fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state,
-                     message_id=str(message.pk))
+        event_record(
+            fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state, message_id=str(message.pk)
+        )
         outbox.send_soon_if_inline(message)
     return message

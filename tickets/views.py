@@ -49,13 +49,20 @@ def queue(request):
     departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
     form = QueueFilterForm(request.GET, departments=departments, agents=agents)
     state = form.value("status") or UIState.ESPERA
-    filters = selectors.QueueFilters(department_id=form.value("department"), agent_id=form.value("agent"),
-                                     q=form.value("q").strip())
+    filters = selectors.QueueFilters(
+        department_id=form.value("department"), agent_id=form.value("agent"), q=form.value("q").strip()
+    )
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
     supervisor = permissions.is_supervisor(user)
     holder = form.value("holder")
-    page = selectors.ticket_list_for(user, state, filters=filters, cursor=form.value("cursor"),
-                                     holder=holder if state == UIState.ATENDENDO else "", base=visible)
+    page = selectors.ticket_list_for(
+        user,
+        state,
+        filters=filters,
+        cursor=form.value("cursor"),
+        holder=holder if state == UIState.ATENDENDO else "",
+        base=visible,
+    )
     others = None
     if state == UIState.ATENDENDO and not supervisor and holder != "others" and not form.value("cursor"):
         others = selectors.ticket_list_for(user, state, filters=filters, holder="others", base=visible)
@@ -64,11 +71,20 @@ def queue(request):
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
     presenters.present_rows(page, others, now=timezone.now())
     context = {
-        "form": form, "state": state, "version": version, "page": page, "others": others, "holder": holder,
-        "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),
+        "form": form,
+        "state": state,
+        "version": version,
+        "page": page,
+        "others": others,
+        "holder": holder,
+        "supervisor": supervisor,
+        "filters": filters,
+        "polling": not form.value("cursor"),
         # A capped count reads "1000+" (see selectors.COUNT_CAP).
-        "tabs": [(value, label, selectors.count_label(counts[value]), counts[value] > selectors.COUNT_CAP)
-                 for value, label in UIState.choices],
+        "tabs": [
+            (value, label, selectors.count_label(counts[value]), counts[value] > selectors.COUNT_CAP)
+            for value, label in UIState.choices
+        ],
         "count_cap": selectors.COUNT_CAP,
         "query": _query(request, drop=("v", "cursor")),
         "tab_query": _query(request, drop=("v", "cursor", "status", "holder")),
@@ -85,7 +101,9 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
     dept_ids, visible = _visible(request)
     state = ticket.ui_state
     return {
-        "ticket": ticket, "state": state, "before": before,
+        "ticket": ticket,
+        "state": state,
+        "before": before,
         "messages_page": messages_page,
         "history": selectors.ticket_history_for(user, ticket, base=visible),
         "events": selectors.ticket_events_for(ticket),
@@ -106,14 +124,16 @@ def detail(request, pk):
         messages_page = selectors.ticket_messages_for(ticket)
         if request.GET.get("v") == selectors.ticket_thread_version(ticket, messages_page):
             return HttpResponse(status=204)
-        return render(request, "tickets/_thread_live.html",
-                      _detail_context(request, ticket, messages_page=messages_page))
+        return render(
+            request, "tickets/_thread_live.html", _detail_context(request, ticket, messages_page=messages_page)
+        )
     return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
 
 
 def _conflict(request, exc: services.TicketConflict):
-    return render(request, "tickets/conflict.html", {"ticket": exc.ticket, "holder": exc.holder,
-                                                     "reason": str(exc)}, status=409)
+    return render(
+        request, "tickets/conflict.html", {"ticket": exc.ticket, "holder": exc.holder, "reason": str(exc)}, status=409
+    )
 
 
 def _transition(request, pk, change):
@@ -147,8 +167,9 @@ def reply(request, pk):
     status = 400
     if form.is_valid():
         try:
-            services.ticket_reply(ticket=ticket, agent=request.user, text=form.cleaned_data["text"],
-                                  nonce=form.cleaned_data["nonce"])
+            services.ticket_reply(
+                ticket=ticket, agent=request.user, text=form.cleaned_data["text"], nonce=form.cleaned_data["nonce"]
+            )
         except services.ReplyRejected as exc:
             form.add_error("text", str(exc))
         except services.TicketConflict as exc:
@@ -170,4 +191,3 @@ def _see_other(ticket):
     response = redirect("tickets:detail", pk=ticket.pk)
     response.status_code = 303
     return response
-

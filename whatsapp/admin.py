@@ -19,8 +19,18 @@ from .models import Connection, WebhookEvent
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
 MASK = "••••••••"
 # Keys whose values never reach a page, wherever they sit in a provider body or headers.
-SECRET_KEYS = {"apikey", "api_key", "token", "access_token", "verify_token", "app_secret", "secret",
-               "password", "authorization", "hub.verify_token"}
+SECRET_KEYS = {
+    "apikey",
+    "api_key",
+    "token",
+    "access_token",
+    "verify_token",
+    "app_secret",
+    "secret",
+    "password",
+    "authorization",
+    "hub.verify_token",
+}
 
 
 def webhook_url(request, connection: Connection) -> str:
@@ -31,12 +41,16 @@ def webhook_url(request, connection: Connection) -> str:
 class ConnectionAdminForm(forms.ModelForm):
     """Secrets are write-only: never sent back to the browser; a blank field keeps the stored value."""
 
-    api_base_url = forms.URLField(label=Connection._meta.get_field("api_base_url").verbose_name,
-                                  max_length=500, required=False, assume_scheme="https")
+    api_base_url = forms.URLField(
+        label=Connection._meta.get_field("api_base_url").verbose_name,
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+    )
 
     class Meta:
         model = Connection
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets choose what is shown
         widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
 
     def __init__(self, *args, **kwargs):
@@ -48,8 +62,11 @@ class ConnectionAdminForm(forms.ModelForm):
                 continue
             field.required = False
             field.widget.attrs["autocomplete"] = "new-password"
-            field.help_text = (_("Definido (%(mask)s). Deixe em branco para manter.") % {"mask": MASK}
-                               if getattr(self.instance, name, "") else _("Não definido."))
+            field.help_text = (
+                _("Definido (%(mask)s). Deixe em branco para manter.") % {"mask": MASK}
+                if getattr(self.instance, name, "")
+                else _("Não definido.")
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -74,8 +91,19 @@ class ConnectionAdmin(ScopedAdmin):
     actions = [deactivate_active]
     fieldsets = (
         (None, {"fields": ("reseller", "name", "provider", "default_department", "active", "key")}),
-        (_("Meta Cloud API"), {"fields": ("phone_number_id", "business_account_id", "display_phone",
-                                          "access_token", "app_secret", "verify_token")}),
+        (
+            _("Meta Cloud API"),
+            {
+                "fields": (
+                    "phone_number_id",
+                    "business_account_id",
+                    "display_phone",
+                    "access_token",
+                    "app_secret",
+                    "verify_token",
+                )
+            },
+        ),
         (_("Evolution API"), {"fields": ("instance_name", "api_key")}),
         (_("Envio"), {"fields": ("api_base_url",)}),
         (_("Estado informado pelo provedor"), {"fields": ("state", "state_updated_at")}),
@@ -125,15 +153,21 @@ def replay_failed(modeladmin, request, queryset):
     summary = ", ".join(f"{state}: {n}" for state, n in sorted(outcomes.items())) or "-"
     modeladmin.message_user(
         request,
-        ngettext("%(n)d evento reprocessado (%(summary)s).", "%(n)d eventos reprocessados (%(summary)s).",
-                 len(failed)) % {"n": len(failed), "summary": summary},
+        ngettext("%(n)d evento reprocessado (%(summary)s).", "%(n)d eventos reprocessados (%(summary)s).", len(failed))
+        % {"n": len(failed), "summary": summary},
         messages.SUCCESS if failed else messages.WARNING,
     )
     if skipped:
         modeladmin.message_user(
-            request, ngettext("%(n)d evento ignorado: só eventos com falha são reprocessados.",
-                              "%(n)d eventos ignorados: só eventos com falha são reprocessados.", skipped)
-            % {"n": skipped}, messages.WARNING)
+            request,
+            ngettext(
+                "%(n)d evento ignorado: só eventos com falha são reprocessados.",
+                "%(n)d eventos ignorados: só eventos com falha são reprocessados.",
+                skipped,
+            )
+            % {"n": skipped},
+            messages.WARNING,
+        )
 
 
 @admin.register(WebhookEvent)
@@ -147,8 +181,18 @@ class WebhookEventAdmin(ScopedAdmin):
     date_hierarchy = "received_at"
     ordering = ("-received_at",)
     actions = [replay_failed]
-    fields = ("connection", "event_type", "state", "attempts", "received_at", "processed_at", "error",
-              "dedup_key", "headers_redacted", "body_redacted")
+    fields = (
+        "connection",
+        "event_type",
+        "state",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "error",
+        "dedup_key",
+        "headers_redacted",
+        "body_redacted",
+    )
     readonly_fields = fields
 
     def has_replay_permission(self, request):

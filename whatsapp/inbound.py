@@ -35,8 +35,7 @@ def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | 
     target = parsed.message.reply_to_provider_id
     if parsed.message.kind != Message.Kind.REACTION or not target:
         return None
-    ticket_id = (Message.objects.by_provider_id(connection, target)
-                 .values_list("ticket_id", flat=True).first())
+    ticket_id = Message.objects.by_provider_id(connection, target).values_list("ticket_id", flat=True).first()
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
@@ -51,12 +50,16 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     if parsed.from_me:
         # Looked up, never created: the business writing first does not make a client or a ticket.
         known = Client.objects.filter(reseller_id=connection.reseller_id, identity=parsed.sender.identity).first()
-        ticket = known and Ticket.objects.filter(connection=connection, client=known,
-                                                 status=Ticket.Status.OPEN).first()
+        ticket = known and Ticket.objects.filter(connection=connection, client=known, status=Ticket.Status.OPEN).first()
         if ticket is None:
             return "ignored:from_me_without_ticket"
-        stored = ticket_services.message_store(ticket=ticket, msg=msg, direction=Message.Direction.OUT,
-                                               from_business_phone=True, delivery_status=Message.Delivery.SENT)
+        stored = ticket_services.message_store(
+            ticket=ticket,
+            msg=msg,
+            direction=Message.Direction.OUT,
+            from_business_phone=True,
+            delivery_status=Message.Delivery.SENT,
+        )
         return "stored" if stored else "duplicate"
     client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
     ticket = _reaction_target(connection, parsed)
@@ -72,12 +75,18 @@ def status_ingest(*, connection: Connection, status: StatusUpdate) -> str:
     """Apply a receipt. "status_unknown" when its message is not stored (yet): a receipt can overtake
     the outbox recording the provider's id, so the journal keeps such an event for a later pass."""
     if outbox.message_apply_status(
-        connection=connection, provider_message_id=status.provider_message_id, status=status.status,
-        at=status.timestamp, error_code=status.error_code, error_text=status.error_text,
+        connection=connection,
+        provider_message_id=status.provider_message_id,
+        status=status.status,
+        at=status.timestamp,
+        error_code=status.error_code,
+        error_text=status.error_text,
     ):
         return "status_applied"
-    if status.provider_message_id and not Message.objects.by_provider_id(
-            connection, status.provider_message_id).exists():
+    if (
+        status.provider_message_id
+        and not Message.objects.by_provider_id(connection, status.provider_message_id).exists()
+    ):
         return "status_unknown"
     return "status_unchanged"
 
@@ -86,8 +95,9 @@ def _connection_for(connection: Connection, phone_number_id: str) -> Connection:
     """One Meta app may post every number's events to one URL: route by the receiving number."""
     if not phone_number_id or connection.phone_number_id in ("", phone_number_id):
         return connection
-    other = Connection.objects.filter(provider=connection.provider, phone_number_id=phone_number_id, active=True,
-                                      app_secret=connection.app_secret).first()
+    other = Connection.objects.filter(
+        provider=connection.provider, phone_number_id=phone_number_id, active=True, app_secret=connection.app_secret
+    ).first()
     return other or connection
 
 

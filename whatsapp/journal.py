@@ -17,9 +17,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .inbound import parsed_ingest
 from .models import Connection, WebhookEvent
 from .providers import get_provider
-from .inbound import parsed_ingest
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +31,21 @@ MAX_AUTO_ATTEMPTS = 5
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "X-Forwarded-For")
 
 
-def webhook_event_store(*, connection: Connection, raw_body: bytes, headers=None,
-                        event_type: str = "") -> tuple[WebhookEvent, bool]:
+def webhook_event_store(
+    *, connection: Connection, raw_body: bytes, headers=None, event_type: str = ""
+) -> tuple[WebhookEvent, bool]:
     """Durably journal one authenticated body. Returns (event, created); a repeat returns the first copy."""
     dedup_key = hashlib.sha256(raw_body).hexdigest()
     kept = {h: headers[h] for h in KEPT_HEADERS if headers and headers.get(h)}
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
-                connection=connection, dedup_key=dedup_key, event_type=event_type[:64], body=raw_body,
-                headers=kept, received_at=timezone.now(),
+                connection=connection,
+                dedup_key=dedup_key,
+                event_type=event_type[:64],
+                body=raw_body,
+                headers=kept,
+                received_at=timezone.now(),
             )
         return event, True
     except IntegrityError:
@@ -56,10 +61,13 @@ def webhook_event_process(event: WebhookEvent, connection: Connection | None = N
         result = get_provider(connection).parse(payload)
         state = WebhookEvent.State.IGNORED if result.empty else WebhookEvent.State.PROCESSED
         counts = _ingest(connection, result, event, state)
-    except Exception as exc:  # noqa: BLE001 - any bug or bad data must not lose the event: it stays replayable
+    except Exception as exc:
         log.exception("webhook event %s failed", event.pk)
-        _finish(event, WebhookEvent.State.FAILED, error="".join(
-            traceback.format_exception_only(type(exc), exc)).strip()[:2000])
+        _finish(
+            event,
+            WebhookEvent.State.FAILED,
+            error="".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000],
+        )
         return WebhookEvent.State.FAILED
     log.info("webhook event %s %s %s %s", event.pk, result.event_type, state, counts)
     return state
@@ -73,6 +81,7 @@ def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> 
     idempotent work is simply run again without it if the transaction fails (for example a
     deadlock between two concurrent batches naming the same clients in another order).
     """
+
     def apply() -> dict:
         counts = parsed_ingest(connection=connection, result=result)
         note = "; ".join(result.skipped)
@@ -92,8 +101,13 @@ def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> 
 
 
 def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str = "") -> None:
-    changes = {"state": state, "error": error, "attempts": F("attempts") + 1, "processed_at": timezone.now(),
-               "updated_at": timezone.now()}
+    changes = {
+        "state": state,
+        "error": error,
+        "attempts": F("attempts") + 1,
+        "processed_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
     if event_type:
         changes["event_type"] = event_type[:64]
     WebhookEvent.objects.filter(pk=event.pk).update(**changes)
@@ -102,10 +116,13 @@ def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str
 def webhook_events_due(*, now=None, limit: int = 100):
     """Pending events nobody is working on any more, for the outbox worker's automatic pass."""
     cutoff = (now or timezone.now()) - STALE_AFTER
-    return (WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff,
-                                        attempts__lt=MAX_AUTO_ATTEMPTS)
-            .filter(Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff))
-            .order_by("received_at")[:limit])
+    return (
+        WebhookEvent.objects.filter(
+            state=WebhookEvent.State.PENDING, received_at__lt=cutoff, attempts__lt=MAX_AUTO_ATTEMPTS
+        )
+        .filter(Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff))
+        .order_by("received_at")[:limit]
+    )
 
 
 def webhook_events_replay_due(*, now=None) -> dict:

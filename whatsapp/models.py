@@ -33,7 +33,9 @@ class Connection(BaseModel):
     api_key = models.CharField(_("API key (Evolution)"), max_length=255, blank=True)
     api_base_url = models.URLField(_("URL base da API"), max_length=500, blank=True)
     default_department = models.ForeignKey(
-        "accounts.Department", on_delete=models.PROTECT, related_name="connections",
+        "accounts.Department",
+        on_delete=models.PROTECT,
+        related_name="connections",
         verbose_name=_("departamento padrão"),
     )
     active = models.BooleanField(_("ativa"), default=True)

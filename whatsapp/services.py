@@ -12,6 +12,9 @@ from .providers import ConnectionStateUpdate
 def connection_state_ingest(*, connection: Connection, update: ConnectionStateUpdate) -> bool:
     """Store the provider's connection state; an older report never overwrites a newer one."""
     at = update.timestamp or timezone.now()
-    return Connection.objects.filter(pk=connection.pk).filter(
-        Q(state_updated_at__isnull=True) | Q(state_updated_at__lte=at)
-    ).update(state=update.state[:32], state_updated_at=at, updated_at=timezone.now()) == 1
+    return (
+        Connection.objects.filter(pk=connection.pk)
+        .filter(Q(state_updated_at__isnull=True) | Q(state_updated_at__lte=at))
+        .update(state=update.state[:32], state_updated_at=at, updated_at=timezone.now())
+        == 1
+    )

@@ -47,8 +47,11 @@ def _read_body(request) -> bytes:
 def _handshake(request, connection: Connection) -> HttpResponse:
     token = request.GET.get("hub.verify_token", "")
     expected = connection.verify_token
-    if (request.GET.get("hub.mode") == "subscribe" and expected
-            and hmac.compare_digest(token.encode(), expected.encode())):
+    if (
+        request.GET.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
         return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
     return HttpResponseForbidden("verification failed", content_type="text/plain")
 

@@ -46,9 +46,13 @@ def test_load_client_counts_every_answer_and_keeps_accepted_tokens():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        res = run_load("127.0.0.1", server.server_address[1],
-                       lambda i, n: ("GET", f"/x/{i * 1_000_000 + n}", None, {}, i * 1_000_000 + n),
-                       concurrency=4, duration_s=0.3)
+        res = run_load(
+            "127.0.0.1",
+            server.server_address[1],
+            lambda i, n: ("GET", f"/x/{i * 1_000_000 + n}", None, {}, i * 1_000_000 + n),
+            concurrency=4,
+            duration_s=0.3,
+        )
     finally:
         server.shutdown()
     assert res.requests > 0 and res.errors == 0
@@ -82,8 +86,9 @@ def test_claim_check_reports_exactly_one_winner_per_ticket():
 
     suporte = Department.objects.get(name="Suporte")
     for n in range(4):
-        User.objects.create_user(email=f"race{n}@demo.local", role=User.Role.AGENT,
-                                 reseller=suporte.reseller).departments.set([suporte])
+        User.objects.create_user(
+            email=f"race{n}@demo.local", role=User.Role.AGENT, reseller=suporte.reseller
+        ).departments.set([suporte])
     res = checks.claims(agents=6, tickets=5, connection_key="demo-meta")
     assert res["errors"] == []
     assert res["claimed_exactly_once"] == res["holder_matches_winner"] == 5

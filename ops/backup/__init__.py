@@ -3,4 +3,4 @@
 from .export import backup
 from .restore import RestoreError, restore
 
-__all__ = ["backup", "restore", "RestoreError"]
+__all__ = ["RestoreError", "backup", "restore"]

@@ -12,17 +12,17 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.utils import load_backend
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.utils import load_backend
 from django.utils import timezone
 
-from . import native
+from .native import mongodump, pg_dump, sqlite_copy
 from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 
 PROJECT_APPS = ("accounts", "tickets", "whatsapp")
@@ -60,8 +60,13 @@ def _export_tables(alias: str, data_dir: Path, progress: Progress) -> list[dict]
             os.fsync(out.fileno())
         progress(table.name, digest.count, digest.count)
         entries[table.name] = {
-            "name": table.name, "model": table.label, "file": f"data/{path.name}", "count": digest.count,
-            "sha256": file_hash.hexdigest(), "rows_digest": digest.hexdigest(), "fields": table.attnames,
+            "name": table.name,
+            "model": table.label,
+            "file": f"data/{path.name}",
+            "count": digest.count,
+            "sha256": file_hash.hexdigest(),
+            "rows_digest": digest.hexdigest(),
+            "fields": table.attnames,
             "identity": list(table.identity),
         }
     return [entries[t.name] for t in tables]
@@ -93,7 +98,7 @@ def _export_postgresql(alias: str, out: Path, progress: Progress) -> tuple[list[
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
         # pg_dump joins our snapshot: the dump and the export are the same instant.
-        info = native.pg_dump(alias, out / "native" / "postgresql.dump", snapshot)
+        info = pg_dump(alias, out / "native" / "postgresql.dump", snapshot)
         tables = _export_tables(alias, out / "data", progress)
     return tables, info
 
@@ -107,7 +112,7 @@ def backup(out: Path, *, alias: str = "default", progress: Progress = _quiet) ->
     vendor = connections[alias].vendor
     point_in_time = True
     if vendor == "sqlite":
-        info = native.sqlite_copy(alias, out / "native" / "iaze.sqlite3")
+        info = sqlite_copy(alias, out / "native" / "iaze.sqlite3")
         progress("sqlite online backup", 1, 1)
         with _snapshot_alias(out / "native" / "iaze.sqlite3") as source:
             migrations = applied_migrations(source)
@@ -117,15 +122,21 @@ def backup(out: Path, *, alias: str = "default", progress: Progress = _quiet) ->
         tables, info = _export_postgresql(alias, out, progress)
     else:
         migrations = applied_migrations(alias)
-        info = native.mongodump(alias, out / "native" / "mongodb.archive.gz") if vendor == "mongodb" else {}
+        info = mongodump(alias, out / "native" / "mongodb.archive.gz") if vendor == "mongodb" else {}
         point_in_time = False
         tables = _export_tables(alias, out / "data", progress)
     if info.get("file"):
         info["sha256"] = _file_sha256(out / "native" / info["file"])
     manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "created_at": timezone.now().isoformat(),
-        "profile": getattr(settings, "DB_PROFILE", vendor), "vendor": vendor, "point_in_time": point_in_time,
-        "migrations": migrations, "tables": tables, "native": info,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": timezone.now().isoformat(),
+        "profile": getattr(settings, "DB_PROFILE", vendor),
+        "vendor": vendor,
+        "point_in_time": point_in_time,
+        "migrations": migrations,
+        "tables": tables,
+        "native": info,
         "seconds": round(time.monotonic() - started, 3),
     }
     tmp = out / "manifest.json.tmp"

@@ -44,8 +44,13 @@ def sqlite_copy(alias: str, out: Path) -> dict:
 
 def _pg_env(settings_dict: dict) -> dict:
     env = dict(os.environ)
-    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("PASSWORD", "PGPASSWORD"),
-                     ("NAME", "PGDATABASE")):
+    for key, var in (
+        ("HOST", "PGHOST"),
+        ("PORT", "PGPORT"),
+        ("USER", "PGUSER"),
+        ("PASSWORD", "PGPASSWORD"),
+        ("NAME", "PGDATABASE"),
+    ):
         if settings_dict.get(key):
             env[var] = str(settings_dict[key])
     return env
@@ -61,8 +66,12 @@ def pg_dump(alias: str, out: Path, snapshot: str | None) -> dict:
     result = subprocess.run(cmd, env=_pg_env(connections[alias].settings_dict), capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"pg_dump failed: {result.stderr.strip()}")
-    return {"kind": "pg_dump", "file": out.name, "snapshot": snapshot or "",
-            "restore_with": "pg_restore --no-owner -d <empty database> " + out.name}
+    return {
+        "kind": "pg_dump",
+        "file": out.name,
+        "snapshot": snapshot or "",
+        "restore_with": "pg_restore --no-owner -d <empty database> " + out.name,
+    }
 
 
 def mongodump(alias: str, out: Path) -> dict:
@@ -74,5 +83,8 @@ def mongodump(alias: str, out: Path) -> dict:
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"mongodump failed: {result.stderr.strip()}")
-    return {"kind": "mongodump", "file": out.name,
-            "restore_with": f"mongorestore --gzip --archive={out.name} (into an empty database)"}
+    return {
+        "kind": "mongodump",
+        "file": out.name,
+        "restore_with": f"mongorestore --gzip --archive={out.name} (into an empty database)",
+    }

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 from django.db import IntegrityError, connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -115,8 +115,9 @@ def _identity_of(table: Table, obj) -> tuple:
 def _insert(table: Table, alias: str, objs: list, merge: bool) -> tuple[int, int]:
     """Insert a batch; when merging, skip what exists. Returns (inserted, conflicts)."""
     if merge:
-        present = {tuple(v) for v in table.manager(alias).filter(_identity_filter(table, objs))
-                   .values_list(*table.identity)}
+        present = {
+            tuple(v) for v in table.manager(alias).filter(_identity_filter(table, objs)).values_list(*table.identity)
+        }
         objs = [o for o in objs if _identity_of(table, o) not in present]
     if not objs:
         return 0, 0

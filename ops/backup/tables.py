@@ -118,7 +118,7 @@ def _canonical(row: dict, table: Table) -> str:
             )
             parsed = parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
             if isinstance(parsed, datetime.datetime) and parsed.tzinfo is not None:
-                parsed = parsed.astimezone(datetime.timezone.utc)
+                parsed = parsed.astimezone(datetime.UTC)
             canon[field.attname] = parsed.isoformat()
     return json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

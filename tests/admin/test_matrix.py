@@ -12,9 +12,17 @@ from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
-MODELS = ["accounts.reseller", "accounts.department", "accounts.user", "accounts.client",
-          "whatsapp.connection", "tickets.ticket", "tickets.message", "tickets.ticketevent",
-          "whatsapp.webhookevent"]
+MODELS = [
+    "accounts.reseller",
+    "accounts.department",
+    "accounts.user",
+    "accounts.client",
+    "whatsapp.connection",
+    "tickets.ticket",
+    "tickets.message",
+    "tickets.ticketevent",
+    "whatsapp.webhookevent",
+]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
 ADDABLE_BY_ADMIN = {"accounts.reseller", "accounts.department", "accounts.user", "whatsapp.connection"}
 ADDABLE_BY_MANAGER = {"accounts.department", "accounts.user", "whatsapp.connection"}
@@ -22,8 +30,9 @@ MANAGERS = {"reseller_user": "demo", "outsider_reseller": "outra"}
 
 
 def test_every_project_model_is_registered_and_walked():
-    registered = {m._meta.label_lower for m in admin.site._registry if m._meta.app_label in
-                  ("accounts", "tickets", "whatsapp")}
+    registered = {
+        m._meta.label_lower for m in admin.site._registry if m._meta.app_label in ("accounts", "tickets", "whatsapp")
+    }
     assert registered == set(MODELS)
 
 
@@ -54,8 +63,10 @@ def _client_for(client, user):
     return client
 
 
-@pytest.mark.parametrize("who", ["anonymous", "agent1", "agent2", "agent3", "reseller_user", "admin_user",
-                                 "outsider_agent", "outsider_reseller"])
+@pytest.mark.parametrize(
+    "who",
+    ["anonymous", "agent1", "agent2", "agent3", "reseller_user", "admin_user", "outsider_agent", "outsider_reseller"],
+)
 def test_admin_matrix(client, world, who):
     client = _client_for(client, world.users[who])
     sides = {"demo": world.demo, "outra": world.outra}
@@ -80,8 +91,10 @@ def test_admin_matrix(client, world, who):
             for view in ("change", "delete", "history"):
                 check(_url(label, view, obj), _expected(who, label, view, side_name))
             if label == "accounts.user":
-                check(reverse("admin:auth_user_password_change", args=[obj.pk]),
-                      _expected(who, label, "password", side_name))
+                check(
+                    reverse("admin:auth_user_password_change", args=[obj.pk]),
+                    _expected(who, label, "password", side_name),
+                )
             if listing.status_code == 200:
                 visible = (who == "admin_user") or MANAGERS[who] == side_name
                 shown = str(obj.pk) in listing.content.decode()
@@ -100,6 +113,7 @@ def test_manager_cannot_open_an_installation_admin(client, world, who):
 
 # --- the workspace -------------------------------------------------------------------------
 
+
 def _workspace_expected(who, path_kind, side):
     if path_kind in ("claim", "close", "reply"):
         return 405  # GET on a state-changing path, logged in or not
@@ -108,13 +122,22 @@ def _workspace_expected(who, path_kind, side):
     if path_kind == "queue":
         return 200
     # detail: admin everything; a reseller its tenant; an agent its departments (the tickets are in Suporte).
-    home = {"admin_user": None, "reseller_user": "demo", "agent1": "demo", "agent2": "demo",
-            "outsider_agent": "outra", "outsider_reseller": "outra", "agent3": "none"}[who]
+    home = {
+        "admin_user": None,
+        "reseller_user": "demo",
+        "agent1": "demo",
+        "agent2": "demo",
+        "outsider_agent": "outra",
+        "outsider_reseller": "outra",
+        "agent3": "none",
+    }[who]
     return 200 if home is None or home == side else 404
 
 
-@pytest.mark.parametrize("who", ["anonymous", "agent1", "agent2", "agent3", "reseller_user", "admin_user",
-                                 "outsider_agent", "outsider_reseller"])
+@pytest.mark.parametrize(
+    "who",
+    ["anonymous", "agent1", "agent2", "agent3", "reseller_user", "admin_user", "outsider_agent", "outsider_reseller"],
+)
 def test_workspace_matrix(client, world, who):
     client = _client_for(client, world.users[who])
     wrong = []

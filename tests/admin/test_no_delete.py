@@ -27,11 +27,13 @@ def test_posting_the_delete_action_deletes_nothing(client, world, who):
     for label, obj in world.demo.rows().items():
         model = apps.get_model(label)
         before = model.objects.count()
-        response = client.post(_url(label, "changelist"), {
-            "action": "delete_selected", "_selected_action": [str(obj.pk)], "post": "yes", "index": 0})
+        response = client.post(
+            _url(label, "changelist"),
+            {"action": "delete_selected", "_selected_action": [str(obj.pk)], "post": "yes", "index": 0},
+        )
         # Django answers an unknown action with the list again (and a message), never a confirmation page.
         assert response.status_code in (200, 302), label
-        assert b"Are you sure" not in response.content and "Tem certeza".encode() not in response.content
+        assert b"Are you sure" not in response.content and b"Tem certeza" not in response.content
         assert model.objects.count() == before and model.objects.filter(pk=obj.pk).exists(), label
 
 

@@ -26,8 +26,14 @@ def test_changelists_do_not_grow_with_rows(client, world, tenant, who):
         dept = f.make_department(tenant.reseller, f"Extra {n}")
         agent = f.make_user(f"extra{n}@demo.local", reseller=tenant.reseller, departments=[dept])
         conn = f.make_connection(tenant.reseller, dept)
-        side = build_side(reseller=tenant.reseller, department=dept, user=agent, connection=conn,
-                          client_name=f"Extra {n}", wa_id=f"55119777700{n:02d}")
+        side = build_side(
+            reseller=tenant.reseller,
+            department=dept,
+            user=agent,
+            connection=conn,
+            client_name=f"Extra {n}",
+            wa_id=f"55119777700{n:02d}",
+        )
         from tickets import services
 
         services.ticket_claim(ticket=side.ticket, agent=agent)

@@ -34,8 +34,7 @@ def test_replay_processes_a_failed_event(client, meta_conn, outsider, reseller_u
     client.force_login(reseller_user)
     listing = client.get(CHANGELIST)
     assert "replay_failed" in [name for name, _ in listing.context["action_form"].fields["action"].choices]
-    response = client.post(CHANGELIST, {"action": "replay_failed",
-                                        "_selected_action": [str(ours.pk), str(theirs.pk)]})
+    response = client.post(CHANGELIST, {"action": "replay_failed", "_selected_action": [str(ours.pk), str(theirs.pk)]})
     assert response.status_code == 302
     ours.refresh_from_db()
     theirs.refresh_from_db()

@@ -10,8 +10,11 @@ from .webhooks import post_evolution_text, post_meta_text
 
 pytestmark = pytest.mark.django_db
 
-META_SECRETS = {"access_token": "EAAGsecretACCESStoken1234", "app_secret": "appSECRET-5678-meta",
-                "verify_token": "verifyTOKEN-9012"}
+META_SECRETS = {
+    "access_token": "EAAGsecretACCESStoken1234",
+    "app_secret": "appSECRET-5678-meta",
+    "verify_token": "verifyTOKEN-9012",
+}
 EVO_SECRET = {"api_key": "EVO-apikey-3456-secret"}
 ALL_SECRETS = [*META_SECRETS.values(), *EVO_SECRET.values()]
 
@@ -19,8 +22,9 @@ ALL_SECRETS = [*META_SECRETS.values(), *EVO_SECRET.values()]
 @pytest.fixture
 def conns(tenant):
     meta = f.make_connection(tenant.reseller, tenant.suporte, key="sec-meta", **META_SECRETS)
-    evo = f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION,
-                            key="sec-evo", **EVO_SECRET)
+    evo = f.make_connection(
+        tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION, key="sec-evo", **EVO_SECRET
+    )
     return meta, evo
 
 
@@ -65,11 +69,20 @@ def test_no_page_renders_a_secret(client, conns, who, request):
 
 def _form_data(conn, **changes):
     data = {
-        "reseller": str(conn.reseller_id), "name": conn.name, "provider": conn.provider,
-        "default_department": str(conn.default_department_id), "active": "on",
-        "phone_number_id": conn.phone_number_id, "business_account_id": "", "display_phone": "",
-        "access_token": "", "app_secret": "", "verify_token": "", "instance_name": conn.instance_name,
-        "api_key": "", "api_base_url": conn.api_base_url,
+        "reseller": str(conn.reseller_id),
+        "name": conn.name,
+        "provider": conn.provider,
+        "default_department": str(conn.default_department_id),
+        "active": "on",
+        "phone_number_id": conn.phone_number_id,
+        "business_account_id": "",
+        "display_phone": "",
+        "access_token": "",
+        "app_secret": "",
+        "verify_token": "",
+        "instance_name": conn.instance_name,
+        "api_key": "",
+        "api_base_url": conn.api_base_url,
     }
     data.update(changes)
     return data
@@ -90,8 +103,10 @@ def test_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(client, con
     meta.refresh_from_db()
     assert meta.app_secret == "novo-APP-secret-0000" and meta.access_token == META_SECRETS["access_token"]
     _assert_clean(client.get(url).content, [*ALL_SECRETS, "novo-APP-secret-0000"])
-    _assert_clean(client.get(reverse("admin:whatsapp_connection_history", args=[meta.pk])).content,
-                  [*ALL_SECRETS, "novo-APP-secret-0000"])
+    _assert_clean(
+        client.get(reverse("admin:whatsapp_connection_history", args=[meta.pk])).content,
+        [*ALL_SECRETS, "novo-APP-secret-0000"],
+    )
 
 
 def test_a_form_error_does_not_echo_the_typed_secret(client, conns, admin_user, outsider):
@@ -99,8 +114,9 @@ def test_a_form_error_does_not_echo_the_typed_secret(client, conns, admin_user, 
     client.force_login(admin_user)
     url = reverse("admin:whatsapp_connection_change", args=[meta.pk])
     # Another tenant's department: refused, and the page comes back with the form.
-    response = client.post(url, _form_data(meta, default_department=str(outsider.department.pk),
-                                           access_token="typed-NEW-token-7777"))
+    response = client.post(
+        url, _form_data(meta, default_department=str(outsider.department.pk), access_token="typed-NEW-token-7777")
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors
     _assert_clean(response.content, [*ALL_SECRETS, "typed-NEW-token-7777"])
@@ -112,8 +128,9 @@ def test_change_page_shows_the_webhook_url_ready_to_copy(client, conns, reseller
     settings.ALLOWED_HOSTS = ["atendimento.example.com"]
     meta, _evo = conns
     client.force_login(reseller_user)
-    response = client.get(reverse("admin:whatsapp_connection_change", args=[meta.pk]), secure=True,
-                          HTTP_HOST="atendimento.example.com")
+    response = client.get(
+        reverse("admin:whatsapp_connection_change", args=[meta.pk]), secure=True, HTTP_HOST="atendimento.example.com"
+    )
     assert response.status_code == 200
     assert b'value="https://atendimento.example.com/whatsapp/webhook/sec-meta/"' in response.content
     assert b"readonly" in response.content

@@ -12,16 +12,23 @@ ADD = reverse("admin:accounts_user_add")
 
 
 def _add_data(**changes):
-    data = {"email": "nova.agente@demo.local", "usable_password": "true", "password1": "uma-senha-boa-987",
-            "password2": "uma-senha-boa-987", "name": "Nova Agente", "role": "agent"}
+    data = {
+        "email": "nova.agente@demo.local",
+        "usable_password": "true",
+        "password1": "uma-senha-boa-987",
+        "password2": "uma-senha-boa-987",
+        "name": "Nova Agente",
+        "role": "agent",
+    }
     data.update(changes)
     return data
 
 
 def test_reseller_creates_an_agent_of_its_own_tenant(client, reseller_user, tenant, outsider):
     client.force_login(reseller_user)
-    response = client.post(ADD, _add_data(departments=[str(tenant.suporte.pk)],
-                                          reseller=str(outsider.reseller.pk)))  # a forged tenant is ignored
+    response = client.post(
+        ADD, _add_data(departments=[str(tenant.suporte.pk)], reseller=str(outsider.reseller.pk))
+    )  # a forged tenant is ignored
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(email="nova.agente@demo.local")
     assert user.reseller_id == tenant.reseller.pk
@@ -49,15 +56,19 @@ def test_add_form_offers_only_own_tenant_choices(client, reseller_user, tenant, 
 
 def test_admin_role_grants_admin_access_and_agent_role_takes_it_away(client, admin_user, tenant):
     client.force_login(admin_user)
-    response = client.post(ADD, _add_data(email="chefe@demo.local", role="reseller",
-                                          reseller=str(tenant.reseller.pk)))
+    response = client.post(ADD, _add_data(email="chefe@demo.local", role="reseller", reseller=str(tenant.reseller.pk)))
     assert response.status_code == 302
     boss = User.objects.get(email="chefe@demo.local")
     assert (boss.is_staff, boss.is_superuser) == (True, False)
     change = reverse("admin:accounts_user_change", args=[boss.pk])
     form = client.get(change).context["adminform"].form
-    data = {"email": boss.email, "name": boss.name, "role": "agent", "reseller": str(tenant.reseller.pk),
-            "is_active": "on"}
+    data = {
+        "email": boss.email,
+        "name": boss.name,
+        "role": "agent",
+        "reseller": str(tenant.reseller.pk),
+        "is_active": "on",
+    }
     assert set(data) <= set(form.fields) | {"is_active"}
     assert client.post(change, data).status_code == 302
     boss.refresh_from_db()
@@ -73,8 +84,9 @@ def test_agent_needs_a_tenant(client, admin_user):
 def test_reseller_sets_an_agents_password(client, reseller_user, agent1):
     client.force_login(reseller_user)
     url = reverse("admin:auth_user_password_change", args=[agent1.pk])
-    response = client.post(url, {"usable_password": "true", "password1": "trocada-1234-xyz",
-                                 "password2": "trocada-1234-xyz"})
+    response = client.post(
+        url, {"usable_password": "true", "password1": "trocada-1234-xyz", "password2": "trocada-1234-xyz"}
+    )
     assert response.status_code == 302
     client.logout()
     assert client.login(username=agent1.email, password="trocada-1234-xyz")
@@ -83,8 +95,10 @@ def test_reseller_sets_an_agents_password(client, reseller_user, agent1):
 
 def test_deactivate_action_instead_of_delete(client, reseller_user, agent1, agent2, outsider):
     client.force_login(reseller_user)
-    response = client.post(reverse("admin:accounts_user_changelist"), {
-        "action": "deactivate_users", "_selected_action": [str(agent1.pk), str(outsider.agent.pk)]})
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "deactivate_users", "_selected_action": [str(agent1.pk), str(outsider.agent.pk)]},
+    )
     assert response.status_code == 302
     agent1.refresh_from_db()
     outsider.agent.refresh_from_db()

@@ -28,8 +28,12 @@ def meta_text_body(connection, *, wa_id: str, text: str, name: str = "Maria", ts
 def post_meta(client, connection, body):
     raw = _raw(body)
     signature = "sha256=" + hmac.new(connection.app_secret.encode(), raw, hashlib.sha256).hexdigest()
-    return client.post(f"/whatsapp/webhook/{connection.key}/", data=raw, content_type="application/json",
-                       HTTP_X_HUB_SIGNATURE_256=signature)
+    return client.post(
+        f"/whatsapp/webhook/{connection.key}/",
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signature,
+    )
 
 
 def post_meta_text(client, connection, *, wa_id: str, text: str, ts: int = 1749416383):

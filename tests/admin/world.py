@@ -27,10 +27,14 @@ class Side:
 
     def rows(self) -> dict:
         return {
-            "accounts.reseller": self.reseller, "accounts.department": self.department,
-            "accounts.user": self.user, "accounts.client": self.client,
-            "whatsapp.connection": self.connection, "tickets.ticket": self.ticket,
-            "tickets.message": self.message, "tickets.ticketevent": self.ticket_event,
+            "accounts.reseller": self.reseller,
+            "accounts.department": self.department,
+            "accounts.user": self.user,
+            "accounts.client": self.client,
+            "whatsapp.connection": self.connection,
+            "tickets.ticket": self.ticket,
+            "tickets.message": self.message,
+            "tickets.ticketevent": self.ticket_event,
             "whatsapp.webhookevent": self.webhook_event,
         }
 
@@ -38,12 +42,19 @@ class Side:
 def build_side(*, reseller, department, user, connection, client_name, wa_id) -> Side:
     client = f.make_client(reseller, wa_id=wa_id, name=client_name)
     ticket = f.make_ticket(connection, client=client, text=f"mensagem de {client_name}")
-    event, _ = journal.webhook_event_store(connection=connection, raw_body=f'{{"from": "{wa_id}"}}'.encode(),
-                                           event_type="test")
+    event, _ = journal.webhook_event_store(
+        connection=connection, raw_body=f'{{"from": "{wa_id}"}}'.encode(), event_type="test"
+    )
     return Side(
-        reseller=reseller, department=department, user=user, client=client, connection=connection,
-        ticket=ticket, message=Message.objects.get(ticket=ticket),
-        ticket_event=TicketEvent.objects.get(ticket=ticket), webhook_event=event,
+        reseller=reseller,
+        department=department,
+        user=user,
+        client=client,
+        connection=connection,
+        ticket=ticket,
+        message=Message.objects.get(ticket=ticket),
+        ticket_event=TicketEvent.objects.get(ticket=ticket),
+        webhook_event=event,
     )
 
 
@@ -56,13 +67,30 @@ class World:
 
 @pytest.fixture
 def world(tenant, meta_conn, agent1, agent2, agent3, reseller_user, admin_user, outsider) -> World:
-    demo = build_side(reseller=tenant.reseller, department=tenant.suporte, user=agent1, connection=meta_conn,
-                      client_name="Cliente Demo", wa_id="5511911110001")
-    outra = build_side(reseller=outsider.reseller, department=outsider.department, user=outsider.agent,
-                       connection=outsider.connection, client_name="Cliente Outra", wa_id="5511922220002")
+    demo = build_side(
+        reseller=tenant.reseller,
+        department=tenant.suporte,
+        user=agent1,
+        connection=meta_conn,
+        client_name="Cliente Demo",
+        wa_id="5511911110001",
+    )
+    outra = build_side(
+        reseller=outsider.reseller,
+        department=outsider.department,
+        user=outsider.agent,
+        connection=outsider.connection,
+        client_name="Cliente Outra",
+        wa_id="5511922220002",
+    )
     users = {
-        "anonymous": None, "agent1": agent1, "agent2": agent2, "agent3": agent3,
-        "reseller_user": reseller_user, "admin_user": admin_user,
-        "outsider_agent": outsider.agent, "outsider_reseller": outsider.reseller_user,
+        "anonymous": None,
+        "agent1": agent1,
+        "agent2": agent2,
+        "agent3": agent3,
+        "reseller_user": reseller_user,
+        "admin_user": admin_user,
+        "outsider_agent": outsider.agent,
+        "outsider_reseller": outsider.reseller_user,
     }
     return World(demo=demo, outra=outra, users=users)

@@ -1,5 +1,6 @@
 """Playwright driving Debian's Chromium against pytest-django's live server."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,9 +8,23 @@ import pytest
 from conftest import chromium_path
 from tests.factories import PASSWORD
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+_ROOT = Path(__file__).resolve().parents[2]
+# A test run leaves the working tree clean: screenshots go to the ignored tests/artifacts/ unless
+# IAZE_REFRESH_SCREENSHOTS=1 asks to refresh the ones the README shows.
+SCREENSHOTS = (
+    _ROOT / "docs" / "screenshots"
+    if os.environ.get("IAZE_REFRESH_SCREENSHOTS") == "1"
+    else _ROOT / "tests" / "artifacts" / "screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests import factories as f
 from tickets import services
 from tickets.models import Message, Ticket, UIState
-
-from tests import factories as f
 
 from .conftest import SCREENSHOTS
 
@@ -30,11 +29,18 @@ def _inbound(ticket, text, n=[0]):
 def test_agent_day(live_server, login, meta_conn, agent1, agent2):
     for name, text in BACKGROUND:
         f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name=name), text=text)
-    busy = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Pedro Lima"),
-                         text="Preciso trocar o endereço de entrega", agent=agent2)
+    busy = f.make_ticket(
+        meta_conn,
+        client=f.make_client(meta_conn.reseller, name="Pedro Lima"),
+        text="Preciso trocar o endereço de entrega",
+        agent=agent2,
+    )
     _inbound(busy, "É urgente, por favor")
-    ticket = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Carla Mendes", wa_id="5511987654321"),
-                           text="Olá! Minha internet caiu desde ontem à noite.")
+    ticket = f.make_ticket(
+        meta_conn,
+        client=f.make_client(meta_conn.reseller, name="Carla Mendes", wa_id="5511987654321"),
+        text="Olá! Minha internet caiu desde ontem à noite.",
+    )
     ticket_url = f"{live_server.url}/tickets/{ticket.pk}/"
 
     page = login(agent1)
@@ -93,8 +99,11 @@ def test_agent_day(live_server, login, meta_conn, agent1, agent2):
 def test_queue_refreshes_by_itself_and_fits_a_phone(live_server, login, meta_conn, agent1):
     page = login(agent1, viewport={"width": 390, "height": 844})
     expect(page.locator(".empty")).to_be_visible()
-    ticket = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Cliente Novo"),
-                           text="Chegou enquanto a página estava aberta")
+    ticket = f.make_ticket(
+        meta_conn,
+        client=f.make_client(meta_conn.reseller, name="Cliente Novo"),
+        text="Chegou enquanto a página estava aberta",
+    )
     expect(page.locator(f'.ticket-row[data-ticket="{ticket.pk}"]')).to_be_visible(timeout=15_000)
     expect(page.locator('[data-count="espera"]')).to_have_text("1")
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -6,8 +6,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILE_VARS = ("MONGO_URL", "MONGO_DB_NAME", "DATABASE_URL", "SECRET_KEY", "DEBUG", "DATA_DIR",
-                "IAZE_TEST_LANE", "DJANGO_SETTINGS_MODULE")
+PROFILE_VARS = (
+    "MONGO_URL",
+    "MONGO_DB_NAME",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "DATA_DIR",
+    "IAZE_TEST_LANE",
+    "DJANGO_SETTINGS_MODULE",
+)
 
 
 def child_env(data_dir, **extra) -> dict:
@@ -18,8 +26,9 @@ def child_env(data_dir, **extra) -> dict:
 
 
 def run(args, data_dir, timeout=120, **extra) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=ROOT, env=child_env(data_dir, **extra), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        args, cwd=ROOT, env=child_env(data_dir, **extra), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def manage(*args, data_dir, **extra) -> subprocess.CompletedProcess:

@@ -4,9 +4,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from tests import factories as f
 from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
-from tests import factories as f
 
 
 def refused(fn):
@@ -20,8 +20,9 @@ def refused(fn):
 
 
 def new_ticket(conn, client, **fields):
-    return Ticket.objects.create(reseller=conn.reseller, department=conn.default_department, client=client,
-                                 connection=conn, **fields)
+    return Ticket.objects.create(
+        reseller=conn.reseller, department=conn.default_department, client=client, connection=conn, **fields
+    )
 
 
 def test_one_open_ticket_per_client_and_connection(meta_conn, agent1, outsider):
@@ -58,8 +59,9 @@ def test_closed_ticket_without_agent_refused_by_check_constraint(meta_conn):
 
 def _message(ticket, provider_id, **fields):
     fields.setdefault("direction", Message.Direction.IN)
-    return Message.objects.create(ticket=ticket, connection=ticket.connection, provider_message_id=provider_id,
-                                  **fields)
+    return Message.objects.create(
+        ticket=ticket, connection=ticket.connection, provider_message_id=provider_id, **fields
+    )
 
 
 def test_provider_message_id_unique_per_connection_while_empty_ids_repeat(meta_conn, evo_conn):
@@ -83,8 +85,9 @@ def test_reply_nonce_unique_per_ticket_only_when_set(meta_conn):
 
 def test_webhook_event_unique_per_connection(meta_conn, evo_conn):
     def event(conn):
-        return WebhookEvent.objects.create(connection=conn, dedup_key="sha256:abc", body=b"{}",
-                                           received_at=timezone.now())
+        return WebhookEvent.objects.create(
+            connection=conn, dedup_key="sha256:abc", body=b"{}", received_at=timezone.now()
+        )
 
     event(meta_conn)
     assert refused(lambda: event(meta_conn))

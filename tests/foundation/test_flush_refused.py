@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 
 from ops.guards import is_test_database
-from tickets.models import Ticket
 from tests import factories as f
+from tickets.models import Ticket
 
 from .helpers import manage
 

@@ -36,9 +36,14 @@ def run_lane(tmp_path, tests, lane="sqlite", require_all=True, **env):
     environment.pop("IAZE_REQUIRE_ALL_LANES", None)  # the outer run's setting must not leak in
     if require_all:
         environment["IAZE_REQUIRE_ALL_LANES"] = "1"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider", "-rs",
-                             str(tmp_path)], cwd=tmp_path, env=environment, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cacheprovider", "-rs", str(tmp_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -61,8 +66,9 @@ def test_missing_chromium_is_a_reported_skip_otherwise(tmp_path):
 
 
 def test_unreachable_postgresql_fails_the_postgresql_lane(tmp_path):
-    code, out = run_lane(tmp_path, ["plain", "pg"], lane="postgresql",
-                         DATABASE_URL="postgres://postgres@127.0.0.1:18398/iaze_nowhere")
+    code, out = run_lane(
+        tmp_path, ["plain", "pg"], lane="postgresql", DATABASE_URL="postgres://postgres@127.0.0.1:18398/iaze_nowhere"
+    )
     assert code == 1, out
     assert "PostgreSQL is not reachable" in out
 

@@ -12,8 +12,17 @@ from tests import factories as f
 
 from .helpers import manage
 
-CONTRACT_KEYS = {"tickets", "messages", "users", "departments", "resellers", "reseller_configs", "connections",
-                 "webhook_events", "taken_at"}
+CONTRACT_KEYS = {
+    "tickets",
+    "messages",
+    "users",
+    "departments",
+    "resellers",
+    "reseller_configs",
+    "connections",
+    "webhook_events",
+    "taken_at",
+}
 
 
 def snapshot(path) -> dict:
@@ -71,11 +80,15 @@ def test_verify_fails_naming_each_shortfall_after_rows_vanish(history, tmp_path)
     _, _, finalizado = history
     # Behind the app's back: raw SQL, which is exactly what the app itself never does.
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM messages WHERE ticket_id = %s", [finalizado.pk.hex if connection.vendor ==
-                                                                    "sqlite" else finalizado.pk])
-        cursor.execute("UPDATE tickets SET status = 'open' WHERE id = %s",
-                       [finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk])
-    code, out, err = verify(path)
+        cursor.execute(
+            "DELETE FROM messages WHERE ticket_id = %s",
+            [finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk],
+        )
+        cursor.execute(
+            "UPDATE tickets SET status = 'open' WHERE id = %s",
+            [finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk],
+        )
+    code, _out, err = verify(path)
     assert code == 1
     lines = err.strip().splitlines()
     assert "SHORTFALL messages: 3 in the snapshot, 2 now (-1)" in lines
@@ -98,8 +111,9 @@ def test_snapshot_then_verify_across_processes_on_a_scratch_database(tmp_path):
     assert result.returncode == 0, result.stderr
 
     with sqlite3.connect(data / "iaze.sqlite3") as db:  # the loss, outside the app
-        db.execute("DELETE FROM users_departments WHERE user_id IN "
-                   "(SELECT id FROM users WHERE email = 'agente3@demo.local')")
+        db.execute(
+            "DELETE FROM users_departments WHERE user_id IN (SELECT id FROM users WHERE email = 'agente3@demo.local')"
+        )
         db.execute("DELETE FROM users WHERE email = 'agente3@demo.local'")
     result = manage("persistence", "verify", str(snap), data_dir=data)
     assert result.returncode == 1

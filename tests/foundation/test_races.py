@@ -27,7 +27,7 @@ def race(work) -> list:
         try:
             barrier.wait(timeout=30)
             results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
+        except BaseException as exc:
             results[i] = exc
         finally:
             connections.close_all()
@@ -42,8 +42,10 @@ def race(work) -> list:
 
 
 def test_16_agents_claim_one_ticket_exactly_one_wins(meta_conn, tenant):
-    agents = [f.make_user(f"agente{i}@race.local", name=f"Agente {i}", reseller=tenant.reseller,
-                          departments=[tenant.suporte]) for i in range(THREADS)]
+    agents = [
+        f.make_user(f"agente{i}@race.local", name=f"Agente {i}", reseller=tenant.reseller, departments=[tenant.suporte])
+        for i in range(THREADS)
+    ]
     ticket = f.make_ticket(meta_conn)
 
     results = race(lambda i: services.ticket_claim(ticket=ticket, agent=agents[i]))

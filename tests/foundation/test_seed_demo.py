@@ -74,7 +74,7 @@ def test_seed_demo_is_idempotent_and_keeps_generated_secrets():
     for secret in secrets_before:
         assert secret in first_out  # every generated secret is printed
     # A generated password is printed and works.
-    printed = [line for line in first_out.splitlines() if "password" in line][0].split()[-1]
+    printed = next(line for line in first_out.splitlines() if "password" in line).split()[-1]
     assert User.objects.get(email="agente1@demo.local").check_password(printed)
 
     seed()
@@ -88,8 +88,18 @@ def test_seed_demo_is_idempotent_and_keeps_generated_secrets():
 
 @pytest.mark.django_db
 def test_seed_demo_options_set_secrets_and_api_base():
-    out = seed("--password", "pw-123456", "--meta-app-secret", "app-secret-x", "--meta-verify-token", "verify-y",
-               "--evolution-apikey", "evo-key-z", "--api-base", "http://127.0.0.1:18310/fake")
+    out = seed(
+        "--password",
+        "pw-123456",
+        "--meta-app-secret",
+        "app-secret-x",
+        "--meta-verify-token",
+        "verify-y",
+        "--evolution-apikey",
+        "evo-key-z",
+        "--api-base",
+        "http://127.0.0.1:18310/fake",
+    )
     meta = Connection.objects.get(key="demo-meta")
     evo = Connection.objects.get(key="demo-evolution")
     assert (meta.app_secret, meta.verify_token, evo.api_key) == ("app-secret-x", "verify-y", "evo-key-z")

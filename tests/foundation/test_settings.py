@@ -10,8 +10,12 @@ pytestmark = pytest.mark.slow  # child processes
 
 
 def test_both_database_urls_stop_startup_with_a_clear_message(tmp_path):
-    result = manage("check", data_dir=tmp_path, MONGO_URL="mongodb://127.0.0.1:27017",
-                    DATABASE_URL="postgres://postgres@127.0.0.1:5432/iaze")
+    result = manage(
+        "check",
+        data_dir=tmp_path,
+        MONGO_URL="mongodb://127.0.0.1:27017",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/iaze",
+    )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "Both MONGO_URL and DATABASE_URL are set" in result.stderr
@@ -56,38 +60,59 @@ def test_secret_key_from_the_environment_wins_and_writes_nothing(tmp_path):
 
 
 def test_default_profile_is_embedded_sqlite_in_data_dir(tmp_path):
-    out = settings_value("settings.DB_PROFILE, settings.DATABASES['default']['NAME'], "
-                         "settings.DATABASES['default']['OPTIONS']['init_command']", tmp_path)
+    out = settings_value(
+        "settings.DB_PROFILE, settings.DATABASES['default']['NAME'], "
+        "settings.DATABASES['default']['OPTIONS']['init_command']",
+        tmp_path,
+    )
     assert out.startswith(f"sqlite {tmp_path / 'iaze.sqlite3'} ")
     assert "journal_mode=WAL" in out
 
 
 def test_database_url_selects_postgresql(tmp_path):
-    out = settings_value("settings.DB_PROFILE, settings.DATABASES['default']['ENGINE'], "
-                         "settings.DATABASES['default']['NAME']", tmp_path,
-                         DATABASE_URL="postgres://u:p@db.example:5432/iaze")
+    out = settings_value(
+        "settings.DB_PROFILE, settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME']",
+        tmp_path,
+        DATABASE_URL="postgres://u:p@db.example:5432/iaze",
+    )
     assert out == "postgresql django.db.backends.postgresql iaze"
 
 
 def test_mongo_url_selects_mongodb_with_support_chat_default(tmp_path):
-    expr = ("settings.DB_PROFILE, settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], "
-            "settings.DEFAULT_AUTO_FIELD, settings.MIGRATION_MODULES['auth']")
+    expr = (
+        "settings.DB_PROFILE, settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], "
+        "settings.DEFAULT_AUTO_FIELD, settings.MIGRATION_MODULES['auth']"
+    )
     out = settings_value(expr, tmp_path, MONGO_URL="mongodb://127.0.0.1:1")
-    assert out == ("mongodb django_mongodb_backend support_chat "
-                   "django_mongodb_backend.fields.ObjectIdAutoField mongo_migrations.auth")
-    named = settings_value("settings.DATABASES['default']['NAME']", tmp_path,
-                           MONGO_URL="mongodb://127.0.0.1:1", MONGO_DB_NAME="outra_base")
+    assert out == (
+        "mongodb django_mongodb_backend support_chat "
+        "django_mongodb_backend.fields.ObjectIdAutoField mongo_migrations.auth"
+    )
+    named = settings_value(
+        "settings.DATABASES['default']['NAME']", tmp_path, MONGO_URL="mongodb://127.0.0.1:1", MONGO_DB_NAME="outra_base"
+    )
     assert named == "outra_base"
 
 
 def test_sql_profiles_do_not_switch_on_mongodb_pieces(tmp_path):
-    out = settings_value("settings.DEFAULT_AUTO_FIELD, 'django_mongodb_backend' in settings.INSTALLED_APPS, "
-                         "bool(getattr(settings, 'MIGRATION_MODULES', {}))", tmp_path)
+    out = settings_value(
+        "settings.DEFAULT_AUTO_FIELD, 'django_mongodb_backend' in settings.INSTALLED_APPS, "
+        "bool(getattr(settings, 'MIGRATION_MODULES', {}))",
+        tmp_path,
+    )
     assert out == "django.db.models.BigAutoField False False"
 
 
-CONTRACT_VARIABLES = {"MONGO_URL", "MONGO_DB_NAME", "DATABASE_URL", "DATA_DIR", "SECRET_KEY", "DEBUG",
-                      "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"}
+CONTRACT_VARIABLES = {
+    "MONGO_URL",
+    "MONGO_DB_NAME",
+    "DATABASE_URL",
+    "DATA_DIR",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+}
 
 
 def test_env_example_documents_every_variable():

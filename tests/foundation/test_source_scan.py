@@ -14,14 +14,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP_DIRS = {".venv", ".git", "tests", "migrations", "mongo_migrations", "node_modules", "staticfiles", "data",
-             "__pycache__", "locale", "static", "templates"}
-SHELL_FILES = ["Makefile", "Dockerfile", ".ci/run", "scripts", "compose.yaml", "docker-compose.yml",
-               "deploy"]
+SKIP_DIRS = {
+    ".venv",
+    ".git",
+    "tests",
+    "migrations",
+    "mongo_migrations",
+    "node_modules",
+    "staticfiles",
+    "data",
+    "__pycache__",
+    "locale",
+    "static",
+    "templates",
+}
+SHELL_FILES = ["Makefile", "Dockerfile", ".ci/run", "scripts", "compose.yaml", "docker-compose.yml", "deploy"]
 
 # Attributes whose use deletes data (Django querysets/instances, pymongo, mongosh).
-DESTRUCTIVE_ATTRS = {"delete_many", "delete_one", "find_one_and_delete", "drop_collection", "drop_database",
-                     "dropDatabase", "sql_flush", "execute_sql_flush", "delete_model", "remove_field"}
+DESTRUCTIVE_ATTRS = {
+    "delete_many",
+    "delete_one",
+    "find_one_and_delete",
+    "drop_collection",
+    "drop_database",
+    "dropDatabase",
+    "sql_flush",
+    "execute_sql_flush",
+    "delete_model",
+    "remove_field",
+}
 SQL_DESTRUCTIVE = re.compile(
     r"\bTRUNCATE\b|(?i:\btruncate\s+table\b)|(?i:\bdrop\s+(table|database|schema|collection)\b)"
     r"|(?i:\bdelete\s+from\b)|dropDatabase|drop_collection|delete_many"
@@ -33,12 +54,18 @@ SHELL_DESTRUCTIVE = re.compile(
 
 # (path, rule) -> why it is legitimate.
 WHITELIST = {
-    ("ops/management/commands/flush.py", "flush-command"):
-        "the refusal itself: it subclasses Django's flush only to refuse any non-test database",
-    ("ops/migration_safety.py", "sql-destructive"):
-        "the migration-safety check's own detection patterns (regexes that find DROP/TRUNCATE/DELETE)",
-    ("ops/migration_safety.py", "cascade"):
-        "the migration-safety check compares on_delete with CASCADE in order to refuse it",
+    (
+        "ops/management/commands/flush.py",
+        "flush-command",
+    ): "the refusal itself: it subclasses Django's flush only to refuse any non-test database",
+    (
+        "ops/migration_safety.py",
+        "sql-destructive",
+    ): "the migration-safety check's own detection patterns (regexes that find DROP/TRUNCATE/DELETE)",
+    (
+        "ops/migration_safety.py",
+        "cascade",
+    ): "the migration-safety check compares on_delete with CASCADE in order to refuse it",
 }
 
 
@@ -60,13 +87,19 @@ def scan_python(source: str) -> list[tuple[str, int]]:
             found.append(("delete-call", node.lineno))
         elif isinstance(node, ast.Attribute) and node.attr in DESTRUCTIVE_ATTRS:
             found.append(("destructive-api", node.lineno))
-        elif isinstance(node, ast.Attribute) and node.attr == "CASCADE" or (
-                isinstance(node, ast.Name) and node.id == "CASCADE"):
+        elif (isinstance(node, ast.Attribute) and node.attr == "CASCADE") or (
+            isinstance(node, ast.Name) and node.id == "CASCADE"
+        ):
             found.append(("cascade", node.lineno))
         elif isinstance(node, ast.keyword) and node.arg == "on_delete" and "CASCADE" in ast.unparse(node.value):
             found.append(("cascade", node.value.lineno))
-        elif isinstance(node, ast.Call) and _called_name(node) == "call_command" and node.args and \
-                isinstance(node.args[0], ast.Constant) and node.args[0].value in ("flush", "sqlflush"):
+        elif (
+            isinstance(node, ast.Call)
+            and _called_name(node) == "call_command"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in ("flush", "sqlflush")
+        ):
             found.append(("flush-command", node.lineno))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("commands.flush"):
             found.append(("flush-command", node.lineno))
@@ -119,8 +152,13 @@ def all_findings():
 def test_scan_covers_the_project():
     files = {p.as_posix() for p in project_python_files()}
     # The scan must see the code that could delete, and none of the tests or migrations.
-    assert {"tickets/services.py", "iaze/lib/models.py", "ops/management/commands/flush.py",
-            "whatsapp/models.py", "manage.py"} <= files
+    assert {
+        "tickets/services.py",
+        "iaze/lib/models.py",
+        "ops/management/commands/flush.py",
+        "whatsapp/models.py",
+        "manage.py",
+    } <= files
     assert not any(f.startswith("tests/") or "/migrations/" in f for f in files)
 
 
@@ -135,42 +173,51 @@ def test_every_whitelist_entry_is_still_needed():
     assert not set(WHITELIST) - used, f"stale whitelist entries: {set(WHITELIST) - used}"
 
 
-@pytest.mark.parametrize("snippet,rule", [
-    ("Ticket.objects.filter(pk=1).delete()", "delete-call"),
-    ("ticket.delete()", "delete-call"),
-    ("db.tickets.delete_many({})", "destructive-api"),
-    ("db.drop_collection('tickets')", "destructive-api"),
-    ("client.drop_database('support_chat')", "destructive-api"),
-    ("db.command('dropDatabase')", "sql-destructive"),
-    ("cursor.execute('TRUNCATE tickets')", "sql-destructive"),
-    ("cursor.execute('delete from messages where id = %s', [1])", "sql-destructive"),
-    ("call_command('flush', interactive=False)", "flush-command"),
-    ("from django.core.management.commands.flush import Command", "flush-command"),
-    ("t = models.ForeignKey('tickets.Ticket', on_delete=models.CASCADE)", "cascade"),
-    ("from django.db.models import CASCADE\nx = ForeignKey(Ticket, on_delete=CASCADE)", "cascade"),
-])
+@pytest.mark.parametrize(
+    "snippet,rule",
+    [
+        ("Ticket.objects.filter(pk=1).delete()", "delete-call"),
+        ("ticket.delete()", "delete-call"),
+        ("db.tickets.delete_many({})", "destructive-api"),
+        ("db.drop_collection('tickets')", "destructive-api"),
+        ("client.drop_database('support_chat')", "destructive-api"),
+        ("db.command('dropDatabase')", "sql-destructive"),
+        ("cursor.execute('TRUNCATE tickets')", "sql-destructive"),
+        ("cursor.execute('delete from messages where id = %s', [1])", "sql-destructive"),
+        ("call_command('flush', interactive=False)", "flush-command"),
+        ("from django.core.management.commands.flush import Command", "flush-command"),
+        ("t = models.ForeignKey('tickets.Ticket', on_delete=models.CASCADE)", "cascade"),
+        ("from django.db.models import CASCADE\nx = ForeignKey(Ticket, on_delete=CASCADE)", "cascade"),
+    ],
+)
 def test_scanner_catches_each_rule(snippet, rule):
     assert rule in {r for r, _ in scan_python(snippet)}
 
 
-@pytest.mark.parametrize("snippet", [
-    '"""A docstring may say .delete() and TRUNCATE: it is not code."""',
-    "# ticket.delete() in a comment\nx = 1",
-    "print('seeding', flush=True)",
-    "sys.stdout.flush()",
-    "t = models.ForeignKey('tickets.Ticket', on_delete=models.PROTECT)",
-    "preview = text[:200]  # truncate",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        '"""A docstring may say .delete() and TRUNCATE: it is not code."""',
+        "# ticket.delete() in a comment\nx = 1",
+        "print('seeding', flush=True)",
+        "sys.stdout.flush()",
+        "t = models.ForeignKey('tickets.Ticket', on_delete=models.PROTECT)",
+        "preview = text[:200]  # truncate",
+    ],
+)
 def test_scanner_ignores_harmless_code(snippet):
     assert scan_python(snippet) == []
 
 
-@pytest.mark.parametrize("line,bad", [
-    ("$(PY) manage.py flush --noinput", True),
-    ("mongosh --eval 'db.dropDatabase()'", True),
-    ("psql -c 'TRUNCATE tickets'", True),
-    ("$(PY) manage.py migrate --noinput", False),
-    ("# manage.py flush is refused anyway", False),
-])
+@pytest.mark.parametrize(
+    "line,bad",
+    [
+        ("$(PY) manage.py flush --noinput", True),
+        ("mongosh --eval 'db.dropDatabase()'", True),
+        ("psql -c 'TRUNCATE tickets'", True),
+        ("$(PY) manage.py migrate --noinput", False),
+        ("# manage.py flush is refused anyway", False),
+    ],
+)
 def test_shell_scanner(line, bad):
     assert bool(scan_shell(line)) is bad

@@ -156,9 +156,11 @@ def forget_connection(connection):
 def recording(connection, **options):
     recorder = Recorder(**options)
     forget_connection(connection)
-    with mock.patch.object(connection, "get_new_connection", return_value=_RecordingClient(recorder)), \
-            mock.patch.object(connection, "get_collection", side_effect=recorder.collection), \
-            mock.patch.object(connection, "get_database", side_effect=recorder.database):
+    with (
+        mock.patch.object(connection, "get_new_connection", return_value=_RecordingClient(recorder)),
+        mock.patch.object(connection, "get_collection", side_effect=recorder.collection),
+        mock.patch.object(connection, "get_database", side_effect=recorder.database),
+    ):
         try:
             yield recorder
         finally:
@@ -234,8 +236,13 @@ def _bson_type_name(value) -> str:
     if isinstance(value, int):
         return "int" if -(2**31) <= value < 2**31 else "long"
     table = [
-        (float, "double"), (str, "string"), (datetime.datetime, "date"), (dict, "object"),
-        ((list, tuple), "array"), (ObjectId, "objectId"), ((bytes, Binary), "binData"),
+        (float, "double"),
+        (str, "string"),
+        (datetime.datetime, "date"),
+        (dict, "object"),
+        ((list, tuple), "array"),
+        (ObjectId, "objectId"),
+        ((bytes, Binary), "binData"),
         ((Decimal128, decimal.Decimal), "decimal"),
     ]
     for types, name in table:
@@ -276,7 +283,9 @@ def _patched_lookup(original):
     def handle(in_collection, database, options):
         pipeline = options.get("pipeline")
         plain = (
-            pipeline is not None and "let" not in options and "localField" in options
+            pipeline is not None
+            and "let" not in options
+            and "localField" in options
             and all(list(stage) == ["$match"] and "$expr" not in stage["$match"] for stage in pipeline)
         )
         if not plain:
@@ -300,23 +309,23 @@ def _patched_lookup(original):
 @contextmanager
 def mongomock_backend(connection):
     """Point the backend's MongoClient at a fresh in-process mongomock server."""
+    import django_mongodb_backend.base as backend
     import mongomock
     from mongomock import aggregate
-
-    import django_mongodb_backend.base as backend
 
     server = mongomock.MongoClient()
     server._server_version = MONGOMOCK_SERVER_VERSION
     type_operators = [*aggregate.type_operators, *_EXTRA_OPERATORS]
-    handlers = {**aggregate._PIPELINE_HANDLERS,
-                "$lookup": _patched_lookup(aggregate._PIPELINE_HANDLERS["$lookup"])}
-    with mock.patch.object(aggregate, "type_operators", type_operators), \
-            mock.patch.object(aggregate, "_PIPELINE_HANDLERS", handlers), \
-            mock.patch.object(aggregate._Parser, "_handle_type_operator",
-                              _patched_type_operator(aggregate._Parser._handle_type_operator)), \
-            mock.patch.object(backend, "MongoClient", lambda **_kw: _Client(server)), \
-            mock.patch.object(backend, "Collection",
-                              lambda db, name, **kw: _Collection(db._db.get_collection(name, **kw))):
+    handlers = {**aggregate._PIPELINE_HANDLERS, "$lookup": _patched_lookup(aggregate._PIPELINE_HANDLERS["$lookup"])}
+    with (
+        mock.patch.object(aggregate, "type_operators", type_operators),
+        mock.patch.object(aggregate, "_PIPELINE_HANDLERS", handlers),
+        mock.patch.object(
+            aggregate._Parser, "_handle_type_operator", _patched_type_operator(aggregate._Parser._handle_type_operator)
+        ),
+        mock.patch.object(backend, "MongoClient", lambda **_kw: _Client(server)),
+        mock.patch.object(backend, "Collection", lambda db, name, **kw: _Collection(db._db.get_collection(name, **kw))),
+    ):
         forget_connection(connection)
         try:
             yield server[connection.settings_dict["NAME"]]

@@ -9,10 +9,16 @@ from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
 
 EXPECTED_COLLECTIONS = {
-    "accounts.User": "users", "accounts.Reseller": "resellers", "accounts.ResellerConfig": "reseller_configs",
-    "accounts.Department": "departments", "accounts.Client": "clients", "tickets.Ticket": "tickets",
-    "tickets.Message": "messages", "tickets.TicketEvent": "ticket_events",
-    "whatsapp.Connection": "whatsapp_connections", "whatsapp.WebhookEvent": "webhook_events",
+    "accounts.User": "users",
+    "accounts.Reseller": "resellers",
+    "accounts.ResellerConfig": "reseller_configs",
+    "accounts.Department": "departments",
+    "accounts.Client": "clients",
+    "tickets.Ticket": "tickets",
+    "tickets.Message": "messages",
+    "tickets.TicketEvent": "ticket_events",
+    "whatsapp.Connection": "whatsapp_connections",
+    "whatsapp.WebhookEvent": "webhook_events",
 }
 
 
@@ -22,13 +28,17 @@ def indexes_of(recorder, model):
     assert recorder.ops("create_collection")[0].collection == model._meta.db_table
     return {
         model_.document["name"]: model_.document
-        for call in recorder.ops("create_indexes", model._meta.db_table) for model_ in call.args[0]
+        for call in recorder.ops("create_indexes", model._meta.db_table)
+        for model_ in call.args[0]
     }
 
 
 def test_collection_names_are_the_ones_operators_query():
-    actual = {f"{m._meta.app_label}.{m.__name__}": m._meta.db_table for m in apps.get_models()
-              if m._meta.app_label in ("accounts", "tickets", "whatsapp") and not m._meta.auto_created}
+    actual = {
+        f"{m._meta.app_label}.{m.__name__}": m._meta.db_table
+        for m in apps.get_models()
+        if m._meta.app_label in ("accounts", "tickets", "whatsapp") and not m._meta.auto_created
+    }
     assert actual == EXPECTED_COLLECTIONS
 
 
@@ -38,7 +48,9 @@ def test_one_open_ticket_per_client_and_connection(recorder):
     assert list(idx["key"].items()) == [("connection_id", 1), ("client_id", 1)]
     # Exactly `status: open`: closed tickets of the same client repeat freely.
     assert dict(idx["partialFilterExpression"]) == {
-        "status": {"$eq": "open"}, "connection_id": {"$type": "string"}, "client_id": {"$type": "string"},
+        "status": {"$eq": "open"},
+        "connection_id": {"$type": "string"},
+        "client_id": {"$type": "string"},
     }
 
 
@@ -70,5 +82,4 @@ def test_uuid_primary_key_has_a_unique_index(recorder, model):
 
 def test_queue_index_serves_the_listing_sort(recorder):
     idx = indexes_of(recorder, Ticket)["ticket_queue_dept"]
-    assert list(idx["key"].items()) == [("department_id", 1), ("status", 1), ("agent_id", 1),
-                                        ("last_message_at", -1)]
+    assert list(idx["key"].items()) == [("department_id", 1), ("status", 1), ("agent_id", 1), ("last_message_at", -1)]

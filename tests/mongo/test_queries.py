@@ -26,8 +26,7 @@ def world():
     client = Client(reseller=reseller, identity="5511999990000")
     ticket = Ticket(reseller=reseller, department=dept, client=client, connection=conn)
     boss = User(email="revenda@demo.local", role=User.Role.RESELLER, reseller=reseller)
-    return type("World", (), dict(reseller=reseller, dept=dept, conn=conn, client=client, ticket=ticket,
-                                   boss=boss))
+    return type("World", (), dict(reseller=reseller, dept=dept, conn=conn, client=client, ticket=ticket, boss=boss))
 
 
 def _and_terms(criteria):
@@ -80,7 +79,8 @@ def test_close_by_agent_also_requires_being_the_holder(recorder, world):
     # The same queryset ticket_close builds for a non-supervisor (agent filter added).
     agent = User(email="agente1@demo.local", role=User.Role.AGENT, reseller=world.reseller)
     Ticket.objects.filter(pk=world.ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False).filter(
-        agent=agent).update(status=Ticket.Status.CLOSED)
+        agent=agent
+    ).update(status=Ticket.Status.CLOSED)
     terms = _and_terms(recorder.ops("update_many", "tickets")[0].args[0])
     assert {"agent_id": agent.pk.hex} in terms and SET in terms
 
@@ -89,9 +89,15 @@ def test_inbound_route_reads_open_ticket_then_inserts_one(recorder, world):
     ticket, created = services.inbound_route(connection=world.conn, client=world.client)
     assert created
     lookup = recorder.ops("aggregate", "tickets")[0].args[0]
-    assert lookup[0] == {"$match": {"$and": [
-        {"client_id": world.client.pk.hex}, {"connection_id": world.conn.pk.hex}, {"status": "open"},
-    ]}}
+    assert lookup[0] == {
+        "$match": {
+            "$and": [
+                {"client_id": world.client.pk.hex},
+                {"connection_id": world.conn.pk.hex},
+                {"status": "open"},
+            ]
+        }
+    }
     [insert] = recorder.ops("insert_many", "tickets")
     [doc] = insert.args[0]
     assert doc["status"] == "open" and doc["agent_id"] is None
@@ -117,17 +123,25 @@ def test_message_dedup_relies_on_insert_not_on_a_read(recorder, world):
 def test_message_dedup_lookup_by_provider_id(recorder, world):
     Message.objects.filter(connection=world.conn, provider_message_id="wamid.ABC").exists()
     pipeline = recorder.ops("aggregate", "messages")[0].args[0]
-    assert pipeline[0] == {"$match": {"$and": [
-        {"connection_id": world.conn.pk.hex}, {"provider_message_id": "wamid.ABC"},
-    ]}}
+    assert pipeline[0] == {
+        "$match": {
+            "$and": [
+                {"connection_id": world.conn.pk.hex},
+                {"provider_message_id": "wamid.ABC"},
+            ]
+        }
+    }
     assert pipeline[-1] == {"$limit": 1}
 
 
-@pytest.mark.parametrize("state,expected", [
-    ("espera", [{"status": "open"}, UNSET]),
-    ("atendendo", [{"status": "open"}, SET]),
-    ("finalizado", [{"status": "closed"}]),
-])
+@pytest.mark.parametrize(
+    "state,expected",
+    [
+        ("espera", [{"status": "open"}, UNSET]),
+        ("atendendo", [{"status": "open"}, SET]),
+        ("finalizado", [{"status": "closed"}]),
+    ],
+)
 def test_queue_listing_filter_and_sort(recorder, world, state, expected):
     selectors.ticket_list_for(world.boss, state)
     pipeline = recorder.ops("aggregate", "tickets")[0].args[0]

@@ -12,29 +12,45 @@ from django.db import IntegrityError
 
 from accounts.models import User
 from iaze.lib.models import DeletionRefused
-from tickets import selectors, services
 from ops.management.commands.persistence import take_counts
-from tickets.models import Message, Ticket, TicketEvent, UIState
 from tests import factories as f
+from tickets import selectors, services
+from tickets.models import Message, Ticket, TicketEvent, UIState
 
 
 @pytest.fixture
 def tenant(mongomock_db):
     reseller = f.make_reseller("demo")
     suporte = f.make_department(reseller, "Suporte")
-    return type("T", (), dict(
-        db=mongomock_db, reseller=reseller, suporte=suporte,
-        agent1=f.make_user("agente1@demo.local", reseller=reseller, departments=[suporte]),
-        agent2=f.make_user("agente2@demo.local", reseller=reseller, departments=[suporte]),
-        boss=f.make_user("revenda@demo.local", reseller=reseller, role=User.Role.RESELLER),
-        conn=f.make_connection(reseller, suporte, key="demo-meta"),
-    ))
+    return type(
+        "T",
+        (),
+        dict(
+            db=mongomock_db,
+            reseller=reseller,
+            suporte=suporte,
+            agent1=f.make_user("agente1@demo.local", reseller=reseller, departments=[suporte]),
+            agent2=f.make_user("agente2@demo.local", reseller=reseller, departments=[suporte]),
+            boss=f.make_user("revenda@demo.local", reseller=reseller, role=User.Role.RESELLER),
+            conn=f.make_connection(reseller, suporte, key="demo-meta"),
+        ),
+    )
 
 
 def test_migrate_creates_the_contract_collections_and_partial_indexes(mongomock_db):
     names = set(mongomock_db.list_collection_names())
-    assert {"users", "tickets", "messages", "departments", "reseller_configs", "whatsapp_connections",
-            "resellers", "clients", "ticket_events", "webhook_events"} <= names
+    assert {
+        "users",
+        "tickets",
+        "messages",
+        "departments",
+        "reseller_configs",
+        "whatsapp_connections",
+        "resellers",
+        "clients",
+        "ticket_events",
+        "webhook_events",
+    } <= names
     info = mongomock_db.tickets.index_information()
     assert info["ticket_one_open_per_client_connection"]["partialFilterExpression"]["status"] == {"$eq": "open"}
 
@@ -82,13 +98,20 @@ def test_second_open_ticket_for_same_client_is_refused_by_the_index(tenant):
     client = f.make_client(tenant.reseller)
     ticket, _ = services.inbound_route(connection=tenant.conn, client=client)
     with pytest.raises(IntegrityError):
-        Ticket.objects.create(reseller=tenant.reseller, department=tenant.suporte, client=client,
-                              connection=tenant.conn)
+        Ticket.objects.create(
+            reseller=tenant.reseller, department=tenant.suporte, client=client, connection=tenant.conn
+        )
     # Closed tickets of the same client are outside the partial index.
     services.ticket_claim(ticket=ticket, agent=tenant.agent1)
     services.ticket_close(ticket=ticket, by=tenant.agent1)
-    Ticket.objects.create(reseller=tenant.reseller, department=tenant.suporte, client=client,
-                          connection=tenant.conn, status=Ticket.Status.CLOSED, agent=tenant.agent1)
+    Ticket.objects.create(
+        reseller=tenant.reseller,
+        department=tenant.suporte,
+        client=client,
+        connection=tenant.conn,
+        status=Ticket.Status.CLOSED,
+        agent=tenant.agent1,
+    )
     assert Ticket.objects.filter(client=client).count() == 2
 
 

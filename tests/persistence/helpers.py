@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,8 +50,14 @@ def _pg_admin(sql: str) -> None:
     import psycopg
 
     parts = urlsplit(pg_url("postgres"))
-    with psycopg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-                         password=parts.password, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(sql)
 
 
@@ -71,18 +78,26 @@ class Scratch:
     @property
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL", "DJANGO_SETTINGS_MODULE")}
-        env.update(DATA_DIR=str(self.data_dir), DJANGO_SETTINGS_MODULE="iaze.settings", SECRET_KEY="scratch-secret",
-                   PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", WHATSAPP_SEND_INLINE="false")
+        env.update(
+            DATA_DIR=str(self.data_dir),
+            DJANGO_SETTINGS_MODULE="iaze.settings",
+            SECRET_KEY="scratch-secret",
+            PYTHONUNBUFFERED="1",
+            LOG_LEVEL="WARNING",
+            WHATSAPP_SEND_INLINE="false",
+        )
         if self.profile == "postgresql":
             env["DATABASE_URL"] = pg_url(self.dbname)
         return env
 
     def manage(self, *args, check=True, timeout=300, **env) -> subprocess.CompletedProcess:
-        result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env={**self.env, **env}, capture_output=True,
-                                text=True, timeout=timeout)
+        result = subprocess.run(
+            [PY, "manage.py", *args], cwd=ROOT, env={**self.env, **env}, capture_output=True, text=True, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n"
-                                 f"{result.stderr}")
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def drop(self) -> None:
@@ -119,12 +134,12 @@ def read_export(backup_dir: Path) -> dict[str, dict]:
 
 def normalise_times(rows: dict[str, dict]) -> dict[str, dict]:
     """ISO timestamps of one instant written by different databases compare equal after this."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def fix(v):
         if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T":
             try:
-                return datetime.fromisoformat(v).astimezone(timezone.utc).isoformat()
+                return datetime.fromisoformat(v).astimezone(UTC).isoformat()
             except ValueError:
                 return v
         return v
@@ -133,6 +148,7 @@ def normalise_times(rows: dict[str, dict]) -> dict[str, dict]:
 
 
 # --- gunicorn -----------------------------------------------------------------------------------
+
 
 class App:
     """gunicorn serving the project on a scratch database, in its own process group."""
@@ -148,12 +164,28 @@ class App:
     def pidfile(self) -> Path:
         return self.db.data_dir / "gunicorn.pid"
 
-    def start(self, timeout: float = 60) -> "App":
+    def start(self, timeout: float = 60) -> App:
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "iaze.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--graceful-timeout", "10", "--pid", str(self.pidfile)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "iaze.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--graceful-timeout",
+                "10",
+                "--pid",
+                str(self.pidfile),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_healthy(self.base, timeout, self.proc)
         return self
@@ -216,8 +248,12 @@ def sign(body: bytes, secret: str = META_SECRET) -> str:
 
 
 def post_meta(session: requests.Session, base: str, body: bytes, key: str = "demo-meta", timeout: float = 10):
-    return session.post(f"{base}/whatsapp/webhook/{key}/", data=body, timeout=timeout,
-                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)})
+    return session.post(
+        f"{base}/whatsapp/webhook/{key}/",
+        data=body,
+        timeout=timeout,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)},
+    )
 
 
 # --- an agent in a browser-less session -----------------------------------------------------------
@@ -237,8 +273,13 @@ class Agent:
 
     def post(self, path: str, data: dict | None = None) -> requests.Response:
         data = {**(data or {}), "csrfmiddlewaretoken": self.s.cookies.get("csrftoken", "")}
-        return self.s.post(f"{self.base}{path}", data=data, allow_redirects=False, timeout=30,
-                           headers={"Referer": f"{self.base}{path}"})
+        return self.s.post(
+            f"{self.base}{path}",
+            data=data,
+            allow_redirects=False,
+            timeout=30,
+            headers={"Referer": f"{self.base}{path}"},
+        )
 
     def ticket_ids(self, status: str) -> list[str]:
         r = self.s.get(f"{self.base}/tickets/?status={status}", timeout=30, allow_redirects=False)

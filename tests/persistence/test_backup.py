@@ -11,8 +11,7 @@ from django.utils import timezone
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
 from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
-from tickets import outbox
-from tickets import services
+from tickets import outbox, services
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import WebhookEvent
 
@@ -33,12 +32,20 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     f.make_ticket(meta_conn, agent=agent1)
     closed = f.make_ticket(meta_conn, agent=agent2, closed_by=agent2)
     f.make_ticket(evo_conn, agent=agent1)
-    outbox.message_enqueue_outbound(ticket=Ticket.objects.in_state("atendendo").first(), text="Resposta",
-                                      agent=agent1, nonce="n-1")
-    WebhookEvent.objects.create(connection=meta_conn, dedup_key="k1", event_type="messages", body=RAW_BODY,
-                                headers={"X-Hub-Signature-256": "sha256=00"}, received_at=timezone.now())
+    outbox.message_enqueue_outbound(
+        ticket=Ticket.objects.in_state("atendendo").first(), text="Resposta", agent=agent1, nonce="n-1"
+    )
+    WebhookEvent.objects.create(
+        connection=meta_conn,
+        dedup_key="k1",
+        event_type="messages",
+        body=RAW_BODY,
+        headers={"X-Hub-Signature-256": "sha256=00"},
+        received_at=timezone.now(),
+    )
     ResellerConfig.objects.filter(reseller=tenant.reseller).update(
-        business_hours={"mon": [["08:00", "18:00"]]}, greeting_text="Olá! Em que posso ajudar?")
+        business_hours={"mon": [["08:00", "18:00"]]}, greeting_text="Olá! Em que posso ajudar?"
+    )
     return closed
 
 
@@ -46,19 +53,30 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
     manifest = backup(tmp_path / "bk")
     counts = {t["name"]: t["count"] for t in manifest["tables"]}
     assert counts == {
-        "resellers": Reseller.objects.count(), "reseller_configs": ResellerConfig.objects.count(),
-        "departments": Department.objects.count(), "users": User.objects.count(),
-        "users_departments": User.departments.through.objects.count(), "clients": Client.objects.count(),
-        "whatsapp_connections": 3, "tickets": Ticket.objects.count(), "messages": Message.objects.count(),
-        "ticket_events": TicketEvent.objects.count(), "webhook_events": 1,
+        "resellers": Reseller.objects.count(),
+        "reseller_configs": ResellerConfig.objects.count(),
+        "departments": Department.objects.count(),
+        "users": User.objects.count(),
+        "users_departments": User.departments.through.objects.count(),
+        "clients": Client.objects.count(),
+        "whatsapp_connections": 3,
+        "tickets": Ticket.objects.count(),
+        "messages": Message.objects.count(),
+        "ticket_events": TicketEvent.objects.count(),
+        "webhook_events": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()
     rows = read_export(tmp_path / "bk")
     tables = {t.name: t for t in protected_tables()}
     # Decoding a row gives back exactly what the database holds, field by field.
-    for name, model in (("webhook_events", WebhookEvent), ("users", User), ("tickets", Ticket),
-                        ("whatsapp_connections", type(populated.connection)), ("reseller_configs", ResellerConfig)):
+    for name, model in (
+        ("webhook_events", WebhookEvent),
+        ("users", User),
+        ("tickets", Ticket),
+        ("whatsapp_connections", type(populated.connection)),
+        ("reseller_configs", ResellerConfig),
+    ):
         for (pk,), row in rows[name].items():
             obj = model.objects.get(pk=pk)
             for attname, value in decode_row(tables[name], row).items():

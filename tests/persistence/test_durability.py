@@ -23,8 +23,9 @@ print(json.dumps({"profile": settings.DB_PROFILE, "db": settings.DATABASES["defa
 
 
 def _probe(code: str, env: dict) -> str:
-    return subprocess.run([PY, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-                          timeout=60).stdout.strip()
+    return subprocess.run(
+        [PY, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
 
 
 def test_sqlite_runs_in_wal_mode_with_synchronous_full(tmp_path):

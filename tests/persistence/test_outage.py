@@ -13,8 +13,8 @@ import uuid
 import pytest
 import requests
 
-from ..fake_provider import FakeProvider
 from .. import factories as f
+from ..fake_provider import FakeProvider
 from .helpers import PY, ROOT, Agent, App, free_port, lane_profile, meta_text_body, post_meta, probe, scratch, seed
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,20 @@ def test_replies_written_during_an_outage_are_delivered_exactly_once(tmp_path):
     with scratch(tmp_path, lane_profile()) as db:
         seed(db, api_base=down.url)
         app = App(db, WHATSAPP_SEND_INLINE="true").start()
-        worker = subprocess.Popen([PY, "manage.py", "send_outbox", "--loop", "--interval", "0.2"], cwd=ROOT,
-                                  env=db.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [PY, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
+            cwd=ROOT,
+            env=db.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         up = None
         try:
             session = requests.Session()
             for i in range(10):
-                body = meta_text_body(template, wamid=f"wamid.OUT{run}{i:04d}", wa_id=f"55219{i:08d}",
-                                      text=f"preciso de ajuda {i}")
+                body = meta_text_body(
+                    template, wamid=f"wamid.OUT{run}{i:04d}", wa_id=f"55219{i:08d}", text=f"preciso de ajuda {i}"
+                )
                 assert post_meta(session, app.base, body).status_code == 200
             agent = Agent(app.base, "agente1@demo.local")
             tickets = agent.ticket_ids("espera")
@@ -65,8 +71,16 @@ def test_replies_written_during_an_outage_are_delivered_exactly_once(tmp_path):
 
             up = FakeProvider(port=port).start()  # the provider is back, same address
             # Two one-pass senders racing the loop worker: still exactly one send per reply.
-            racers = [subprocess.Popen([PY, "manage.py", "send_outbox"], cwd=ROOT, env=db.env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+            racers = [
+                subprocess.Popen(
+                    [PY, "manage.py", "send_outbox"],
+                    cwd=ROOT,
+                    env=db.env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                for _ in range(2)
+            ]
             for racer in racers:
                 assert racer.wait(120) == 0, racer.stderr.read()
             deadline = time.monotonic() + 60
@@ -81,8 +95,10 @@ def test_replies_written_during_an_outage_are_delivered_exactly_once(tmp_path):
             assert sorted(delivered) == sorted(texts)
             assert set(delivered.values()) == {1}, [t for t, n in delivered.items() if n > 1]
             assert len({pid for _, _, pid in after}) == 30
-            print(f"\noutage: 30 replies queued; {failed_500} sends answered 500 and a round refused; "
-                  f"after recovery {sum(delivered.values())} sends, each reply exactly once")
+            print(
+                f"\noutage: 30 replies queued; {failed_500} sends answered 500 and a round refused; "
+                f"after recovery {sum(delivered.values())} sends, each reply exactly once"
+            )
             assert failed_500 >= 30
         finally:
             worker.send_signal(signal.SIGTERM)

@@ -15,10 +15,13 @@ def _compose(name: str) -> dict:
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.mark.parametrize("name, db, db_volume, db_path", [
-    ("compose.yaml", "mongo", "mongo-data", "/data/db"),
-    ("compose.postgres.yaml", "postgres", "pg-data", "/var/lib/postgresql/data"),
-])
+@pytest.mark.parametrize(
+    "name, db, db_volume, db_path",
+    [
+        ("compose.yaml", "mongo", "mongo-data", "/data/db"),
+        ("compose.postgres.yaml", "postgres", "pg-data", "/var/lib/postgresql/data"),
+    ],
+)
 def test_compose_keeps_data_on_named_volumes(name, db, db_volume, db_path):
     spec = _compose(name)
     services = spec["services"]
@@ -67,6 +70,5 @@ def test_compose_config_when_docker_compose_is_installed():
     if not shutil.which("docker") or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode:
         return  # the YAML checks above still ran; the README says Docker is not available here
     for name in ("compose.yaml", "compose.postgres.yaml"):
-        r = subprocess.run(["docker", "compose", "-f", name, "config", "-q"], cwd=ROOT, capture_output=True,
-                           text=True)
+        r = subprocess.run(["docker", "compose", "-f", name, "config", "-q"], cwd=ROOT, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr

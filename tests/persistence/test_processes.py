@@ -14,16 +14,32 @@ import pytest
 import requests
 
 from .. import factories as f
-from .helpers import (ROOT, Agent, App, lane_profile, meta_text_body, normalise_times, post_meta, probe,
-                      read_export, scratch, seed)
+from .helpers import (
+    ROOT,
+    Agent,
+    App,
+    lane_profile,
+    meta_text_body,
+    normalise_times,
+    post_meta,
+    probe,
+    read_export,
+    scratch,
+    seed,
+)
 
 pytestmark = pytest.mark.slow
 TEMPLATE = f.load_payload("meta_text.json")
 
 
 def _body(i: int, run: str, clients: int = 40) -> bytes:
-    return meta_text_body(TEMPLATE, wamid=f"wamid.PS{run}{i:06d}", wa_id=f"55119{i % clients:08d}",
-                          text=f"mensagem {i} — olá, ação ✓", name=f"Cliente {i % clients}")
+    return meta_text_body(
+        TEMPLATE,
+        wamid=f"wamid.PS{run}{i:06d}",
+        wa_id=f"55119{i % clients:08d}",
+        text=f"mensagem {i} — olá, ação ✓",
+        name=f"Cliente {i % clients}",
+    )
 
 
 def _start_posting(base: str, bodies: list[bytes], threads: int = 8, on_answer=None):
@@ -63,13 +79,17 @@ def _ingest(base: str, bodies: list[bytes], threads: int = 8) -> dict[int, int]:
 
 
 def _deploy(db, app=None, restart="none", ok=True) -> subprocess.CompletedProcess:
-    env = {**db.env, "PY": sys.executable, "RESTART": restart, "HEALTH_TIMEOUT": "60",
-           # collectstatic writes into the shared checkout; the test data never depends on it.
-           "DEPLOY_COLLECTSTATIC": "0"}
+    env = {
+        **db.env,
+        "PY": sys.executable,
+        "RESTART": restart,
+        "HEALTH_TIMEOUT": "60",
+        # collectstatic writes into the shared checkout; the test data never depends on it.
+        "DEPLOY_COLLECTSTATIC": "0",
+    }
     if app is not None:
         env.update(HOST="127.0.0.1", PORT=str(app.port))
-    r = subprocess.run(["bash", "scripts/deploy.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(["bash", "scripts/deploy.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if ok:
         assert r.returncode == 0 and "DEPLOY OK" in r.stdout, f"deploy failed:\n{r.stdout}\n{r.stderr}"
     return r
@@ -113,8 +133,10 @@ def test_restart_and_deploy_change_no_count_and_no_ticket_state(tmp_path):
             out = _deploy(db, app, restart="auto")
             assert "healthy" in out.stdout
             assert probe(db) == before
-            print(f"\nrestart: {len(before['tickets'])} tickets, {before['messages']} messages identical "
-                  f"after SIGTERM + deploy + start and after a reload deploy")
+            print(
+                f"\nrestart: {len(before['tickets'])} tickets, {before['messages']} messages identical "
+                f"after SIGTERM + deploy + start and after a reload deploy"
+            )
         finally:
             app.stop_quietly()
 
@@ -128,8 +150,9 @@ def test_crash_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, events):
         app = App(db, workers=3).start()
         try:
             acked = threading.Semaphore(0)
-            threads, status = _start_posting(app.base, bodies, 8,
-                                             on_answer=lambda code: code == 200 and acked.release())
+            threads, status = _start_posting(
+                app.base, bodies, 8, on_answer=lambda code: code == 200 and acked.release()
+            )
             # Kill master and workers together once a third of the stream is acknowledged, with
             # eight requests in flight.
             for _ in range(events // 3):
@@ -148,13 +171,19 @@ def test_crash_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, events):
             second = _ingest(app.base, [bodies[i] for i in resend])
             assert set(second.values()) == {200}, second
             figures = probe(db)
-            report = {"profile": db.profile, "sent": events, "acknowledged_before_crash": len(acknowledged),
-                      "not_acknowledged": len(not_acked),
-                      "journaled_at_crash": at_crash["webhook_events"], "messages_at_crash": at_crash["inbound"],
-                      "resent": len(resend),
-                      "stored_messages": figures["inbound"],
-                      "duplicates": figures["inbound"] - figures["distinct_provider_ids"],
-                      "journal": figures["webhook_events"], "journal_states": figures["events_by_state"]}
+            report = {
+                "profile": db.profile,
+                "sent": events,
+                "acknowledged_before_crash": len(acknowledged),
+                "not_acknowledged": len(not_acked),
+                "journaled_at_crash": at_crash["webhook_events"],
+                "messages_at_crash": at_crash["inbound"],
+                "resent": len(resend),
+                "stored_messages": figures["inbound"],
+                "duplicates": figures["inbound"] - figures["distinct_provider_ids"],
+                "journal": figures["webhook_events"],
+                "journal_states": figures["events_by_state"],
+            }
             print("\ncrash figures: " + json.dumps(report))
             assert figures["inbound"] == events
             assert figures["distinct_provider_ids"] == events
@@ -166,11 +195,14 @@ def test_crash_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, events):
 
 def _foreign_keys_closed(rows: dict) -> list[str]:
     """Every reference in the backup points at a row of the backup: a consistent cut."""
-    refs = {"tickets": {"client_id": "clients", "connection_id": "whatsapp_connections", "agent_id": "users"},
-            "messages": {"ticket_id": "tickets", "connection_id": "whatsapp_connections"},
-            "ticket_events": {"ticket_id": "tickets"}, "webhook_events": {"connection_id": "whatsapp_connections"},
-            "clients": {"reseller_id": "resellers"}, "users_departments": {"user_id": "users",
-                                                                           "department_id": "departments"}}
+    refs = {
+        "tickets": {"client_id": "clients", "connection_id": "whatsapp_connections", "agent_id": "users"},
+        "messages": {"ticket_id": "tickets", "connection_id": "whatsapp_connections"},
+        "ticket_events": {"ticket_id": "tickets"},
+        "webhook_events": {"connection_id": "whatsapp_connections"},
+        "clients": {"reseller_id": "resellers"},
+        "users_departments": {"user_id": "users", "department_id": "departments"},
+    }
     dangling = []
     for table, fields in refs.items():
         for row in rows[table].values():
@@ -180,11 +212,14 @@ def _foreign_keys_closed(rows: dict) -> list[str]:
     return dangling
 
 
-@pytest.mark.parametrize("source, target", [
-    ("sqlite", "sqlite"),
-    pytest.param("sqlite", "postgresql", marks=pytest.mark.postgresql),
-    pytest.param("postgresql", "postgresql", marks=pytest.mark.postgresql),
-])
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        ("sqlite", "sqlite"),
+        pytest.param("sqlite", "postgresql", marks=pytest.mark.postgresql),
+        pytest.param("postgresql", "postgresql", marks=pytest.mark.postgresql),
+    ],
+)
 def test_backup_while_serving_restores_every_row(tmp_path, source, target):
     if lane_profile() == "postgresql" and (source, target) == ("sqlite", "sqlite"):
         pytest.skip("by design: runs in the sqlite lane")
@@ -240,6 +275,8 @@ def test_backup_while_serving_restores_every_row(tmp_path, source, target):
         restored = read_export(tmp_path / "restored")
     assert normalise_times(restored) == normalise_times(backup_rows)
     counts = {t["name"]: t["count"] for t in manifest["tables"]}
-    print(f"\nbackup under traffic {source}→{target}: {during[0]} webhooks answered during the backup; "
-          f"restored {sum(counts.values())} rows ({counts['messages']} messages, "
-          f"{counts['webhook_events']} journal events), every row identical")
+    print(
+        f"\nbackup under traffic {source}→{target}: {during[0]} webhooks answered during the backup; "
+        f"restored {sum(counts.values())} rows ({counts['messages']} messages, "
+        f"{counts['webhook_events']} journal events), every row identical"
+    )

@@ -26,8 +26,9 @@ def test_list_filters_offer_only_own_tenant_choices(client, world):
     assert world.demo.department.name in page and world.outra.department.name not in page
     assert str(world.outra.connection) not in page
     # A forged filter on the other tenant's department never brings their rows in.
-    response = client.get(reverse("admin:tickets_ticket_changelist"),
-                          {"department__id__exact": str(world.outra.department.pk)})
+    response = client.get(
+        reverse("admin:tickets_ticket_changelist"), {"department__id__exact": str(world.outra.department.pk)}
+    )
     assert response.status_code == 200
     assert world.outra.ticket not in list(response.context["cl"].result_list)
 
@@ -38,8 +39,10 @@ def test_state_filter_uses_the_three_ui_states(client, world, agent1):
     services.ticket_claim(ticket=world.demo.ticket, agent=agent1)
     client.force_login(world.users["admin_user"])
     url = reverse("admin:tickets_ticket_changelist")
-    counts = {state: client.get(url, {"estado": state}).context["cl"].result_count
-              for state in ("espera", "atendendo", "finalizado")}
+    counts = {
+        state: client.get(url, {"estado": state}).context["cl"].result_count
+        for state in ("espera", "atendendo", "finalizado")
+    }
     assert counts == {"espera": 1, "atendendo": 1, "finalizado": 0}
 
 
@@ -61,9 +64,16 @@ def test_manager_connection_form_scopes_departments(client, world, tenant):
     add = reverse("admin:whatsapp_connection_add")
     form = client.get(add).context["adminform"].form
     assert set(form.fields["default_department"].queryset) == set(Department.objects.filter(reseller=tenant.reseller))
-    data = {"name": "Nova", "provider": "meta", "default_department": str(world.outra.department.pk),
-            "active": "on", "key": "nova-conexao", "phone_number_id": "300000000000003", "app_secret": "s3",
-            "reseller": str(world.outra.reseller.pk)}
+    data = {
+        "name": "Nova",
+        "provider": "meta",
+        "default_department": str(world.outra.department.pk),
+        "active": "on",
+        "key": "nova-conexao",
+        "phone_number_id": "300000000000003",
+        "app_secret": "s3",
+        "reseller": str(world.outra.reseller.pk),
+    }
     response = client.post(add, data)
     assert response.status_code == 200 and "default_department" in response.context["adminform"].form.errors
     response = client.post(add, {**data, "default_department": str(tenant.suporte.pk)})
@@ -80,12 +90,23 @@ def test_manager_edits_its_configuration_but_not_its_identity(client, world, ten
     assert "name" not in form.fields and "active" not in form.fields  # read-only for a manager
     config = tenant.reseller.config
     prefix = "config"
-    data = {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1", f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1", f"{prefix}-0-id": str(config.pk), f"{prefix}-0-reseller": str(tenant.reseller.pk),
-            f"{prefix}-0-display_name": "Demo Telecom", f"{prefix}-0-primary_color": "#AA3300",
-            f"{prefix}-0-greeting_text": "Olá!", f"{prefix}-0-farewell_text": "", f"{prefix}-0-out_of_hours_text": "",
-            f"{prefix}-0-business_hours": '{"mon": [["08:00", "18:00"]]}', f"{prefix}-0-timezone": "America/Sao_Paulo",
-            "name": "Hacked", "active": ""}
+    data = {
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1",
+        f"{prefix}-0-id": str(config.pk),
+        f"{prefix}-0-reseller": str(tenant.reseller.pk),
+        f"{prefix}-0-display_name": "Demo Telecom",
+        f"{prefix}-0-primary_color": "#AA3300",
+        f"{prefix}-0-greeting_text": "Olá!",
+        f"{prefix}-0-farewell_text": "",
+        f"{prefix}-0-out_of_hours_text": "",
+        f"{prefix}-0-business_hours": '{"mon": [["08:00", "18:00"]]}',
+        f"{prefix}-0-timezone": "America/Sao_Paulo",
+        "name": "Hacked",
+        "active": "",
+    }
     response = client.post(url, data)
     assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
     tenant.reseller.refresh_from_db()
@@ -94,21 +115,28 @@ def test_manager_edits_its_configuration_but_not_its_identity(client, world, ten
     assert (config.display_name, config.primary_color, config.greeting_text) == ("Demo Telecom", "#aa3300", "Olá!")
     assert config.business_hours == {"mon": [["08:00", "18:00"]]}
 
-    bad = {**data, f"{prefix}-0-primary_color": "red;background:url(x)", f"{prefix}-0-business_hours": '{"seg": []}',
-           f"{prefix}-0-timezone": "Mars/Olympus"}
+    bad = {
+        **data,
+        f"{prefix}-0-primary_color": "red;background:url(x)",
+        f"{prefix}-0-business_hours": '{"seg": []}',
+        f"{prefix}-0-timezone": "Mars/Olympus",
+    }
     response = client.post(url, bad)
     assert response.status_code == 200
     errors = response.context["inline_admin_formsets"][0].formset.errors[0]
     assert set(errors) == {"primary_color", "business_hours", "timezone"}
 
 
-
-@pytest.mark.parametrize("who,own,foreign", [("reseller_user", "Cliente Demo", "Cliente Outra"),
-                                             ("outsider_reseller", "Cliente Outra", "Cliente Demo")])
+@pytest.mark.parametrize(
+    "who,own,foreign",
+    [("reseller_user", "Cliente Demo", "Cliente Outra"), ("outsider_reseller", "Cliente Outra", "Cliente Demo")],
+)
 def test_admin_autocomplete_endpoint_stays_in_the_tenant(client, world, who, own, foreign):
     client.force_login(world.users[who])
-    response = client.get("/admin/autocomplete/", {"app_label": "tickets", "model_name": "ticket",
-                                                   "field_name": "client", "term": "Cliente"})
+    response = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "tickets", "model_name": "ticket", "field_name": "client", "term": "Cliente"},
+    )
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == [own]
     assert foreign.encode() not in response.content

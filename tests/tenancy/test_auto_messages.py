@@ -108,8 +108,9 @@ def test_empty_texts_send_nothing(client, tenant, live, fake, agent1):
 def test_greeting_sent_inline_over_evolution(client, tenant, fake, settings, django_capture_on_commit_callbacks):
     settings.WHATSAPP_SEND_INLINE = True
     configure(tenant, greeting_text=GREETING)
-    evo = f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION,
-                            key="auto-evo", api_base_url=fake.url)
+    evo = f.make_connection(
+        tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION, key="auto-evo", api_base_url=fake.url
+    )
     # The body is applied in one transaction; the send runs once it commits (here: the test's savepoint).
     with django_capture_on_commit_callbacks(execute=True):
         post_evolution_text(client, evo, text="olá")
@@ -131,7 +132,7 @@ def test_concurrent_first_messages_greet_once(tenant, live, fake):
         try:
             barrier.wait(timeout=30)
             post_meta_text(Client(), live, wa_id="5511967670008", text=f"oi {n}", ts=SUNDAY_EVENING + n)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()

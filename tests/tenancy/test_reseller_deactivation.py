@@ -1,5 +1,4 @@
 from accounts.models import Reseller
-
 from tests.factories import PASSWORD
 
 

@@ -87,15 +87,19 @@ def test_password_change_ends_other_sessions(client, django_user_model, agent1, 
         assert browser.get("/admin/").status_code == 200
 
     # The reseller changes its own password on the laptop: the laptop stays in, the phone is out.
-    response = boss_laptop.post(reverse("admin:password_change"), {
-        "old_password": f.PASSWORD, "new_password1": "nova-senha-forte-42", "new_password2": "nova-senha-forte-42"})
+    response = boss_laptop.post(
+        reverse("admin:password_change"),
+        {"old_password": f.PASSWORD, "new_password1": "nova-senha-forte-42", "new_password2": "nova-senha-forte-42"},
+    )
     assert response.status_code == 302
     assert boss_laptop.get("/admin/").status_code == 200
     assert boss_phone.get("/admin/").status_code == 302
 
     # And sets the agent's password: the agent's open session ends.
-    response = boss_laptop.post(reverse("admin:auth_user_password_change", args=[agent1.pk]), {
-        "usable_password": "true", "password1": "outra-senha-forte-43", "password2": "outra-senha-forte-43"})
+    response = boss_laptop.post(
+        reverse("admin:auth_user_password_change", args=[agent1.pk]),
+        {"usable_password": "true", "password1": "outra-senha-forte-43", "password2": "outra-senha-forte-43"},
+    )
     assert response.status_code == 302
     response = agent_browser.get("/tickets/")
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
@@ -111,14 +115,20 @@ def test_deactivation_ends_the_session(client, agent1):
 def _manage(*args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL", "SECRET_KEY", "DEBUG")}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    production = {"DATA_DIR": str(tmp_path), "HTTPS": "true", "SECURE_HSTS_SECONDS": "31536000",
-                  "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true", "SECURE_HSTS_PRELOAD": "true",
-                  "ALLOWED_HOSTS": "atendimento.example.com"}
+    production = {
+        "DATA_DIR": str(tmp_path),
+        "HTTPS": "true",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+        "SECURE_HSTS_PRELOAD": "true",
+        "ALLOWED_HOSTS": "atendimento.example.com",
+    }
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **production)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -4,10 +4,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from accounts import selectors
-from tickets import selectors as ticket_selectors
-from whatsapp import selectors as channel_selectors
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
+from tickets import selectors as ticket_selectors
 from tickets.models import Message, Ticket, TicketEvent
+from whatsapp import selectors as channel_selectors
 from whatsapp.models import Connection, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +37,9 @@ def test_manager_sees_exactly_its_tenant(world, who, home):
         seen = list(selectors.queryset_for(world.users[who], model))
         assert seen, model
         assert {_tenant_of(obj) for obj in seen} == {reseller_id}, model
-        everything_of_tenant = [o for o in model.objects.all() if _tenant_of(o) == reseller_id
-                                and not (model is User and o.is_admin)]
+        everything_of_tenant = [
+            o for o in model.objects.all() if _tenant_of(o) == reseller_id and not (model is User and o.is_admin)
+        ]
         assert len(seen) == len(everything_of_tenant), model
 
 

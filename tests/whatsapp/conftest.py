@@ -71,8 +71,9 @@ def meta_sample(name: str, connection=None, *, wa_id=None, message_id=None, name
 
 
 def meta_text(connection, *, wa_id="5511988880001", text="Olá", message_id=None, name="Maria", ts=1749416383):
-    body = meta_sample("meta_text.json", connection, wa_id=wa_id, name_=name,
-                       message_id=message_id or f"wamid.T{next(_seq):010d}")
+    body = meta_sample(
+        "meta_text.json", connection, wa_id=wa_id, name_=name, message_id=message_id or f"wamid.T{next(_seq):010d}"
+    )
     m = body["entry"][0]["changes"][0]["value"]["messages"][0]
     m["text"]["body"], m["timestamp"] = text, str(ts)
     return body
@@ -107,5 +108,6 @@ def meta_live(tenant, fake):
 def evo_live(tenant, fake):
     from whatsapp.models import Connection
 
-    return f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION,
-                             key="live-evo", api_base_url=fake.url)
+    return f.make_connection(
+        tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION, key="live-evo", api_base_url=fake.url
+    )

@@ -28,11 +28,11 @@ def test_whatsapp_ingest_on_mongomock(mongomock_db, settings):
     agent = f.make_user("a@x.local", reseller=reseller, departments=[dept])
     with FakeProvider() as fake:
         conn = f.make_connection(reseller, dept, key="demo-meta", api_base_url=fake.url)
-        evo = f.make_connection(reseller, dept, key="demo-evo", provider=Connection.Provider.EVOLUTION,
-                                api_base_url=fake.url)
+        evo = f.make_connection(
+            reseller, dept, key="demo-evo", provider=Connection.Provider.EVOLUTION, api_base_url=fake.url
+        )
         for i in range(3):
-            raw = raw_json(meta_text(conn, wa_id="5511911110000", message_id=f"wamid.m{i}",
-                                     name="Maria" if i else ""))
+            raw = raw_json(meta_text(conn, wa_id="5511911110000", message_id=f"wamid.m{i}", name="Maria" if i else ""))
             for _ in range(2):  # every delivery twice: the journal and the message index dedup
                 _journal_and_process(conn, raw)
         assert WebhookEvent.objects.count() == 3 and Message.objects.count() == 3 and Ticket.objects.count() == 1

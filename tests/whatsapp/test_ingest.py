@@ -13,11 +13,17 @@ from .conftest import evo_sample, meta_sample, meta_text, post_evolution, post_m
 pytestmark = pytest.mark.django_db
 
 META_KINDS = [
-    ("meta_image.json", "image"), ("meta_document.json", "document"), ("meta_audio_file_not_voice.json", "audio"),
-    ("meta_location.json", "location"), ("meta_interactive_button_reply.json", "interactive"),
-    ("meta_interactive_list_reply.json", "interactive"), ("meta_system_identity_changed.json", "system"),
-    ("meta_unsupported_with_subtype.json", "unsupported"), ("meta_text_forwarded.json", "text"),
-    ("meta_image_no_caption.json", "image"), ("meta_location_current_no_name.json", "location"),
+    ("meta_image.json", "image"),
+    ("meta_document.json", "document"),
+    ("meta_audio_file_not_voice.json", "audio"),
+    ("meta_location.json", "location"),
+    ("meta_interactive_button_reply.json", "interactive"),
+    ("meta_interactive_list_reply.json", "interactive"),
+    ("meta_system_identity_changed.json", "system"),
+    ("meta_unsupported_with_subtype.json", "unsupported"),
+    ("meta_text_forwarded.json", "text"),
+    ("meta_image_no_caption.json", "image"),
+    ("meta_location_current_no_name.json", "location"),
 ]
 
 
@@ -33,9 +39,14 @@ def test_every_meta_kind_is_stored_on_an_espera_ticket(client, meta_conn, name, 
 def test_media_metadata_is_stored(client, meta_conn):
     post_meta(client, meta_conn, meta_sample("meta_document.json", meta_conn))
     media = Message.objects.get().media
-    assert media == {"id": "622684793477189", "mime_type": "application/pdf", "caption": "my receipt",
-                     "filename": "receipt.pdf", "sha256": "V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=",
-                     "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133..."}
+    assert media == {
+        "id": "622684793477189",
+        "mime_type": "application/pdf",
+        "caption": "my receipt",
+        "filename": "receipt.pdf",
+        "sha256": "V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=",
+        "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133...",
+    }
 
 
 def test_unsupported_keeps_raw_type(client, meta_conn):
@@ -120,17 +131,23 @@ def test_reaction_attaches_to_the_reacted_message(client, meta_conn, agent1):
     ticket_services.ticket_claim(ticket=ticket, agent=agent1)
     ticket_services.ticket_close(ticket=ticket, by=agent1)
     post_meta(client, meta_conn, meta_sample("meta_reaction.json", meta_conn, message_id="wamid.r1"))
-    post_meta(client, meta_conn, meta_sample("meta_reaction_removed_empty_emoji.json", meta_conn,
-                                             message_id="wamid.r2"))
+    post_meta(
+        client, meta_conn, meta_sample("meta_reaction_removed_empty_emoji.json", meta_conn, message_id="wamid.r2")
+    )
     reactions = Message.objects.filter(kind="reaction").order_by("provider_message_id")
     assert [(r.text, r.reply_to_provider_id, r.ticket_id) for r in reactions] == [
-        ("😮", "wamid.yzxyzx=", ticket.pk), ("", "wamid.yzxyzx=", ticket.pk)]
+        ("😮", "wamid.yzxyzx=", ticket.pk),
+        ("", "wamid.yzxyzx=", ticket.pk),
+    ]
     assert Ticket.objects.count() == 1  # a reaction to an old message does not open a ticket
 
 
 def test_evolution_text_image_audio(client, evo_conn):
-    for name in ("evolution_messages_upsert_text.json", "evolution_messages_upsert_image_caption.json",
-                 "evolution_messages_upsert_audio_ptt.json"):
+    for name in (
+        "evolution_messages_upsert_text.json",
+        "evolution_messages_upsert_image_caption.json",
+        "evolution_messages_upsert_audio_ptt.json",
+    ):
         assert post_evolution(client, evo_conn, evo_sample(name)).status_code == 200
     assert sorted(Message.objects.values_list("kind", flat=True)) == ["audio", "image", "text"]
     assert Client.objects.count() == 2  # 5511988887777 (text + image) and 5511977776666 (audio)
@@ -166,7 +183,7 @@ def test_evolution_lid_sender(client, evo_conn):
 
 
 def test_evolution_connection_state_moves_forward_in_time(client, evo_conn):
-    opened = evo_sample("evolution_connection_update_open.json")   # 2025-10-21
+    opened = evo_sample("evolution_connection_update_open.json")  # 2025-10-21
     closed = evo_sample("evolution_connection_update_close.json")  # 2025-05-02, older
     post_evolution(client, evo_conn, opened)
     post_evolution(client, evo_conn, closed)

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests import factories as f
+from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message
-from tickets import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +38,13 @@ def test_meta_reply_is_sent_with_the_real_request_shape(inline, meta_live, agent
     [call] = fake.calls
     assert call.path == "/v21.0/100000000000001/messages"
     assert call.headers["Authorization"] == "Bearer meta-access-token"
-    assert call.json == {"messaging_product": "whatsapp", "recipient_type": "individual",
-                         "to": m.ticket.client.wa_id, "type": "text",
-                         "text": {"preview_url": False, "body": "Olá, aqui é o suporte 😊"}}
+    assert call.json == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": m.ticket.client.wa_id,
+        "type": "text",
+        "text": {"preview_url": False, "body": "Olá, aqui é o suporte 😊"},
+    }
 
 
 def test_evolution_reply_is_sent(inline, evo_live, agent1, fake):
@@ -133,8 +137,9 @@ def test_text_limits(meta_live, evo_live, agent1):
     assert Message.objects.filter(direction="out").count() == 2
 
 
-def test_inline_send_waits_for_the_callers_transaction(inline, meta_live, agent1, fake,
-                                                      django_capture_on_commit_callbacks):
+def test_inline_send_waits_for_the_callers_transaction(
+    inline, meta_live, agent1, fake, django_capture_on_commit_callbacks
+):
     ticket = f.make_ticket(meta_live, agent=agent1)
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
@@ -146,7 +151,13 @@ def test_inline_send_waits_for_the_callers_transaction(inline, meta_live, agent1
 def test_provider_echo_stored_first_does_not_break_sending(inline, evo_live, agent1, fake):
     """Evolution may post the fromMe echo of our own send before we record its id."""
     ticket = f.make_ticket(evo_live, agent=agent1)
-    Message.objects.create(ticket=ticket, connection=evo_live, direction="out", text="eco",
-                           provider_message_id=f"3EB0FAKE{fake._run}00000001", delivery_status="sent")
+    Message.objects.create(
+        ticket=ticket,
+        connection=evo_live,
+        direction="out",
+        text="eco",
+        provider_message_id=f"3EB0FAKE{fake._run}00000001",
+        delivery_status="sent",
+    )
     m = _fresh(ticket_services.ticket_reply(ticket=ticket, agent=agent1, text="eco"))
     assert m.delivery_status == "sent" and len(fake.calls) == 1

@@ -83,7 +83,16 @@ def test_connection_update():
     assert [(s.state, s.reason) for s in states] == [("close", "401")] and states[0].timestamp.year == 2025
 
 
-@pytest.mark.parametrize("body", [{}, {"event": "qrcode.updated", "data": {}}, [1], "x", {"event": "messages.upsert"},
-                                  {"event": "messages.upsert", "data": {"key": {}}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"event": "qrcode.updated", "data": {}},
+        [1],
+        "x",
+        {"event": "messages.upsert"},
+        {"event": "messages.upsert", "data": {"key": {}}},
+    ],
+)
 def test_json_not_of_evolution_shape_is_skipped(body):
     assert EVO.parse(body).empty

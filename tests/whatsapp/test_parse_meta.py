@@ -18,24 +18,27 @@ def one(name):
     return result.messages[0]
 
 
-@pytest.mark.parametrize("name, kind, raw_type", [
-    ("meta_text.json", "text", "text"),
-    ("meta_text_forwarded.json", "text", "text"),
-    ("meta_text_reply_context.json", "text", "text"),
-    ("meta_image.json", "image", "image"),
-    ("meta_image_no_caption.json", "image", "image"),
-    ("meta_document.json", "document", "document"),
-    ("meta_audio_file_not_voice.json", "audio", "audio"),
-    ("meta_location.json", "location", "location"),
-    ("meta_location_current_no_name.json", "location", "location"),
-    ("meta_interactive_button_reply.json", "interactive", "interactive"),
-    ("meta_interactive_list_reply.json", "interactive", "interactive"),
-    ("meta_reaction.json", "reaction", "reaction"),
-    ("meta_reaction_removed_empty_emoji.json", "reaction", "reaction"),
-    ("meta_system_identity_changed.json", "system", "system"),
-    ("meta_unsupported_with_subtype.json", "unsupported", "pool"),
-    ("meta_edit_image_caption.json", "image", "edit"),
-])
+@pytest.mark.parametrize(
+    "name, kind, raw_type",
+    [
+        ("meta_text.json", "text", "text"),
+        ("meta_text_forwarded.json", "text", "text"),
+        ("meta_text_reply_context.json", "text", "text"),
+        ("meta_image.json", "image", "image"),
+        ("meta_image_no_caption.json", "image", "image"),
+        ("meta_document.json", "document", "document"),
+        ("meta_audio_file_not_voice.json", "audio", "audio"),
+        ("meta_location.json", "location", "location"),
+        ("meta_location_current_no_name.json", "location", "location"),
+        ("meta_interactive_button_reply.json", "interactive", "interactive"),
+        ("meta_interactive_list_reply.json", "interactive", "interactive"),
+        ("meta_reaction.json", "reaction", "reaction"),
+        ("meta_reaction_removed_empty_emoji.json", "reaction", "reaction"),
+        ("meta_system_identity_changed.json", "system", "system"),
+        ("meta_unsupported_with_subtype.json", "unsupported", "pool"),
+        ("meta_edit_image_caption.json", "image", "edit"),
+    ],
+)
 def test_every_sample_kind(name, kind, raw_type):
     parsed = one(name)
     assert (parsed.message.kind, parsed.message.raw_type) == (kind, raw_type)
@@ -124,16 +127,25 @@ def test_batch_of_entries_changes_messages_and_statuses():
     text["entry"][0]["changes"].append({"field": "account_update", "value": {}})
     result = META.parse(text)
     assert [m.message.provider_message_id for m in result.messages] == [
-        change["value"]["messages"][0]["id"], "wamid.second0", "wamid.second1"]
+        change["value"]["messages"][0]["id"],
+        "wamid.second0",
+        "wamid.second1",
+    ]
     assert [s.status for s in result.statuses] == ["read"]
     assert any("account_update" in s for s in result.skipped)
 
 
-@pytest.mark.parametrize("name, status", [
-    ("meta_status_sent.json", "sent"), ("meta_status_delivered.json", "delivered"),
-    ("meta_status_read.json", "read"), ("meta_status_played.json", "read"),
-    ("meta_status_sent_biz_opaque_callback_data.json", "sent"), ("meta_status_failed_131049.json", "failed"),
-])
+@pytest.mark.parametrize(
+    "name, status",
+    [
+        ("meta_status_sent.json", "sent"),
+        ("meta_status_delivered.json", "delivered"),
+        ("meta_status_read.json", "read"),
+        ("meta_status_played.json", "read"),
+        ("meta_status_sent_biz_opaque_callback_data.json", "sent"),
+        ("meta_status_failed_131049.json", "failed"),
+    ],
+)
 def test_statuses(name, status):
     result = META.parse(f.load_payload(name))
     assert [s.status for s in result.statuses] == [status] and not result.messages
@@ -144,11 +156,23 @@ def test_failed_status_keeps_code_and_reason():
     assert s.error_code == "130472" and "experiment" in s.error_text
 
 
-@pytest.mark.parametrize("body", [{}, {"hello": "world"}, [1, 2], "text", 42, None,
-                                  {"object": "whatsapp_business_account", "entry": "nope"},
-                                  {"object": "whatsapp_business_account", "entry": [{"changes": [None, 3]}]},
-                                  {"object": "whatsapp_business_account",
-                                   "entry": [{"changes": [{"field": "messages", "value": {"messages": [{}]}}]}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"hello": "world"},
+        [1, 2],
+        "text",
+        42,
+        None,
+        {"object": "whatsapp_business_account", "entry": "nope"},
+        {"object": "whatsapp_business_account", "entry": [{"changes": [None, 3]}]},
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"changes": [{"field": "messages", "value": {"messages": [{}]}}]}],
+        },
+    ],
+)
 def test_json_not_of_meta_shape_is_skipped(body):
     result = META.parse(body)
     assert result.empty

@@ -10,9 +10,9 @@ from django.test import Client as HttpClient
 
 from accounts.models import Client
 from tests import factories as f
+from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
-from tickets import outbox
 from whatsapp.models import WebhookEvent
 
 from .conftest import meta_text, raw_json, sign, webhook_url
@@ -28,7 +28,7 @@ def _run_threads(n, work):
         try:
             barrier.wait(timeout=30)
             work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -47,8 +47,14 @@ def test_16_workers_deliver_200_events_shuffled_with_duplicates(meta_conn):
     events = []
     for c in range(40):
         for k in range(5):
-            body = meta_text(meta_conn, wa_id=f"55119{c:08d}", message_id=f"wamid.race{c:03d}{k}",
-                             text=f"cliente {c} mensagem {k}", name=f"Cliente {c}", ts=1750000000 + k)
+            body = meta_text(
+                meta_conn,
+                wa_id=f"55119{c:08d}",
+                message_id=f"wamid.race{c:03d}{k}",
+                text=f"cliente {c} mensagem {k}",
+                name=f"Cliente {c}",
+                ts=1750000000 + k,
+            )
             events.append(raw_json(body))
     rng = random.Random(2026)
     deliveries = events + rng.sample(events, 150) + rng.sample(events, 50)
@@ -59,8 +65,7 @@ def test_16_workers_deliver_200_events_shuffled_with_duplicates(meta_conn):
     def work(i):
         http = HttpClient()
         for raw in deliveries[i::16]:
-            r = http.post(url, data=raw, content_type="application/json",
-                          HTTP_X_HUB_SIGNATURE_256=sign(secret, raw))
+            r = http.post(url, data=raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(secret, raw))
             statuses.append(r.status_code)
 
     _run_threads(16, work)
@@ -129,8 +134,14 @@ def test_send_outbox_loop_delivers_and_stops_cleanly_on_sigterm(tenant, agent1):
             ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"no laço {i}")
         env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_HTTP_TIMEOUT": "10"}
         env.pop("MONGO_URL", None)
-        worker = subprocess.Popen([sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
-                                  cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while len(fake.calls) < 3 and time.monotonic() < deadline and worker.poll() is None:

@@ -20,8 +20,9 @@ class SimulatedCrash(BaseException):
 def _batch(connection):
     body = meta_text(connection, wa_id="5511900000001", message_id="wamid.c1", text="um")
     for wa_id, mid, text in (("5511900000002", "wamid.c2", "dois"), ("5511900000001", "wamid.c3", "três")):
-        body["entry"][0]["changes"].append(meta_text(connection, wa_id=wa_id, message_id=mid, text=text)
-                                           ["entry"][0]["changes"][0])
+        body["entry"][0]["changes"].append(
+            meta_text(connection, wa_id=wa_id, message_id=mid, text=text)["entry"][0]["changes"][0]
+        )
     return body
 
 
@@ -41,8 +42,11 @@ def test_crash_right_after_the_journal_write_then_replay(client, meta_conn, monk
     monkeypatch.undo()
 
     call_command("replay_webhooks")
-    expected = [("wamid.c1", "um", "5511900000001"), ("wamid.c2", "dois", "5511900000002"),
-                ("wamid.c3", "três", "5511900000001")]
+    expected = [
+        ("wamid.c1", "um", "5511900000001"),
+        ("wamid.c2", "dois", "5511900000002"),
+        ("wamid.c3", "três", "5511900000001"),
+    ]
     assert _snapshot() == expected
     event.refresh_from_db()
     assert event.state == WebhookEvent.State.PROCESSED

@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from tests import factories as f
 from tickets import outbox
-from tickets import services as ticket_services
 from tickets.models import Message
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
@@ -35,13 +34,16 @@ def test_statuses_in_order(client, meta_conn):
     assert m.sent_at and m.delivered_at and m.read_at
 
 
-@pytest.mark.parametrize("order, final", [
-    (["read", "sent", "delivered"], "read"),
-    (["delivered", "sent"], "delivered"),
-    (["sent", "read", "delivered", "sent"], "read"),  # "delivered" may be skipped, and arrive late
-    (["played", "delivered"], "read"),
-    (["delivered", "failed"], "delivered"),            # failed only applies from queued/sent
-])
+@pytest.mark.parametrize(
+    "order, final",
+    [
+        (["read", "sent", "delivered"], "read"),
+        (["delivered", "sent"], "delivered"),
+        (["sent", "read", "delivered", "sent"], "read"),  # "delivered" may be skipped, and arrive late
+        (["played", "delivered"], "read"),
+        (["delivered", "failed"], "delivered"),  # failed only applies from queued/sent
+    ],
+)
 def test_statuses_out_of_order_only_move_forward(client, meta_conn, order, final):
     m = _sent_reply(meta_conn, "wamid.ooo")
     for i, status in enumerate(order):
@@ -64,8 +66,11 @@ def test_failed_keeps_code_and_reason(client, meta_conn):
 
 def test_window_closed_131047_is_shown(client, meta_conn):
     m = _sent_reply(meta_conn, "wamid.w")
-    err = {"code": 131047, "title": "Re-engagement message",
-           "error_data": {"details": "More than 24 hours have passed since the customer last replied."}}
+    err = {
+        "code": 131047,
+        "title": "Re-engagement message",
+        "error_data": {"details": "More than 24 hours have passed since the customer last replied."},
+    }
     post_meta(client, meta_conn, meta_status(meta_conn, "wamid.w", "failed", error=err))
     m.refresh_from_db()
     assert (m.delivery_status, m.error_code) == ("failed", "131047") and "24 hours" in m.error_text

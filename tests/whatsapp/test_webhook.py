@@ -15,16 +15,21 @@ pytestmark = pytest.mark.django_db
 
 # --- GET handshake ---------------------------------------------------------------------------
 def test_handshake_answers_challenge_as_plain_text(client, meta_conn):
-    r = client.get(webhook_url(meta_conn), {"hub.mode": "subscribe", "hub.verify_token": "meta-verify-token",
-                                            "hub.challenge": "1158201444"})
+    r = client.get(
+        webhook_url(meta_conn),
+        {"hub.mode": "subscribe", "hub.verify_token": "meta-verify-token", "hub.challenge": "1158201444"},
+    )
     assert r.status_code == 200 and r.content == b"1158201444" and r["Content-Type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("params", [
-    {"hub.mode": "subscribe", "hub.verify_token": "meatyhamhock", "hub.challenge": "1"},
-    {"hub.mode": "unsubscribe", "hub.verify_token": "meta-verify-token", "hub.challenge": "1"},
-    {"hub.challenge": "1"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "meatyhamhock", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": "meta-verify-token", "hub.challenge": "1"},
+        {"hub.challenge": "1"},
+    ],
+)
 def test_handshake_refused(client, meta_conn, params):
     assert client.get(webhook_url(meta_conn), params).status_code == 403
 
@@ -36,13 +41,16 @@ def test_handshake_refused_when_connection_has_no_token(client, tenant):
 
 
 # --- POST authentication (Meta) ------------------------------------------------------------
-@pytest.mark.parametrize("signature", [
-    False,                                             # missing
-    "sha256=" + "0" * 64,                              # wrong
-    "sha256=not-hex",                                  # malformed
-    "sha256=",                                         # empty
-    "deadbeef",                                        # no scheme
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        False,  # missing
+        "sha256=" + "0" * 64,  # wrong
+        "sha256=not-hex",  # malformed
+        "sha256=",  # empty
+        "deadbeef",  # no scheme
+    ],
+)
 def test_bad_meta_signature_is_401_and_nothing_stored(client, meta_conn, signature):
     r = post_meta(client, meta_conn, meta_text(meta_conn), signature=signature)
     assert r.status_code == 401
@@ -55,8 +63,13 @@ def test_sha1_signature_is_refused(client, meta_conn):
 
     raw = raw_json(meta_text(meta_conn))
     sha1 = "sha1=" + hmac.new(b"meta-app-secret", raw, hashlib.sha1).hexdigest()
-    r = client.post(webhook_url(meta_conn), data=raw, content_type="application/json", HTTP_X_HUB_SIGNATURE=sha1,
-                    HTTP_X_HUB_SIGNATURE_256=sha1)
+    r = client.post(
+        webhook_url(meta_conn),
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE=sha1,
+        HTTP_X_HUB_SIGNATURE_256=sha1,
+    )
     assert r.status_code == 401 and WebhookEvent.objects.count() == 0
 
 
@@ -111,7 +124,7 @@ def test_evolution_apikey_null_in_envelope_is_401(client, evo_conn):
 
 
 # --- POST shape, keys, size ----------------------------------------------------------------------
-@pytest.mark.parametrize("raw", [b"not json", b"{\"entry\": [", b"", b"\xff\xfe{}"])
+@pytest.mark.parametrize("raw", [b"not json", b'{"entry": [', b"", b"\xff\xfe{}"])
 def test_signed_body_that_is_not_json_is_400(client, meta_conn, raw):
     r = post_meta(client, meta_conn, raw)
     assert r.status_code == 400 and WebhookEvent.objects.count() == 0
@@ -122,8 +135,15 @@ def test_evolution_body_not_json_with_header_key_is_400(client, evo_conn):
     assert r.status_code == 400 and WebhookEvent.objects.count() == 0
 
 
-@pytest.mark.parametrize("body", [{"hello": "world"}, [1, 2, 3], "just a string",
-                                  {"object": "page", "entry": [{"changes": [{"field": "feed", "value": {}}]}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hello": "world"},
+        [1, 2, 3],
+        "just a string",
+        {"object": "page", "entry": [{"changes": [{"field": "feed", "value": {}}]}]},
+    ],
+)
 def test_json_not_of_provider_shape_is_stored_and_ignored(client, meta_conn, body):
     r = post_meta(client, meta_conn, body)
     assert r.status_code == 200
@@ -135,8 +155,12 @@ def test_unknown_and_inactive_keys_are_404(client, meta_conn):
     body = meta_text(meta_conn)
     from django.test import Client
 
-    r = Client().post("/whatsapp/webhook/nope/", data=raw_json(body), content_type="application/json",
-                      HTTP_X_HUB_SIGNATURE_256=sign(meta_conn.app_secret, raw_json(body)))
+    r = Client().post(
+        "/whatsapp/webhook/nope/",
+        data=raw_json(body),
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign(meta_conn.app_secret, raw_json(body)),
+    )
     assert r.status_code == 404
     meta_conn.active = False
     meta_conn.save()

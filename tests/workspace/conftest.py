@@ -17,21 +17,44 @@ def world(meta_conn, fin_conn, agent1, agent2, agent3, reseller_user, admin_user
 
     r = meta_conn.reseller
     tickets = {
-        "espera": f.make_ticket(meta_conn, client=client(r, "Cliente Espera", "5511900000001"),
-                                text="Quero saber do meu pedido"),
-        "um": f.make_ticket(meta_conn, client=client(r, "Cliente Um", "5511900000002"), agent=agent1,
-                            text="Mensagem do cliente um"),
-        "dois": f.make_ticket(meta_conn, client=client(r, "Cliente Dois", "5511900000003"), agent=agent2,
-                              text="Mensagem do cliente dois"),
-        "fim": f.make_ticket(meta_conn, client=client(r, "Cliente Fim", "5511900000004"), agent=agent1,
-                             closed_by=agent1, text="Obrigado, resolvido"),
-        "fin": f.make_ticket(fin_conn, client=client(r, "Cliente Financeiro", "5511900000005"),
-                             text="Segunda via do boleto"),
-        "outra": f.make_ticket(outsider.connection, client=client(outsider.reseller, "Cliente Outra", "5521900000006"),
-                               text="Cliente de outra revenda"),
+        "espera": f.make_ticket(
+            meta_conn, client=client(r, "Cliente Espera", "5511900000001"), text="Quero saber do meu pedido"
+        ),
+        "um": f.make_ticket(
+            meta_conn, client=client(r, "Cliente Um", "5511900000002"), agent=agent1, text="Mensagem do cliente um"
+        ),
+        "dois": f.make_ticket(
+            meta_conn, client=client(r, "Cliente Dois", "5511900000003"), agent=agent2, text="Mensagem do cliente dois"
+        ),
+        "fim": f.make_ticket(
+            meta_conn,
+            client=client(r, "Cliente Fim", "5511900000004"),
+            agent=agent1,
+            closed_by=agent1,
+            text="Obrigado, resolvido",
+        ),
+        "fin": f.make_ticket(
+            fin_conn, client=client(r, "Cliente Financeiro", "5511900000005"), text="Segunda via do boleto"
+        ),
+        "outra": f.make_ticket(
+            outsider.connection,
+            client=client(outsider.reseller, "Cliente Outra", "5521900000006"),
+            text="Cliente de outra revenda",
+        ),
     }
-    return type("World", (), {"t": tickets, "agent1": agent1, "agent2": agent2, "agent3": agent3,
-                              "reseller_user": reseller_user, "admin_user": admin_user, "outsider": outsider})
+    return type(
+        "World",
+        (),
+        {
+            "t": tickets,
+            "agent1": agent1,
+            "agent2": agent2,
+            "agent3": agent3,
+            "reseller_user": reseller_user,
+            "admin_user": admin_user,
+            "outsider": outsider,
+        },
+    )
 
 
 def user_of(world, name):

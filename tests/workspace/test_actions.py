@@ -31,12 +31,22 @@ def test_csrf_is_enforced(world):
     assert Ticket.objects.get(pk=world.t["espera"].pk).agent is None
 
 
-@pytest.mark.parametrize("who,name,expected", [
-    ("agent1", "espera", 303), ("agent2", "espera", 303), ("reseller_user", "espera", 303),
-    ("admin_user", "espera", 303), ("agent3", "espera", 404), ("outsider.agent", "espera", 404),
-    ("outsider.reseller_user", "espera", 404), ("agent3", "fin", 303), ("agent1", "fin", 404),
-    ("agent2", "um", 409), ("agent1", "fim", 409),
-])
+@pytest.mark.parametrize(
+    "who,name,expected",
+    [
+        ("agent1", "espera", 303),
+        ("agent2", "espera", 303),
+        ("reseller_user", "espera", 303),
+        ("admin_user", "espera", 303),
+        ("agent3", "espera", 404),
+        ("outsider.agent", "espera", 404),
+        ("outsider.reseller_user", "espera", 404),
+        ("agent3", "fin", 303),
+        ("agent1", "fin", 404),
+        ("agent2", "um", 409),
+        ("agent1", "fim", 409),
+    ],
+)
 def test_claim(client, world, who, name, expected):
     user = user_of(world, who)
     ticket = world.t[name]
@@ -70,11 +80,20 @@ def test_double_click_on_claim_is_one_claim(client, world):
     assert world.t["espera"].events.filter(action="claimed").count() == 1
 
 
-@pytest.mark.parametrize("who,name,expected", [
-    ("agent1", "um", 303), ("agent2", "um", 403), ("reseller_user", "um", 303), ("admin_user", "dois", 303),
-    ("agent3", "um", 404), ("outsider.agent", "um", 404), ("outsider.reseller_user", "dois", 404),
-    ("agent1", "espera", 409), ("agent2", "fim", 409),
-])
+@pytest.mark.parametrize(
+    "who,name,expected",
+    [
+        ("agent1", "um", 303),
+        ("agent2", "um", 403),
+        ("reseller_user", "um", 303),
+        ("admin_user", "dois", 303),
+        ("agent3", "um", 404),
+        ("outsider.agent", "um", 404),
+        ("outsider.reseller_user", "dois", 404),
+        ("agent1", "espera", 409),
+        ("agent2", "fim", 409),
+    ],
+)
 def test_close(client, world, who, name, expected):
     user = user_of(world, who)
     ticket = world.t[name]
@@ -102,11 +121,20 @@ def test_close_sends_the_farewell_once(client, world, tenant):
     assert farewell.count() == 1 and farewell.get().delivery_status == "queued"
 
 
-@pytest.mark.parametrize("who,name,expected", [
-    ("agent1", "um", 303), ("reseller_user", "um", 303), ("admin_user", "um", 303),
-    ("agent2", "um", 409), ("agent1", "espera", 409), ("agent1", "fim", 409),
-    ("agent3", "um", 404), ("outsider.agent", "um", 404), ("outsider.reseller_user", "um", 404),
-])
+@pytest.mark.parametrize(
+    "who,name,expected",
+    [
+        ("agent1", "um", 303),
+        ("reseller_user", "um", 303),
+        ("admin_user", "um", 303),
+        ("agent2", "um", 409),
+        ("agent1", "espera", 409),
+        ("agent1", "fim", 409),
+        ("agent3", "um", 404),
+        ("outsider.agent", "um", 404),
+        ("outsider.reseller_user", "um", 404),
+    ],
+)
 def test_reply(client, world, who, name, expected):
     ticket = world.t[name]
     client.force_login(user_of(world, who))
@@ -148,8 +176,9 @@ def test_rejected_reply_shows_the_form_again(client, world, text):
 
 def test_reply_through_htmx_returns_the_thread_and_a_fresh_form(client, world):
     client.force_login(world.agent1)
-    response = client.post(url(world.t["um"], "responder"), {"text": "Resposta ao vivo", "nonce": "n-htmx"},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        url(world.t["um"], "responder"), {"text": "Resposta ao vivo", "nonce": "n-htmx"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="reply-box"' in html and 'hx-swap-oob="true"' in html and "Resposta ao vivo" in html
@@ -177,7 +206,7 @@ def test_the_rendered_form_carries_a_fresh_nonce(client, world):
 
     def nonce(html):
         start = html.index('name="nonce"')
-        tag = html[html.rindex("<", 0, start):html.index(">", start)]
+        tag = html[html.rindex("<", 0, start) : html.index(">", start)]
         return tag.split('value="')[1].split('"')[0]
 
     assert nonce(first) and nonce(first) != nonce(second)

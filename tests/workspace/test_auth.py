@@ -41,9 +41,14 @@ def test_logout_is_a_post(client, agent1):
 def test_password_change(client, agent1):
     client.force_login(agent1)
     assert client.get("/accounts/password_change/").status_code == 200
-    response = client.post("/accounts/password_change/", {
-        "old_password": PASSWORD, "new_password1": "outra-senha-boa-42", "new_password2": "outra-senha-boa-42",
-    })
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "outra-senha-boa-42",
+            "new_password2": "outra-senha-boa-42",
+        },
+    )
     assert response.status_code == 302
     agent1.refresh_from_db()
     assert agent1.check_password("outra-senha-boa-42")

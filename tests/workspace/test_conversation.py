@@ -41,23 +41,40 @@ def test_thread_shows_full_texts_oldest_first_with_kinds_and_delivery(client, wo
     ticket = world.t["um"]
     long_text = "início " + "x" * 900 + " fim do texto"
     services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.long", text=long_text))
-    services.message_store(ticket=ticket, msg=services.InboundMessage(
-        provider_message_id="wamid.img", kind=Message.Kind.IMAGE, raw_type="image",
-        media={"id": "m1", "caption": "foto da nota", "mime_type": "image/jpeg"}))
-    services.message_store(ticket=ticket, msg=services.InboundMessage(
-        provider_message_id="wamid.doc", kind=Message.Kind.DOCUMENT, raw_type="document",
-        media={"id": "m2", "filename": "boleto.pdf"}))
+    services.message_store(
+        ticket=ticket,
+        msg=services.InboundMessage(
+            provider_message_id="wamid.img",
+            kind=Message.Kind.IMAGE,
+            raw_type="image",
+            media={"id": "m1", "caption": "foto da nota", "mime_type": "image/jpeg"},
+        ),
+    )
+    services.message_store(
+        ticket=ticket,
+        msg=services.InboundMessage(
+            provider_message_id="wamid.doc",
+            kind=Message.Kind.DOCUMENT,
+            raw_type="document",
+            media={"id": "m2", "filename": "boleto.pdf"},
+        ),
+    )
     sent = services.ticket_reply(ticket=ticket, agent=world.agent1, text="Vou verificar.", nonce="n1")
     failed = services.ticket_reply(ticket=ticket, agent=world.agent1, text="Não chegou?", nonce="n2")
-    Message.objects.filter(pk=failed.pk).update(delivery_status="failed", error_code="131049",
-                                                error_text="This message was not delivered to maintain healthy ecosystem engagement.")
+    Message.objects.filter(pk=failed.pk).update(
+        delivery_status="failed",
+        error_code="131049",
+        error_text="This message was not delivered to maintain healthy ecosystem engagement.",
+    )
     Message.objects.filter(pk=sent.pk).update(delivery_status="read")
 
     client.force_login(world.agent1)
     html = client.get(url(ticket)).content.decode()
     assert long_text in html
-    order = [html.index(s) for s in ("Mensagem do cliente um", long_text, "foto da nota", "boleto.pdf",
-                                     "Vou verificar.", "Não chegou?")]
+    order = [
+        html.index(s)
+        for s in ("Mensagem do cliente um", long_text, "foto da nota", "boleto.pdf", "Vou verificar.", "Não chegou?")
+    ]
     assert order == sorted(order)
     assert "[Imagem]" in html and "[Documento]" in html
     assert "Lida" in html and "Falhou" in html and "131049" in html and "healthy ecosystem" in html
@@ -82,28 +99,33 @@ def test_earlier_tickets_of_the_client_are_linked(client, world, meta_conn):
 def test_earlier_messages_on_demand(client, world):
     ticket = world.t["um"]
     for i in range(60):
-        services.message_store(ticket=ticket, msg=services.InboundMessage(
-            provider_message_id=f"wamid.p{i}", text=f"mensagem número {i:02d}."))
+        services.message_store(
+            ticket=ticket,
+            msg=services.InboundMessage(provider_message_id=f"wamid.p{i}", text=f"mensagem número {i:02d}."),
+        )
     client.force_login(world.agent1)
     html = client.get(url(ticket)).content.decode()
     assert "mensagem número 59." in html and "mensagem número 10." in html
     assert "mensagem número 09." not in html and "Mensagem do cliente um" not in html
     start = html.index("?before=")
-    earlier = html[start:html.index('"', start)]
+    earlier = html[start : html.index('"', start)]
     html = client.get(url(ticket) + earlier).content.decode()
     assert "mensagem número 09." in html and "Mensagem do cliente um" in html
     assert "mensagem número 10." not in html
 
 
-@pytest.mark.parametrize("who,name,buttons", [
-    ("agent1", "espera", {"Assumir"}),
-    ("agent1", "um", {"Finalizar", "Responder"}),
-    ("agent1", "dois", set()),
-    ("agent2", "dois", {"Finalizar", "Responder"}),
-    ("reseller_user", "um", {"Finalizar", "Responder"}),
-    ("admin_user", "dois", {"Finalizar", "Responder"}),
-    ("reseller_user", "fim", set()),
-])
+@pytest.mark.parametrize(
+    "who,name,buttons",
+    [
+        ("agent1", "espera", {"Assumir"}),
+        ("agent1", "um", {"Finalizar", "Responder"}),
+        ("agent1", "dois", set()),
+        ("agent2", "dois", {"Finalizar", "Responder"}),
+        ("reseller_user", "um", {"Finalizar", "Responder"}),
+        ("admin_user", "dois", {"Finalizar", "Responder"}),
+        ("reseller_user", "fim", set()),
+    ],
+)
 def test_actions_offered(client, world, who, name, buttons):
     client.force_login(user_of(world, who))
     html = client.get(url(world.t[name])).content.decode()

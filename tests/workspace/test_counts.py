@@ -6,9 +6,8 @@ import re
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tickets import selectors, services
-
 from tests import factories as f
+from tickets import selectors, services
 
 from .conftest import url
 
@@ -61,7 +60,7 @@ def test_agent_atendendo_count_is_its_own_even_outside_its_departments(world, me
 
 
 def _version(html):
-    block = html[html.index('id="queue-live"'):]
+    block = html[html.index('id="queue-live"') :]
     return re.search(r"v=([0-9a-f]{16})", block).group(1)
 
 

@@ -8,7 +8,7 @@ from .conftest import url
 
 
 def _version(html, attr_owner):
-    block = html[html.index(f'id="{attr_owner}"'):]
+    block = html[html.index(f'id="{attr_owner}"') :]
     return re.search(r"v=([0-9a-f]{16})", block).group(1)
 
 
@@ -20,6 +20,7 @@ def test_queue_poll_is_204_when_unchanged_and_200_after_a_change(client, world, 
     assert poll.status_code == 204 and poll.content == b""
 
     from tests import factories as f
+
     fresh = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Cliente Chegou Agora"))
     poll = client.get("/tickets/", {"status": "espera", "v": v}, HTTP_HX_REQUEST="true")
     assert poll.status_code == 200
@@ -41,8 +42,9 @@ def test_thread_poll_is_204_when_unchanged_and_shows_new_messages(client, world)
     client.force_login(world.agent1)
     v = _version(client.get(url(ticket)).content.decode(), "thread-live")
     assert client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true").status_code == 204
-    services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.live",
-                                                                       text="chegou agora"))
+    services.message_store(
+        ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.live", text="chegou agora")
+    )
     poll = client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true")
     assert poll.status_code == 200 and "chegou agora" in poll.content.decode()
 

@@ -4,9 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tickets import services
-
 from tests import factories as f
+from tickets import services
 
 
 def _count(client, path, **extra):
@@ -18,8 +17,9 @@ def _count(client, path, **extra):
 
 @pytest.mark.parametrize("who", ["agent1", "reseller_user"])
 @pytest.mark.parametrize("state", ["espera", "atendendo", "finalizado"])
-def test_queue_query_count_does_not_grow(client, meta_conn, agent1, agent2, reseller_user,
-                                         django_assert_num_queries, who, state):
+def test_queue_query_count_does_not_grow(
+    client, meta_conn, agent1, agent2, reseller_user, django_assert_num_queries, who, state
+):
     user = {"agent1": agent1, "reseller_user": reseller_user}[who]
 
     def add(n):
@@ -53,8 +53,9 @@ def test_conversation_query_count_does_not_grow(client, tenant, meta_conn, agent
     def add(n):
         for _ in range(n):
             i = next(seq)
-            services.message_store(ticket=ticket, msg=services.InboundMessage(
-                provider_message_id=f"wamid.q{i}", text=f"pergunta {i}"))
+            services.message_store(
+                ticket=ticket, msg=services.InboundMessage(provider_message_id=f"wamid.q{i}", text=f"pergunta {i}")
+            )
             services.ticket_reply(ticket=ticket, agent=agent1, text=f"resposta {i}", nonce=f"n{i}")
             # an earlier ticket of the same client, on another number
             f.make_ticket(other_conn, client=ticket.client, agent=agent1, closed_by=agent1)

@@ -61,9 +61,11 @@ def test_tab_counts(client, world):
 
 
 def test_newest_activity_first(client, world, meta_conn):
-    services.message_store(ticket=world.t["espera"], msg=services.InboundMessage(
-        provider_message_id="wamid.newer", text="ainda esperando"))
+    services.message_store(
+        ticket=world.t["espera"], msg=services.InboundMessage(provider_message_id="wamid.newer", text="ainda esperando")
+    )
     from tests import factories as f
+
     newer = f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name="Cliente Novo"))
     client.force_login(world.agent1)
     html = client.get("/tickets/?status=espera").content.decode()
@@ -91,9 +93,15 @@ def test_agent_cannot_filter_into_another_department(client, world, tenant):
     assert url(world.t["fin"]) not in html
 
 
-@pytest.mark.parametrize("term,expected", [
-    ("cliente dois", "dois"), ("5511900000004", "fim"), ("segunda via", "fin"), ("PEDIDO", "espera"),
-])
+@pytest.mark.parametrize(
+    "term,expected",
+    [
+        ("cliente dois", "dois"),
+        ("5511900000004", "fim"),
+        ("segunda via", "fin"),
+        ("PEDIDO", "espera"),
+    ],
+)
 def test_search_by_name_number_and_message_text(client, world, term, expected):
     client.force_login(world.reseller_user)
     hits = set()
@@ -104,8 +112,9 @@ def test_search_by_name_number_and_message_text(client, world, term, expected):
 
 
 def test_search_finds_older_message_text_not_only_the_preview(client, world):
-    services.message_store(ticket=world.t["um"], msg=services.InboundMessage(
-        provider_message_id="wamid.later", text="outra coisa"))
+    services.message_store(
+        ticket=world.t["um"], msg=services.InboundMessage(provider_message_id="wamid.later", text="outra coisa")
+    )
     client.force_login(world.agent1)
     html = client.get("/tickets/", {"status": "atendendo", "q": "cliente um"}).content.decode()
     assert url(world.t["um"]) in html
@@ -124,7 +133,7 @@ def test_keyset_pagination_walks_every_ticket_once(client, tenant, meta_conn, ag
         marker = 'rel="next"'
         if marker in html:
             start = html.rindex('href="', 0, html.index(marker)) + 6
-            link = "/tickets/" + html[start:html.index('"', start)].replace("&amp;", "&")
+            link = "/tickets/" + html[start : html.index('"', start)].replace("&amp;", "&")
             assert "cursor=" in link
         else:
             link = None
@@ -157,7 +166,7 @@ def test_pagination_keeps_tickets_without_activity(client, tenant, meta_conn, ag
         seen += [t.pk for t in tickets if url(t) in html]
         if 'rel="next"' in html:
             start = html.rindex('href="', 0, html.index('rel="next"')) + 6
-            link = "/tickets/" + html[start:html.index('"', start)].replace("&amp;", "&")
+            link = "/tickets/" + html[start : html.index('"', start)].replace("&amp;", "&")
         else:
             link = None
     assert sorted(seen) == sorted(t.pk for t in tickets)

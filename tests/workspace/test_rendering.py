@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tickets import outbox
-from tickets import services
+from tickets import outbox, services
 from tickets.models import Message, Ticket
 
 from .conftest import url
@@ -14,7 +13,7 @@ from .conftest import url
 
 def _row(html, ticket):
     start = html.index(f'data-ticket="{ticket.pk}"')
-    return html[start:html.index("</li>", start)]
+    return html[start : html.index("</li>", start)]
 
 
 def test_queue_rows_show_waiting_times(client, world):
@@ -47,16 +46,17 @@ def test_thread_shows_sender_and_delivery_state(client, world):
     ticket = world.t["um"]
     reply = services.ticket_reply(ticket=ticket, agent=world.agent1, text="Já verifico", nonce="r1")
     auto, _created = outbox.message_enqueue_outbound(ticket=ticket, text="Mensagem automática de teste")
-    Message.objects.filter(pk=auto.pk).update(delivery_status="failed", error_code="131047",
-                                              error_text="Re-engagement message")
+    Message.objects.filter(pk=auto.pk).update(
+        delivery_status="failed", error_code="131047", error_text="Re-engagement message"
+    )
     client.force_login(world.agent1)
     html = client.get(url(ticket)).content.decode()
-    mine = html[html.index(f'data-message="{reply.pk}"'):]
-    assert "Agente 1" in mine[:mine.index("</li>")] and "Na fila" in mine[:mine.index("</li>")]
-    failed = html[html.index(f'data-message="{auto.pk}"'):]
-    failed = failed[:failed.index("</li>")]
+    mine = html[html.index(f'data-message="{reply.pk}"') :]
+    assert "Agente 1" in mine[: mine.index("</li>")] and "Na fila" in mine[: mine.index("</li>")]
+    failed = html[html.index(f'data-message="{auto.pk}"') :]
+    failed = failed[: failed.index("</li>")]
     assert "automática" in failed and "Falhou" in failed and "131047: Re-engagement message" in failed
 
     english = client.get(url(ticket), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    failed = english[english.index(f'data-message="{auto.pk}"'):]
-    assert "Failed" in failed[:failed.index("</li>")]
+    failed = english[english.index(f'data-message="{auto.pk}"') :]
+    assert "Failed" in failed[: failed.index("</li>")]

@@ -11,7 +11,6 @@ from accounts.models import Client
 from tickets import selectors
 from tickets.models import Ticket
 
-
 N = 100_000
 
 
@@ -19,19 +18,35 @@ def _bulk_tickets(conn, agents, n):
     # Volume only: bulk inserts stand in for years of traffic that went through the services.
     now = timezone.now()
     clients = Client.objects.bulk_create(
-        [Client(reseller=conn.reseller, identity=f"55{i:011d}", wa_id=f"55{i:011d}", phone=f"55{i:011d}",
-                name=f"Cliente {i}") for i in range(n)], batch_size=5000)
+        [
+            Client(
+                reseller=conn.reseller,
+                identity=f"55{i:011d}",
+                wa_id=f"55{i:011d}",
+                phone=f"55{i:011d}",
+                name=f"Cliente {i}",
+            )
+            for i in range(n)
+        ],
+        batch_size=5000,
+    )
     rng = random.Random(42)
     rows = []
     for i, client in enumerate(clients):
         at = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
         agent = agents[i % len(agents)]
         roll = rng.random()
-        common = dict(reseller=conn.reseller, department_id=conn.default_department_id, client=client,
-                      connection=conn, last_message_at=at, last_message_preview=f"mensagem {i}")
-        if roll < .02:
+        common = dict(
+            reseller=conn.reseller,
+            department_id=conn.default_department_id,
+            client=client,
+            connection=conn,
+            last_message_at=at,
+            last_message_preview=f"mensagem {i}",
+        )
+        if roll < 0.02:
             rows.append(Ticket(status="open", **common))
-        elif roll < .08:
+        elif roll < 0.08:
             rows.append(Ticket(status="open", agent=agent, claimed_at=at, **common))
         else:
             rows.append(Ticket(status="closed", agent=agent, closed_by=agent, closed_at=at, **common))
@@ -59,8 +74,9 @@ def test_queue_pages_at_100k_tickets_use_the_index(meta_conn, agent1, agent2, re
     # The biggest list (finalizado, ~92% of the table), deep in, for a supervisor and for an agent.
     deep = selectors.ticket_list_for(reseller_user, "finalizado").next_cursor
     for user in (reseller_user, agent1, admin_user):
-        qs = selectors._after_cursor(selectors._filtered(user, selectors.QueueFilters()).in_state("finalizado"),
-                                     deep).order_by("-last_message_at", "-pk")[:26]
+        qs = selectors._after_cursor(
+            selectors._filtered(user, selectors.QueueFilters()).in_state("finalizado"), deep
+        ).order_by("-last_message_at", "-pk")[:26]
         plan = _plan(qs)
         assert "ticket_queue" in plan and "time" in plan, plan
         assert "Sort" not in plan, plan

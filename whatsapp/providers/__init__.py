@@ -8,13 +8,29 @@ from .base import Provider
 from .evolution import EvolutionProvider
 from .meta import MetaProvider
 from .types import (
-    ConnectionStateUpdate, InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    ConnectionStateUpdate,
+    InboundMessage,
+    MessageKind,
+    ParsedMessage,
+    ParseResult,
+    Sender,
+    SendError,
+    SendResult,
     StatusUpdate,
 )
 
 __all__ = [
-    "ConnectionStateUpdate", "InboundMessage", "MessageKind", "ParsedMessage", "ParseResult", "Provider",
-    "SendError", "SendResult", "Sender", "StatusUpdate", "get_provider",
+    "ConnectionStateUpdate",
+    "InboundMessage",
+    "MessageKind",
+    "ParseResult",
+    "ParsedMessage",
+    "Provider",
+    "SendError",
+    "SendResult",
+    "Sender",
+    "StatusUpdate",
+    "get_provider",
 ]
 
 # Keyed by Connection.provider's stored values ("meta", "evolution").

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 import requests
 from django.conf import settings
@@ -58,11 +58,13 @@ def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
     try:
         return http_session().post(url, json=json, headers=headers, timeout=http_timeout())
     except requests.Timeout as exc:
-        raise SendError("timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."),
-                        retryable=True) from exc
+        raise SendError(
+            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
+        ) from exc
     except requests.ConnectionError as exc:
-        raise SendError("connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."),
-                        retryable=True) from exc
+        raise SendError(
+            "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
+        ) from exc
 
 
 def from_unix(value) -> datetime | None:
@@ -77,7 +79,7 @@ def from_unix(value) -> datetime | None:
         return None
     if seconds > 10**11:  # milliseconds
         seconds //= 1000
-    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def as_dict(value) -> dict:

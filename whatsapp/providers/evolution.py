@@ -11,21 +11,50 @@ from django.utils.translation import gettext
 
 from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
 from .types import (
-    ConnectionStateUpdate, InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    ConnectionStateUpdate,
+    InboundMessage,
+    MessageKind,
+    ParsedMessage,
+    ParseResult,
+    Sender,
+    SendError,
+    SendResult,
     StatusUpdate,
 )
 
 K = MessageKind
 # WhatsApp's own per-message ceiling; Evolution passes the text through unchanged.
 TEXT_LIMIT = 65536
-MEDIA_KINDS = {"imageMessage": K.IMAGE, "videoMessage": K.VIDEO, "audioMessage": K.AUDIO,
-               "documentMessage": K.DOCUMENT, "stickerMessage": K.STICKER, "ptvMessage": K.VIDEO}
-WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
-            "documentWithCaptionMessage", "editedMessage")
+MEDIA_KINDS = {
+    "imageMessage": K.IMAGE,
+    "videoMessage": K.VIDEO,
+    "audioMessage": K.AUDIO,
+    "documentMessage": K.DOCUMENT,
+    "stickerMessage": K.STICKER,
+    "ptvMessage": K.VIDEO,
+}
+WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+)
 NOT_CONTENT = {"messageContextInfo", "base64", "senderKeyDistributionMessage"}
 # Baileys ack names and numbers → our forward-only delivery states (PENDING and DELETED are not receipts).
-ACKS = {"SERVER_ACK": "sent", "DELIVERY_ACK": "delivered", "READ": "read", "PLAYED": "read", "ERROR": "failed",
-        "2": "sent", "3": "delivered", "4": "read", "5": "read", "0": "failed"}
+ACKS = {
+    "SERVER_ACK": "sent",
+    "DELIVERY_ACK": "delivered",
+    "READ": "read",
+    "PLAYED": "read",
+    "ERROR": "failed",
+    "2": "sent",
+    "3": "delivered",
+    "4": "read",
+    "5": "read",
+    "0": "failed",
+}
 PERSONAL = ("@s.whatsapp.net", "@c.us")
 
 
@@ -59,14 +88,25 @@ def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
     if mtype == "extendedTextMessage":
         return K.TEXT, as_str(body.get("text")), {}, reply_to
     if mtype in MEDIA_KINDS:
-        media = {"mime_type": body.get("mimetype"), "caption": body.get("caption"),
-                 "filename": body.get("fileName"), "sha256": body.get("fileSha256"), "url": body.get("url"),
-                 "direct_path": body.get("directPath"), "seconds": body.get("seconds"), "voice": body.get("ptt")}
+        media = {
+            "mime_type": body.get("mimetype"),
+            "caption": body.get("caption"),
+            "filename": body.get("fileName"),
+            "sha256": body.get("fileSha256"),
+            "url": body.get("url"),
+            "direct_path": body.get("directPath"),
+            "seconds": body.get("seconds"),
+            "voice": body.get("ptt"),
+        }
         media = {k: v for k, v in media.items() if v not in (None, "")}
         return MEDIA_KINDS[mtype], as_str(body.get("caption")), media, reply_to
     if mtype in ("locationMessage", "liveLocationMessage"):
-        media = {"latitude": body.get("degreesLatitude"), "longitude": body.get("degreesLongitude"),
-                 "name": body.get("name"), "address": body.get("address")}
+        media = {
+            "latitude": body.get("degreesLatitude"),
+            "longitude": body.get("degreesLongitude"),
+            "name": body.get("name"),
+            "address": body.get("address"),
+        }
         text = " — ".join(as_str(body[k]) for k in ("name", "address") if body.get(k))
         return K.LOCATION, text, {k: v for k, v in media.items() if v is not None}, reply_to
     if mtype == "contactMessage":
@@ -78,14 +118,22 @@ def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
         emoji = as_str(body.get("text"))
         return K.REACTION, emoji, {"emoji": emoji, "removed": not emoji}, as_str(as_dict(body.get("key")).get("id"))
     if mtype == "buttonsResponseMessage":
-        return K.INTERACTIVE, as_str(body.get("selectedDisplayText")), {
-            "type": "button_reply", "id": body.get("selectedButtonId", "")}, reply_to
+        return (
+            K.INTERACTIVE,
+            as_str(body.get("selectedDisplayText")),
+            {"type": "button_reply", "id": body.get("selectedButtonId", "")},
+            reply_to,
+        )
     if mtype == "listResponseMessage":
         row = as_str(as_dict(body.get("singleSelectReply")).get("selectedRowId"))
         return K.INTERACTIVE, as_str(body.get("title")), {"type": "list_reply", "id": row}, reply_to
     if mtype == "templateButtonReplyMessage":
-        return K.INTERACTIVE, as_str(body.get("selectedDisplayText")), {
-            "type": "button", "id": body.get("selectedId", "")}, reply_to
+        return (
+            K.INTERACTIVE,
+            as_str(body.get("selectedDisplayText")),
+            {"type": "button", "id": body.get("selectedId", "")},
+            reply_to,
+        )
     if mtype == "protocolMessage":
         return K.SYSTEM, "", {"type": as_str(body.get("type")), "key": body.get("key")}, ""
     return K.UNSUPPORTED, "", {}, ""
@@ -93,7 +141,7 @@ def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
 
 def _message_type(data: dict, message: dict) -> str:
     declared = as_str(data.get("messageType"))
-    if declared and (declared in message or declared == "conversation" and "conversation" in message):
+    if declared and (declared in message or (declared == "conversation" and "conversation" in message)):
         return declared
     return next((k for k in message if k not in NOT_CONTENT), declared or "unknown")
 
@@ -107,8 +155,14 @@ def _sender(data: dict, key: dict, from_me: bool) -> tuple[Sender, bool]:
     lid = ""
     if remote.endswith("@lid"):
         lid = remote
-        remote = next((as_str(v) for v in (key.get("remoteJidAlt"), key.get("senderPn"), data.get("senderPn"),
-                                            data.get("remoteJidAlt")) if v), "")
+        remote = next(
+            (
+                as_str(v)
+                for v in (key.get("remoteJidAlt"), key.get("senderPn"), data.get("senderPn"), data.get("remoteJidAlt"))
+                if v
+            ),
+            "",
+        )
         if remote and "@" not in remote:
             remote += "@s.whatsapp.net"
     wa_id = _jid_number(remote)
@@ -120,8 +174,9 @@ def _sender(data: dict, key: dict, from_me: bool) -> tuple[Sender, bool]:
 def _synthetic_id(data: dict) -> str:
     """Some gateways omit key.id; a stable digest keeps replays and retries idempotent."""
     message = {k: v for k, v in as_dict(data.get("message")).items() if k != "base64"}
-    basis = json.dumps([as_dict(data.get("key")).get("remoteJid"), data.get("messageTimestamp"), message],
-                       sort_keys=True, default=str)
+    basis = json.dumps(
+        [as_dict(data.get("key")).get("remoteJid"), data.get("messageTimestamp"), message], sort_keys=True, default=str
+    )
     return "evo-" + hashlib.sha256(basis.encode()).hexdigest()[:40]
 
 
@@ -135,9 +190,15 @@ def parse_upsert(data: dict) -> ParsedMessage | None:
     mtype = _message_type(data, message)
     kind, text, media, reply_to = _content(mtype, message)
     reply_to = reply_to or as_str(as_dict(data.get("contextInfo")).get("stanzaId"))
-    msg = InboundMessage(provider_message_id=as_str(key.get("id")) or _synthetic_id(data), kind=kind, text=text,
-                         raw_type=mtype, media=media, timestamp=from_unix(data.get("messageTimestamp")),
-                         reply_to_provider_id=reply_to)
+    msg = InboundMessage(
+        provider_message_id=as_str(key.get("id")) or _synthetic_id(data),
+        kind=kind,
+        text=text,
+        raw_type=mtype,
+        media=media,
+        timestamp=from_unix(data.get("messageTimestamp")),
+        reply_to_provider_id=reply_to,
+    )
     return ParsedMessage(sender=sender, message=msg, from_me=from_me, is_group=is_group)
 
 
@@ -148,9 +209,13 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
     if not pid or raw not in ACKS:
         return None
     failed = ACKS[raw] == "failed"
-    return StatusUpdate(provider_message_id=pid, status=ACKS[raw], timestamp=at,
-                        error_code="evolution_error" if failed else "",
-                        error_text=gettext("A Evolution API informou um erro na entrega.") if failed else "")
+    return StatusUpdate(
+        provider_message_id=pid,
+        status=ACKS[raw],
+        timestamp=at,
+        error_code="evolution_error" if failed else "",
+        error_text=gettext("A Evolution API informou um erro na entrega.") if failed else "",
+    )
 
 
 class EvolutionProvider(Provider):
@@ -181,12 +246,16 @@ class EvolutionProvider(Provider):
             for data in items:
                 status = parse_receipt(data, at)
                 result.statuses.append(status) if status else result.skipped.append(
-                    f"receipt {data.get('status')!r} is not a delivery state")
+                    f"receipt {data.get('status')!r} is not a delivery state"
+                )
         elif event == "connection.update":
             for data in items:
                 if data.get("state"):
-                    result.states.append(ConnectionStateUpdate(
-                        state=as_str(data["state"]), timestamp=at, reason=as_str(data.get("statusReason"))))
+                    result.states.append(
+                        ConnectionStateUpdate(
+                            state=as_str(data["state"]), timestamp=at, reason=as_str(data.get("statusReason"))
+                        )
+                    )
         else:
             result.skipped.append(f"event {event!r} is not handled" if event else "not an Evolution API envelope")
         return result
@@ -203,9 +272,13 @@ class EvolutionProvider(Provider):
             message_id = as_str(as_dict(data.get("key")).get("id"))
             if message_id:
                 return SendResult(provider_message_id=message_id)
-            raise SendError("bad_response", gettext("A Evolution API aceitou a mensagem sem informar o ID dela."),
-                            retryable=False)
+            raise SendError(
+                "bad_response", gettext("A Evolution API aceitou a mensagem sem informar o ID dela."), retryable=False
+            )
         detail = as_dict(data.get("response")).get("message") or data.get("error") or data.get("message")
         text_ = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""
-        raise SendError(f"http_{response.status_code}", text_ or f"HTTP {response.status_code}",
-                        retryable=response.status_code >= 500 or response.status_code in (408, 429))
+        raise SendError(
+            f"http_{response.status_code}",
+            text_ or f"HTTP {response.status_code}",
+            retryable=response.status_code >= 500 or response.status_code in (408, 429),
+        )

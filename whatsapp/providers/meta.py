@@ -10,7 +10,13 @@ from django.utils.translation import gettext
 
 from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
 from .types import (
-    InboundMessage, MessageKind, ParsedMessage, ParseResult, SendError, SendResult, Sender,
+    InboundMessage,
+    MessageKind,
+    ParsedMessage,
+    ParseResult,
+    Sender,
+    SendError,
+    SendResult,
     StatusUpdate,
 )
 
@@ -99,8 +105,15 @@ def parse_message(m: dict, contacts: list[dict], phone_number_id: str = "") -> P
     reply_to = reply_to or as_str(context.get("id"))
     if context.get("forwarded") or context.get("frequently_forwarded"):
         media = {**media, "forwarded": True}
-    msg = InboundMessage(provider_message_id=pid, kind=kind, text=text, raw_type=_raw_type(mtype, m),
-                         media=media, timestamp=from_unix(m.get("timestamp")), reply_to_provider_id=reply_to)
+    msg = InboundMessage(
+        provider_message_id=pid,
+        kind=kind,
+        text=text,
+        raw_type=_raw_type(mtype, m),
+        media=media,
+        timestamp=from_unix(m.get("timestamp")),
+        reply_to_provider_id=reply_to,
+    )
     return ParsedMessage(sender=sender, message=msg, phone_number_id=phone_number_id)
 
 
@@ -110,8 +123,13 @@ def parse_status(s: dict) -> StatusUpdate | None:
     if not pid or raw not in STATUS_MAP:
         return None
     error = as_dict((as_list(s.get("errors")) or [{}])[0])
-    return StatusUpdate(provider_message_id=pid, status=STATUS_MAP[raw], timestamp=from_unix(s.get("timestamp")),
-                        error_code=as_str(error.get("code")), error_text=_error_text(error))
+    return StatusUpdate(
+        provider_message_id=pid,
+        status=STATUS_MAP[raw],
+        timestamp=from_unix(s.get("timestamp")),
+        error_code=as_str(error.get("code")),
+        error_text=_error_text(error),
+    )
 
 
 class MetaProvider(Provider):
@@ -124,7 +142,7 @@ class MetaProvider(Provider):
         if not secret or not given.startswith("sha256="):
             return False
         expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, given[len("sha256="):].strip().lower())
+        return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower())
 
     def parse(self, payload) -> ParseResult:
         result = ParseResult(event_type="meta")
@@ -161,8 +179,13 @@ class MetaProvider(Provider):
     def send_text(self, *, to: str, text: str) -> SendResult:
         base = (self.connection.api_base_url or settings.META_GRAPH_BASE_URL).rstrip("/")
         url = f"{base}/{self.connection.phone_number_id}/messages"
-        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
-                "text": {"preview_url": False, "body": text}}
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
         response = post_json(url, json=body, headers={"Authorization": f"Bearer {self.connection.access_token}"})
         try:
             data = response.json()
@@ -173,8 +196,9 @@ class MetaProvider(Provider):
             message_id = as_str(as_dict((as_list(data.get("messages")) or [{}])[0]).get("id"))
             if message_id:
                 return SendResult(provider_message_id=message_id)
-            raise SendError("bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."),
-                            retryable=False)
+            raise SendError(
+                "bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False
+            )
         error = as_dict(data.get("error"))
         code = as_str(error.get("code")) or f"http_{response.status_code}"
         text_ = _error_text(error) or f"HTTP {response.status_code}"

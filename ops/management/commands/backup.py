@@ -39,6 +39,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         counts = {t["name"]: t["count"] for t in manifest["tables"]}
         native = manifest["native"]
-        self.stdout.write(json.dumps({"out": str(out), "profile": manifest["profile"], "counts": counts,
-                                      "native": native.get("file") or native.get("skipped", ""),
-                                      "seconds": manifest["seconds"]}, indent=2))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "profile": manifest["profile"],
+                    "counts": counts,
+                    "native": native.get("file") or native.get("skipped", ""),
+                    "seconds": manifest["seconds"],
+                },
+                indent=2,
+            )
+        )

@@ -6,9 +6,11 @@ from ops.migration_safety import blocking, project_problems
 
 
 class Command(BaseCommand):
-    help = ("Load every migration of the project apps and fail on an operation that drops a protected model "
-            "or field, renames a table or column, or alters a field so that data can be lost, unless the "
-            "migration declares `reviewed_data_loss = \"<reason>\"`.")
+    help = (
+        "Load every migration of the project apps and fail on an operation that drops a protected model "
+        "or field, renames a table or column, or alters a field so that data can be lost, unless the "
+        'migration declares `reviewed_data_loss = "<reason>"`.'
+    )
 
     def handle(self, *args, **opts):
         problems = project_problems()

@@ -19,6 +19,6 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(email=email, password=password, name="Administrador")
-        self.stdout.write(self.style.SUCCESS(
-            f"Superuser created — e-mail: {email}  password: {password}  (shown only this once)"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Superuser created — e-mail: {email}  password: {password}  (shown only this once)")
+        )

@@ -21,8 +21,9 @@ class Command(DjangoMigrate):
             executor = MigrationExecutor(connections[alias])
             name = None if target == "zero" else executor.loader.get_migration_by_prefix(app_label, target).name
             plan = executor.migration_plan([(app_label, name)])
-            reversed_ = sorted({f"{m.app_label}.{m.name}" for m, backwards in plan
-                                if backwards and m.app_label in PROJECT_APPS})
+            reversed_ = sorted(
+                {f"{m.app_label}.{m.name}" for m, backwards in plan if backwards and m.app_label in PROJECT_APPS}
+            )
             if reversed_:
                 raise CommandError(
                     "Refusing to unapply migrations of protected data on a database that is not a test database "

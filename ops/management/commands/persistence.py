@@ -23,11 +23,16 @@ def take_counts() -> dict:
 
 def shortfalls(before: dict, now: dict) -> list[str]:
     """Tickets only move forward (espera → atendendo → finalizado); everything else only grows."""
+
     def t(counts, *states):
         return sum(int(counts.get("tickets", {}).get(s, 0)) for s in states)
 
     checks = [
-        ("tickets (total)", t(before, "espera", "atendendo", "finalizado"), t(now, "espera", "atendendo", "finalizado")),
+        (
+            "tickets (total)",
+            t(before, "espera", "atendendo", "finalizado"),
+            t(now, "espera", "atendendo", "finalizado"),
+        ),
         ("tickets finalizado", t(before, "finalizado"), t(now, "finalizado")),
         ("tickets atendendo+finalizado", t(before, "atendendo", "finalizado"), t(now, "atendendo", "finalizado")),
     ]

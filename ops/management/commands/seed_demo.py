@@ -29,8 +29,10 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         reseller, _ = Reseller.objects.get_or_create(slug="demo", defaults={"name": "Revenda Demo"})
         ResellerConfig.objects.get_or_create(reseller=reseller, defaults={"display_name": "Revenda Demo"})
-        depts = {name: Department.objects.get_or_create(reseller=reseller, name=name)[0]
-                 for name in ("Suporte", "Financeiro")}
+        depts = {
+            name: Department.objects.get_or_create(reseller=reseller, name=name)[0]
+            for name in ("Suporte", "Financeiro")
+        }
         self.stdout.write(f"reseller: demo ({reseller.pk}); departments: Suporte, Financeiro")
 
         password = opts["password"]
@@ -57,15 +59,28 @@ class Command(BaseCommand):
             self.stdout.write(f"password of the new demo users: {generated}")
 
         meta = self._connection(
-            "demo-meta", reseller, depts["Suporte"], provider=Connection.Provider.META,
-            name="Demo Meta", phone_number_id="100000000000001", display_phone="+55 11 90000-0001",
-            app_secret=opts["meta_app_secret"], verify_token=opts["meta_verify_token"],
-            access_token=None, api_base=opts["api_base"],
+            "demo-meta",
+            reseller,
+            depts["Suporte"],
+            provider=Connection.Provider.META,
+            name="Demo Meta",
+            phone_number_id="100000000000001",
+            display_phone="+55 11 90000-0001",
+            app_secret=opts["meta_app_secret"],
+            verify_token=opts["meta_verify_token"],
+            access_token=None,
+            api_base=opts["api_base"],
         )
         evo = self._connection(
-            "demo-evolution", reseller, depts["Suporte"], provider=Connection.Provider.EVOLUTION,
-            name="Demo Evolution", instance_name="demo", display_phone="+55 11 90000-0002",
-            api_key=opts["evolution_apikey"], api_base=opts["api_base"],
+            "demo-evolution",
+            reseller,
+            depts["Suporte"],
+            provider=Connection.Provider.EVOLUTION,
+            name="Demo Evolution",
+            instance_name="demo",
+            display_phone="+55 11 90000-0002",
+            api_key=opts["evolution_apikey"],
+            api_base=opts["api_base"],
         )
         for c in (meta, evo):
             self.stdout.write(

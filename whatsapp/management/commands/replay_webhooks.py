@@ -6,8 +6,10 @@ from whatsapp import journal
 
 
 class Command(BaseCommand):
-    help = ("Process webhook journal events again. Default: events never finished (pending). "
-            "Processing is idempotent: nothing is stored twice.")
+    help = (
+        "Process webhook journal events again. Default: events never finished (pending). "
+        "Processing is idempotent: nothing is stored twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--failed", action="store_true", help="also events whose processing failed")

@@ -10,8 +10,10 @@ from whatsapp import journal
 
 
 class Command(BaseCommand):
-    help = ("Deliver queued WhatsApp replies. One pass tries every pending message now; "
-            "--loop keeps running and retries with backoff. Safe to run in several processes at once.")
+    help = (
+        "Deliver queued WhatsApp replies. One pass tries every pending message now; "
+        "--loop keeps running and retries with backoff. Safe to run in several processes at once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep running (the worker of make run)")

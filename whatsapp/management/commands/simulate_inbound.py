@@ -8,8 +8,10 @@ from whatsapp.models import Connection
 
 
 class Command(BaseCommand):
-    help = ("Send a simulated WhatsApp message to the running server's webhook "
-            "(signed like Meta, or with the Evolution apikey).")
+    help = (
+        "Send a simulated WhatsApp message to the running server's webhook "
+        "(signed like Meta, or with the Evolution apikey)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--connection", default="demo-meta", help="connection key (default demo-meta)")
@@ -22,8 +24,9 @@ class Command(BaseCommand):
         connection = Connection.objects.filter(key=opts["connection"]).first()
         if connection is None:
             raise CommandError(f"no connection with key {opts['connection']!r} (run seed_demo first)")
-        body, headers = simulator.inbound_request(connection, sender=opts["sender"], name=opts["name"],
-                                                  text=opts["text"])
+        body, headers = simulator.inbound_request(
+            connection, sender=opts["sender"], name=opts["name"], text=opts["text"]
+        )
         url = f"{opts['url'].rstrip('/')}/whatsapp/webhook/{connection.key}/"
         try:
             response = requests.post(url, data=body, headers=headers, timeout=30)
