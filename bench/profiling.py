@@ -6,12 +6,12 @@ network or gunicorn is involved: what remains is Django, the app and the databas
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import zlib
 from pathlib import Path
+
+from whatsapp.providers.meta import signature_header
 
 
 def _client(email: str | None):
@@ -35,7 +35,7 @@ def _meta_request(n: int, *, tag: str, secret: str, phone_number_id: str, **_):
     value["contacts"][0]["wa_id"] = wa_id
     value["messages"][0].update(id=f"wamid.profile.{tag}.{n}", timestamp=str(int(time.time())), **{"from": wa_id})
     raw = json.dumps(body).encode()
-    sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    sig = signature_header(secret, raw)
     return raw, {"X-Hub-Signature-256": sig}
 
 

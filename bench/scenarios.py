@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import json
 import time
 from pathlib import Path
+
+from whatsapp.providers.meta import signature_header
 
 from .config import ROOT
 from .loadgen import RequestFactory
@@ -23,7 +23,6 @@ def meta_text_events(
     from `clients` distinct senders: a new sender opens a ticket, a known one adds to it."""
     template = json.loads(META_TEXT.read_text())
     path = path or f"/whatsapp/webhook/{key}/"
-    secret_b = secret.encode()
 
     def factory(worker: int, seq: int):
         msg_id = f"{prefix}{worker}.{seq}"
@@ -38,7 +37,7 @@ def meta_text_events(
         message.update(id=msg_id, timestamp=str(int(time.time())), **{"from": wa_id})
         message["text"]["body"] = f"Olá, mensagem {seq} do cliente {n} — pedido nº {worker}{seq}"
         raw = json.dumps(body).encode()  # ensure_ascii: Meta escapes non-ASCII as \uXXXX too
-        signature = "sha256=" + hmac.new(secret_b, raw, hashlib.sha256).hexdigest()
+        signature = signature_header(secret, raw)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
         return "POST", path, raw, headers, msg_id
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import uuid
 
 from .models import Connection
+from .providers.meta import signature_header
 
 
 def meta_text_body(
@@ -67,7 +66,7 @@ def evolution_text_body(
 
 
 def meta_signature(app_secret: str, raw: bytes) -> str:
-    return "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return signature_header(app_secret, raw)
 
 
 def inbound_request(

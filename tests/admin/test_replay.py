@@ -3,11 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from tests.support.webhooks import post_meta_text
 from tickets.models import Message
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
-
-from .webhooks import post_meta_text
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,8 @@ import pytest
 from django.urls import reverse
 
 from tests import factories as f
+from tests.support.webhooks import post_evolution_text, post_meta_text
 from whatsapp.models import Connection, WebhookEvent
-
-from .webhooks import post_evolution_text, post_meta_text
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,6 @@ DATA_DIR, or a freshly created PostgreSQL database) — never on the developer's
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -23,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from whatsapp.providers.meta import signature_header
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -244,7 +244,7 @@ def meta_text_body(template: dict, *, wamid: str, wa_id: str, text: str, name: s
 
 
 def sign(body: bytes, secret: str = META_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return signature_header(secret, body)
 
 
 def post_meta(session: requests.Session, base: str, body: bytes, key: str = "demo-meta", timeout: float = 10):

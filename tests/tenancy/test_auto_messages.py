@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from tests import factories as f
-from tests.admin.webhooks import post_evolution_text, post_meta_text
+from tests.support.webhooks import post_evolution_text, post_meta_text
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import Connection
 

@@ -9,7 +9,7 @@ receipts, connection state, and an outbox send to the fake provider.
 from accounts.models import Client
 from tests import factories as f
 from tests.fake_provider import FakeProvider
-from tests.whatsapp.conftest import meta_status, meta_text, raw_json
+from tests.support.webhooks import meta_status, meta_text, raw_json
 from tickets import services
 from tickets.models import Message, Ticket
 from whatsapp import journal, outbox

@@ -4,11 +4,10 @@ import pytest
 
 from accounts.models import Client
 from tests import factories as f
+from tests.support.webhooks import evo_sample, meta_sample, meta_text, post_evolution, post_meta
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection, WebhookEvent
-
-from .conftest import evo_sample, meta_sample, meta_text, post_evolution, post_meta
 
 pytestmark = pytest.mark.django_db
 

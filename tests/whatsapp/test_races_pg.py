@@ -10,12 +10,11 @@ from django.test import Client as HttpClient
 
 from accounts.models import Client
 from tests import factories as f
+from tests.support.webhooks import meta_text, raw_json, sign, webhook_url
 from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
-
-from .conftest import meta_text, raw_json, sign, webhook_url
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 

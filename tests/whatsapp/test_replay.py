@@ -3,12 +3,11 @@
 import pytest
 from django.core.management import call_command
 
+from tests.support.webhooks import meta_text, post_meta
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
-
-from .conftest import meta_text, post_meta
 
 pytestmark = pytest.mark.django_db
 

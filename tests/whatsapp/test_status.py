@@ -4,12 +4,11 @@ import pytest
 from django.utils import timezone
 
 from tests import factories as f
+from tests.support.webhooks import evo_sample, meta_status, post_evolution, post_meta
 from tickets import outbox
 from tickets.models import Message
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
-
-from .conftest import evo_sample, meta_status, post_evolution, post_meta
 
 pytestmark = pytest.mark.django_db
 

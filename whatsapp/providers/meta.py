@@ -132,6 +132,11 @@ def parse_status(s: dict) -> StatusUpdate | None:
     )
 
 
+def signature_header(app_secret: str, raw_body: bytes) -> str:
+    """The `X-Hub-Signature-256` value Meta sends with a body (the simulator and tests sign with it)."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
 class MetaProvider(Provider):
     max_text_length = TEXT_LIMIT
 

@@ -1,0 +1,1 @@
+"""What many tests share: webhook bodies signed by the app's simulator, the barrier race harness, personas."""

@@ -1,0 +1,71 @@
+"""The named people every view is tested as: two agents of one department (agent1, agent2), an agent of
+another department (agent3), the tenant's reseller user, an admin, and an outsider tenant with its own
+connection, agent and reseller user. `meta_conn` and `evo_conn` are the demo tenant's two connections."""
+
+import pytest
+
+from accounts.models import User
+from tests import factories as f
+from whatsapp.models import Connection
+
+
+@pytest.fixture
+def tenant(db):
+    reseller = f.make_reseller("demo")
+    suporte = f.make_department(reseller, "Suporte")
+    financeiro = f.make_department(reseller, "Financeiro")
+    return type("Tenant", (), {"reseller": reseller, "suporte": suporte, "financeiro": financeiro})
+
+
+@pytest.fixture
+def agent1(tenant):
+    return f.make_user("agente1@demo.local", name="Agente 1", reseller=tenant.reseller, departments=[tenant.suporte])
+
+
+@pytest.fixture
+def agent2(tenant):
+    return f.make_user("agente2@demo.local", name="Agente 2", reseller=tenant.reseller, departments=[tenant.suporte])
+
+
+@pytest.fixture
+def agent3(tenant):
+    return f.make_user("agente3@demo.local", name="Agente 3", reseller=tenant.reseller, departments=[tenant.financeiro])
+
+
+@pytest.fixture
+def reseller_user(tenant):
+    return f.make_user("revenda@demo.local", name="Revenda Demo", reseller=tenant.reseller, role=User.Role.RESELLER)
+
+
+@pytest.fixture
+def admin_user(tenant):
+    return f.make_user("admin@demo.local", name="Admin Demo", role=User.Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(db):
+    """Another tenant with its own department, connection, reseller user and agent."""
+    reseller = f.make_reseller("outra")
+    dept = f.make_department(reseller, "Vendas")
+    conn = f.make_connection(
+        reseller, dept, key="outra-meta", phone_number_id="200000000000002", app_secret="outra-secret"
+    )
+    agent = f.make_user("agente@outra.local", name="Agente Outra", reseller=reseller, departments=[dept])
+    boss = f.make_user("revenda@outra.local", name="Revenda Outra", reseller=reseller, role=User.Role.RESELLER)
+    return type(
+        "Outsider",
+        (),
+        {"reseller": reseller, "department": dept, "connection": conn, "agent": agent, "reseller_user": boss},
+    )
+
+
+@pytest.fixture
+def meta_conn(tenant):
+    return f.make_connection(tenant.reseller, tenant.suporte, key="demo-meta")
+
+
+@pytest.fixture
+def evo_conn(tenant):
+    return f.make_connection(
+        tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION, key="demo-evolution"
+    )
