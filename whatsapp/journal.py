@@ -125,12 +125,17 @@ def webhook_events_due(*, now=None, limit: int = 100):
     )
 
 
-def webhook_events_replay_due(*, now=None) -> dict:
+def webhook_events_replay(events) -> dict[str, int]:
+    """Process each event again (idempotent); counts of the states they ended in."""
     counts: dict[str, int] = {}
-    for event in webhook_events_due(now=now):
+    for event in events:
         state = webhook_event_process(event)
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def webhook_events_replay_due(*, now=None) -> dict:
+    return webhook_events_replay(webhook_events_due(now=now))
 
 
 def webhook_events_to_replay(*, failed: bool = False, everything: bool = False):

@@ -1,4 +1,4 @@
-"""seed_demo (the contract §5): exact, idempotent, secrets kept or generated and printed."""
+"""seed_demo: exact, idempotent, secrets kept or generated and printed."""
 
 import io
 

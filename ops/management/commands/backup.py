@@ -1,4 +1,4 @@
-"""manage.py backup --out DIR (CONTRACT §5): a full, consistent copy of the protected data."""
+"""manage.py backup --out DIR (docs/operations.md): a full, consistent copy of the protected data."""
 
 import json
 import time

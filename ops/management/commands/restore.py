@@ -1,4 +1,4 @@
-"""manage.py restore DIR [--merge] (CONTRACT §5): load a backup into an empty database of any profile."""
+"""manage.py restore DIR [--merge] (docs/operations.md): load a backup into an empty database of any profile."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Idempotent demo tenant (CONTRACT §5): run it as often as you like."""
+"""Idempotent demo tenant (README "Quick start"): run it as often as you like."""
 
 import secrets
 

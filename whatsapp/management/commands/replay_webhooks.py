@@ -20,8 +20,5 @@ class Command(BaseCommand):
         events = journal.webhook_events_to_replay(failed=opts["failed"], everything=opts["all"])
         if opts["connection"]:
             events = events.filter(connection__key=opts["connection"])
-        counts: dict[str, int] = {}
-        for event in events.iterator():
-            state = journal.webhook_event_process(event)
-            counts[state] = counts.get(state, 0) + 1
+        counts = journal.webhook_events_replay(events.iterator())
         self.stdout.write("replayed " + (" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
