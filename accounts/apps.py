@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Contas"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        # Django's own handler stamps timezone.now(); IAZE writes milliseconds (iaze.lib.clock).
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(update_last_login, dispatch_uid="update_last_login")
+
+
+def update_last_login(sender, user, **kwargs):
+    from iaze.lib import clock
+
+    user.last_login = clock.now()
+    user.save(update_fields=["last_login"])

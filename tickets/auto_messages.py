@@ -13,8 +13,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from iaze.lib import clock
 
 from .models import Message, Ticket, TicketEvent
 
@@ -91,10 +92,10 @@ def _send_once(ticket: Ticket, text: str, what: str, flag: str | None = None) ->
         return None
     message, created = message_enqueue_outbound(ticket=ticket, text=text, nonce=f"auto:{what}")
     if flag:
-        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: timezone.now()})
+        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
     if not created:
         return None
-    TicketEvent.objects.create(ticket=ticket, action=TicketEvent.Action.AUTO_MESSAGE, at=timezone.now(),
+    TicketEvent.objects.create(ticket=ticket, action=TicketEvent.Action.AUTO_MESSAGE, at=clock.now(),
                                to_state=ticket.ui_state, data={"what": what, "message_id": str(message.pk)})
     if getattr(settings, "WHATSAPP_SEND_INLINE", True):
         outbox.send_soon(message)
@@ -110,7 +111,7 @@ def on_inbound(ticket: Ticket, *, created: bool, at: datetime | None = None) -> 
     config = _config(ticket)
     if config is None or ticket.status != Ticket.Status.OPEN:
         return
-    at = at or timezone.now()
+    at = at or clock.now()
     if created and config.greeting_text:
         _send_once(ticket, config.greeting_text, "greeting", flag="greeting_sent_at")
     if config.out_of_hours_text and ticket.agent_id is None and not is_open_at(config, at):

@@ -12,9 +12,9 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from accounts.models import Client, Department, User
+from iaze.lib import clock
 
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -274,6 +274,6 @@ def _uuid_or_none(value):
 
 def _stamp(*parts) -> str:
     # The minute is part of the stamp so waiting times shown in a list refresh at least once a minute.
-    minute = timezone.now().strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     raw = "|".join(str(p) for p in (*parts, minute))
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]

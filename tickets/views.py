@@ -16,6 +16,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from iaze.lib import clock
+
 from . import selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import Message, UIState
@@ -68,7 +70,7 @@ def queue(request):
     version = selectors.queue_version(counts, page, others)
     if _is_htmx(request) and request.GET.get("v") == version:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
-    _present_rows(page, others, now=timezone.now())
+    _present_rows(page, others, now=clock.now())
     context = {
         "form": form, "state": state, "version": version, "page": page, "others": others, "holder": holder,
         "supervisor": supervisor, "filters": filters, "polling": not form.value("cursor"),

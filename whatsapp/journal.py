@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+
+from iaze.lib import clock
 
 from .models import Connection, WebhookEvent
 from .providers import get_provider
@@ -40,7 +41,7 @@ def webhook_event_store(*, connection: Connection, raw_body: bytes, headers=None
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 connection=connection, dedup_key=dedup_key, event_type=event_type[:64], body=raw_body,
-                headers=kept, received_at=timezone.now(),
+                headers=kept, received_at=clock.now(),
             )
         return event, True
     except IntegrityError:
@@ -92,8 +93,8 @@ def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> 
 
 
 def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str = "") -> None:
-    changes = {"state": state, "error": error, "attempts": F("attempts") + 1, "processed_at": timezone.now(),
-               "updated_at": timezone.now()}
+    changes = {"state": state, "error": error, "attempts": F("attempts") + 1, "processed_at": clock.now(),
+               "updated_at": clock.now()}
     if event_type:
         changes["event_type"] = event_type[:64]
     WebhookEvent.objects.filter(pk=event.pk).update(**changes)
@@ -101,7 +102,7 @@ def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str
 
 def webhook_events_due(*, now=None, limit: int = 100):
     """Pending events nobody is working on any more, for the outbox worker's automatic pass."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
+    cutoff = (now or clock.now()) - STALE_AFTER
     return (WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff,
                                         attempts__lt=MAX_AUTO_ATTEMPTS)
             .filter(Q(processed_at__isnull=True) | Q(processed_at__lt=cutoff))

@@ -14,8 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection as db_connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from iaze.lib import clock
 from tickets.models import Message
 
 from .models import Connection
@@ -51,8 +51,8 @@ def _pending(now, *, ignore_backoff: bool):
 
 def message_claim(message_id, *, ignore_backoff: bool = False):
     """Take the lease on one queued message. Returns the lease end, or None when someone else has it."""
-    now = timezone.now()
-    lease_until = now + _lease_length()
+    now = clock.now()
+    lease_until = clock.to_ms(now + _lease_length())  # compared for equality later: as stored
     won = _pending(now, ignore_backoff=ignore_backoff).filter(pk=message_id).update(
         lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now)
     return lease_until if won == 1 else None
@@ -75,7 +75,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
         return "skipped"
     message = Message.objects.get(pk=message_id)
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
-    now = timezone.now
+    now = clock.now
     try:
         connection = Connection.objects.get(pk=message.connection_id)
         result = get_provider(connection).send_text(to=_recipient(message), text=message.text)
@@ -99,7 +99,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
 
 
 def _record_sent(message_id, lease, provider_message_id: str) -> None:
-    now = timezone.now()
+    now = clock.now()
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     changes = {"delivery_status": Message.Delivery.SENT, "sent_at": now, "lease_until": None, "error_code": "",
                "error_text": "", "updated_at": now}
@@ -115,7 +115,7 @@ def _record_sent(message_id, lease, provider_message_id: str) -> None:
 def send_pending(*, ignore_backoff: bool = True, limit: int | None = None) -> dict[str, int]:
     """One pass over the outbox. Without backoff (the command's default), every queued message is tried now."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    ids = list(_pending(timezone.now(), ignore_backoff=ignore_backoff)
+    ids = list(_pending(clock.now(), ignore_backoff=ignore_backoff)
                .order_by("created_at").values_list("pk", flat=True)[:limit])
     for message_id in ids:
         counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1

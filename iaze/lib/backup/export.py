@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.utils import load_backend
 from django.db.migrations.recorder import MigrationRecorder
-from django.utils import timezone
 
+from .. import clock
 from . import native
 from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 
@@ -123,7 +123,7 @@ def backup(out: Path, *, alias: str = "default", progress: Progress = _quiet) ->
     if info.get("file"):
         info["sha256"] = _file_sha256(out / "native" / info["file"])
     manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "created_at": timezone.now().isoformat(),
+        "format": FORMAT, "format_version": FORMAT_VERSION, "created_at": clock.now().isoformat(),
         "profile": getattr(settings, "DB_PROFILE", vendor), "vendor": vendor, "point_in_time": point_in_time,
         "migrations": migrations, "tables": tables, "native": info,
         "seconds": round(time.monotonic() - started, 3),

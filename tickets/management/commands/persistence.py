@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+
+from iaze.lib import clock
 
 
 def take_counts() -> dict:
@@ -22,7 +23,7 @@ def take_counts() -> dict:
         "reseller_configs": ResellerConfig.objects.count(),
         "connections": Connection.objects.count(),
         "webhook_events": WebhookEvent.objects.count(),
-        "taken_at": timezone.now().isoformat(),
+        "taken_at": clock.now().isoformat(),
     }
 
 
