@@ -18,8 +18,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from iaze.lib import clock
 
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -61,7 +62,7 @@ class InboundMessage:
 def _event(ticket, *, actor, action, from_state="", to_state="", at=None, **data):
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, action=action, from_state=from_state,
-        to_state=to_state, at=at or timezone.now(), data=data,
+        to_state=to_state, at=clock.to_ms(at) or clock.now(), data=data,
     )
 
 
@@ -80,7 +81,7 @@ def ticket_claim(*, ticket: Ticket, agent) -> Ticket:
     """Espera → atendendo. Exactly one concurrent caller wins; the others get TicketConflict."""
     if not _can_work_on(agent, ticket):
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
-    now = timezone.now()
+    now = clock.now()
     won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
         agent=agent, claimed_at=now, updated_at=now
     )
@@ -97,7 +98,7 @@ def ticket_close(*, ticket: Ticket, by) -> Ticket:
     supervisor = by.is_supervisor_of(ticket.reseller_id)
     if not supervisor and not _can_work_on(by, ticket):
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
-    now = timezone.now()
+    now = clock.now()
     qs = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not supervisor:
         qs = qs.filter(agent=by)
@@ -131,7 +132,7 @@ def inbound_route(*, connection, client, at: datetime | None = None) -> tuple[Ti
                 ticket = Ticket.objects.create(
                     reseller_id=connection.reseller_id, department_id=connection.default_department_id,
                     client=client, connection=connection, status=Ticket.Status.OPEN,
-                    last_message_at=at or timezone.now(),
+                    last_message_at=clock.to_ms(at) or clock.now(),
                 )
         except IntegrityError:
             continue  # another worker opened it first: read theirs
@@ -142,7 +143,7 @@ def inbound_route(*, connection, client, at: datetime | None = None) -> tuple[Ti
 
 def _touch_ticket(ticket_id, *, at: datetime, preview: str, inbound: bool) -> None:
     """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
-    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": timezone.now()}
+    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": clock.now()}
     ticket = Ticket.objects.filter(pk=ticket_id)
     newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
     newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)
@@ -151,6 +152,18 @@ def _touch_ticket(ticket_id, *, at: datetime, preview: str, inbound: bool) -> No
     ticket.filter(newest).update(**changes)
     if inbound:
         ticket.filter(newest_inbound).update(last_inbound_at=at)
+
+
+def message_settle(*, ticket: Ticket, message: Message) -> None:
+    """Apply a stored message to its ticket's activity if that step is missing (a crash between the
+    message's insert and _touch_ticket). Writes nothing when the ticket already reflects it."""
+    at = message.provider_timestamp or message.created_at
+    inbound = message.direction == Message.Direction.IN
+    behind = ticket.last_message_at is None or ticket.last_message_at < at or (
+        ticket.last_message_at == at and not ticket.last_message_preview)
+    if behind or (inbound and (ticket.last_inbound_at is None or ticket.last_inbound_at < at)):
+        _touch_ticket(ticket.pk, at=at, preview=message_preview(message.kind, message.text, message.media),
+                      inbound=inbound)
 
 
 def message_preview(kind: str, text: str, media: dict | None = None) -> str:
@@ -165,19 +178,22 @@ def message_store(
     *, ticket: Ticket, msg: InboundMessage, direction: str = Message.Direction.IN,
     from_business_phone: bool = False, delivery_status: str = "",
 ) -> Message | None:
-    """Store one provider message on a ticket, exactly once. None when it was already stored."""
-    at = msg.timestamp or timezone.now()
+    """Store one provider message on a ticket, exactly once. None when it was already stored.
+
+    The message first, then its ticket's activity: a crash in between is completed by
+    message_settle when the same message is processed again."""
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 ticket=ticket, connection_id=ticket.connection_id, direction=direction, kind=msg.kind,
                 raw_type=msg.raw_type, text=msg.text, media=msg.media or {},
                 provider_message_id=msg.provider_message_id, reply_to_provider_id=msg.reply_to_provider_id,
-                provider_timestamp=msg.timestamp, from_business_phone=from_business_phone,
+                provider_timestamp=clock.to_ms(msg.timestamp), from_business_phone=from_business_phone,
                 delivery_status=delivery_status,
             )
     except IntegrityError:
         return None  # the provider delivered it again
+    at = message.provider_timestamp or message.created_at
     _touch_ticket(ticket.pk, at=at, preview=message_preview(msg.kind, msg.text, msg.media),
                   inbound=direction == Message.Direction.IN)
     return message
@@ -186,7 +202,7 @@ def message_store(
 def message_enqueue_outbound(*, ticket: Ticket, text: str, agent=None, nonce: str = "",
                              kind: str = Message.Kind.TEXT) -> tuple[Message, bool]:
     """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
-    now = timezone.now()
+    now = clock.now()
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -246,8 +262,8 @@ def message_apply_status(*, connection, provider_message_id: str, status: str, a
     if status not in _STATUS_FROM or not provider_message_id:
         log.info("status %r for %s ignored: not a delivery state", status, provider_message_id)
         return False
-    at = at or timezone.now()
-    changes = {"delivery_status": status, "updated_at": timezone.now()}
+    at = clock.to_ms(at) or clock.now()
+    changes = {"delivery_status": status, "updated_at": clock.now()}
     if status == Message.Delivery.FAILED:
         changes.update(error_code=str(error_code)[:32], error_text=error_text)
     else:

@@ -4,6 +4,13 @@ Every step is idempotent so a journal event can be processed any number of times
 (provider retries, replays after a crash) and always ends in the same rows:
 clients are unique per reseller, messages unique per (connection, provider id),
 and receipts only move a delivery state forward.
+
+Nothing relies on a transaction (MongoDB's atomic() is none). The order of the writes keeps
+a crash harmless: the raw body is journaled first; then client, ticket, the message itself,
+the ticket's activity and the automatic replies; the journal event is marked processed last.
+A crash anywhere leaves the event pending, and processing it again redoes each step that is
+missing: a message found already stored still gets the steps that follow its insert (its
+ticket's activity, a first message's greeting), which are no-ops when they were done.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import Client
+from iaze.lib import clock
 from tickets import auto_messages
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
@@ -54,13 +61,26 @@ def _client_refresh(client: Client, sender: Sender) -> None:
         if getattr(sender, field) and not getattr(client, field):
             changes[field] = getattr(sender, field)
     if changes:
-        Client.objects.filter(pk=client.pk).update(**changes, updated_at=timezone.now())
+        Client.objects.filter(pk=client.pk).update(**changes, updated_at=clock.now())
         for field, value in changes.items():
             setattr(client, field, value)
 
 
-def _already_stored(connection: Connection, provider_message_id: str) -> bool:
-    return Message.objects.by_provider_id(connection, provider_message_id).exists()
+def _stored_inbound(connection: Connection, provider_message_id: str) -> Message | None:
+    return Message.objects.by_provider_id(connection, provider_message_id).first()
+
+
+def _complete_stored(stored: Message, msg) -> None:
+    """A repeat of a stored message: finish what a crash right after its insert may have left undone."""
+    if stored.direction != Message.Direction.IN:
+        return
+    ticket = Ticket.objects.filter(pk=stored.ticket_id).first()
+    if ticket is None:
+        return
+    ticket_services.message_settle(ticket=ticket, message=stored)
+    if ticket.status == Ticket.Status.OPEN:
+        first = not Message.objects.filter(ticket_id=ticket.pk, created_at__lt=stored.created_at).exists()
+        auto_messages.on_inbound(ticket, created=first, at=msg.timestamp)
 
 
 def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | None:
@@ -79,7 +99,9 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     if parsed.is_group:
         return "ignored:group"
     # Before routing: a retried old message must never open a new ticket.
-    if _already_stored(connection, msg.provider_message_id):
+    stored = _stored_inbound(connection, msg.provider_message_id)
+    if stored is not None:
+        _complete_stored(stored, msg)
         return "duplicate"
     if parsed.from_me:
         # Looked up, never created: the business writing first does not make a client or a ticket.
@@ -118,10 +140,10 @@ def status_ingest(*, connection: Connection, status: StatusUpdate) -> str:
 
 def connection_state_ingest(*, connection: Connection, update: ConnectionStateUpdate) -> bool:
     """Store the provider's connection state; an older report never overwrites a newer one."""
-    at = update.timestamp or timezone.now()
+    at = clock.to_ms(update.timestamp) or clock.now()
     return Connection.objects.filter(pk=connection.pk).filter(
         Q(state_updated_at__isnull=True) | Q(state_updated_at__lte=at)
-    ).update(state=update.state[:32], state_updated_at=at, updated_at=timezone.now()) == 1
+    ).update(state=update.state[:32], state_updated_at=at, updated_at=clock.now()) == 1
 
 
 def _connection_for(connection: Connection, phone_number_id: str) -> Connection:
