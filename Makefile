@@ -7,9 +7,12 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/iaze
+# Empty: the mongodb lane starts (and stops) a SecantusDB of its own; or a mongodb:// URL of a test server.
+TEST_MONGO_URL ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast test-sqlite test-postgresql test-mongodb venv migrate check-migrations bench deploy lint fmt
+.PHONY: run run-mongo test test-fast test-sqlite test-postgresql test-mongodb test-mongodb-compat venv migrate \
+	check-migrations bench deploy lint fmt
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,12 +24,17 @@ venv: $(VENV)/.installed
 run: venv
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
+# `make run` on the MongoDB profile: a local SecantusDB (data under DATA_DIR/mongo) starts and stops with it.
+run-mongo: venv
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run-mongo.sh
+
 # Every lane runs; a lane whose server is missing is reported as skipped with its reason.
 test: venv
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgresql || status=1; \
 	$(MAKE) --no-print-directory test-mongodb || status=1; \
+	$(MAKE) --no-print-directory test-mongodb-compat || status=1; \
 	exit $$status
 
 test-sqlite: venv
@@ -39,9 +47,16 @@ test-postgresql: venv
 	env -u MONGO_URL IAZE_TEST_LANE=postgresql DATABASE_URL=$(TEST_DATABASE_URL) \
 	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
+# The whole suite on a real MongoDB wire-protocol server (SecantusDB, started by the root conftest).
 test-mongodb: venv
-	@echo "=== lane: mongodb compatibility (no server) ==="
-	env -u DATABASE_URL IAZE_TEST_LANE=mongodb MONGO_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200" \
+	@echo "=== lane: mongodb ($(or $(TEST_MONGO_URL),a SecantusDB started for this run)) ==="
+	env -u DATABASE_URL -u MONGO_URL $(if $(TEST_MONGO_URL),MONGO_URL="$(TEST_MONGO_URL)") IAZE_TEST_LANE=mongodb \
+	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+# The MongoDB compatibility checks that need no server (mongomock behind the real backend).
+test-mongodb-compat: venv
+	@echo "=== lane: mongodb-compat (no server) ==="
+	env -u DATABASE_URL IAZE_TEST_LANE=mongodb-compat MONGO_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200" \
 	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest tests/mongo $(PYTEST_ARGS)
 
 # The quick loop while coding: the sqlite lane without the browser and the real-process tests.

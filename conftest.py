@@ -2,7 +2,10 @@
 
 - sqlite: the whole suite on the embedded database (+ browser tests when Chromium is present)
 - postgresql: the whole suite on a real PostgreSQL server (DATABASE_URL), incl. race tests
-- mongodb: the MongoDB compatibility checks, which need no server (tests/mongo)
+- mongodb: the whole suite on a real MongoDB wire-protocol server, incl. race tests: MONGO_URL,
+  or else a SecantusDB (`secantusd-py`, a separate process) that this run starts and stops
+  (tests/secantus.py, a plugin pytest.ini loads: it must run before Django reads the settings)
+- mongodb-compat: the MongoDB compatibility checks, which need no server (tests/mongo)
 
 A lane whose server is missing is skipped with the reason; with IAZE_REQUIRE_ALL_LANES=1
 (as `.ci/run` sets) a skipped lane or browser test is an error instead.
@@ -16,9 +19,11 @@ import pytest
 LANE = os.environ.get("IAZE_TEST_LANE", "sqlite")
 REQUIRE_ALL = os.environ.get("IAZE_REQUIRE_ALL_LANES") == "1"
 
-collect_ignore_glob = [] if LANE == "mongodb" else ["tests/mongo/*"]
+collect_ignore_glob = [] if LANE == "mongodb-compat" else ["tests/mongo/*"]
 # Skip reasons that mean "this test belongs to another lane", never "this lane is missing".
 BY_DESIGN = "by design: "
+# Lanes with a real database server: they run the race and crash tests (marker `realserver`).
+REAL_SERVER_LANES = ("postgresql", "mongodb")
 
 
 def chromium_path():
@@ -51,8 +56,22 @@ def _postgres_unavailable() -> str | None:
     return None
 
 
+def _mongodb_unavailable() -> str | None:
+    from django.conf import settings
+
+    from tests import secantus  # the plugin (pytest.ini) that starts the lane's server
+
+    if secantus.problem:
+        return secantus.problem
+    if settings.DB_PROFILE != "mongodb":
+        return "the mongodb lane needs the MongoDB profile (MONGO_URL, and no DATABASE_URL)"
+    if not secantus.ping(settings.DATABASES["default"]["HOST"], timeout=5.0):
+        return f"MongoDB is not reachable at {settings.DATABASES['default']['HOST']}"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    lane_problem = _postgres_unavailable() if LANE == "postgresql" else None
+    lane_problem = {"postgresql": _postgres_unavailable, "mongodb": _mongodb_unavailable}.get(LANE, lambda: None)()
     browser = chromium_path()
     for item in items:
         reason = None
@@ -62,6 +81,23 @@ def pytest_collection_modifyitems(config, items):
             reason = BY_DESIGN + "runs in the postgresql lane (a real server is needed for real races)"
             item.add_marker(pytest.mark.skip(reason=reason))
             continue  # not a missing lane
+        elif item.get_closest_marker("mongodb") and LANE != "mongodb":
+            reason = BY_DESIGN + "runs in the mongodb lane (a real MongoDB server)"
+            item.add_marker(pytest.mark.skip(reason=reason))
+            continue
+        elif item.get_closest_marker("realserver") and LANE not in REAL_SERVER_LANES:
+            reason = BY_DESIGN + "runs in the postgresql and mongodb lanes (real servers, real races)"
+            item.add_marker(pytest.mark.skip(reason=reason))
+            continue
+        elif item.get_closest_marker("sql") and LANE in ("mongodb", "mongodb-compat"):
+            reason = BY_DESIGN + "SQL profiles only: " + item.get_closest_marker("sql").args[0]
+            item.add_marker(pytest.mark.skip(reason=reason))
+            continue
+        elif item.get_closest_marker("mongo_difference") and LANE == "mongodb":
+            # Runs, and must fail: a server that gets it right shows up as XPASS(strict), a failure.
+            reason = "known MongoDB test server difference: " + item.get_closest_marker("mongo_difference").args[0]
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+            continue
         elif item.get_closest_marker("browser"):
             if LANE != "sqlite":
                 item.add_marker(pytest.mark.skip(reason=BY_DESIGN + "browser tests run in the sqlite lane"))

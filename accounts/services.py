@@ -7,7 +7,8 @@ from typing import Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+
+from iaze.lib import clock
 
 from .models import Client
 
@@ -66,7 +67,7 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
         if getattr(sender, field) and not getattr(client, field):
             changes[field] = getattr(sender, field)
     if changes:
-        Client.objects.filter(pk=client.pk).update(**changes, updated_at=timezone.now())
+        Client.objects.filter(pk=client.pk).update(**changes, updated_at=clock.now())
         for field, value in changes.items():
             setattr(client, field, value)
 

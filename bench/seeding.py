@@ -16,9 +16,9 @@ import uuid
 from datetime import timedelta
 
 from django.db import connections, models, transaction
-from django.utils import timezone
 
 from accounts.models import Client, Department, User
+from iaze.lib import clock
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 
@@ -53,11 +53,13 @@ class Progress:
 
 def _converter(field, vendor: str):
     """The field's own get_db_prep_save, short-circuited for the hot types (same output, checked)."""
+    if vendor not in ("sqlite", "postgresql"):
+        return lambda v: field.get_db_prep_save(v, db)  # bulk_create below: no shortcut needed
     kind = field.target_field.get_internal_type() if field.is_relation else field.get_internal_type()
     if kind == "UUIDField":
         return (lambda v: None if v is None else v.hex) if vendor == "sqlite" else (lambda v: v)
     if kind == "DateTimeField":
-        # Rows carry UTC datetimes (timezone.now()); SQLite stores them naive, as Django does.
+        # Rows carry UTC datetimes (clock.now()); SQLite stores them naive, as Django does.
         if vendor == "sqlite":
             return lambda v: None if v is None else str(v.replace(tzinfo=None))
         return lambda v: v
@@ -98,7 +100,19 @@ def bulk_insert(model: type[models.Model], rows: list[dict]) -> None:
         with transaction.atomic(), db.cursor() as cur:
             cur.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", [values(r) for r in rows])
     else:
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+        # bulk_create would stamp auto_now/auto_now_add fields with now: the rows carry their own times.
+        stamped = [
+            (f, f.auto_now, f.auto_now_add)
+            for f in fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
+        for f, _, _ in stamped:
+            f.auto_now = f.auto_now_add = False
+        try:
+            model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+        finally:
+            for f, auto_now, auto_now_add in stamped:
+                f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def _fast_writes() -> None:
@@ -131,7 +145,7 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
         name: list(User.objects.filter(departments=dept, role=User.Role.AGENT, is_active=True).order_by("email")[:2])
         for name, dept in depts.items()
     }
-    now = timezone.now()
+    now = clock.now()
     t0 = time.monotonic()
     _fast_writes()
     bar = Progress("messages", missing * MESSAGES_PER_TICKET)
@@ -219,7 +233,7 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
     conn = Connection.objects.select_related("reseller").get(key=connection_key)
     agent = User.objects.get(email=agent_email)
     dept = conn.default_department
-    now = timezone.now()
+    now = clock.now()
     first = now - timedelta(minutes=messages)
     client_id, ticket_id = uuid.uuid4(), uuid.uuid4()
     identity = "5599000000001"

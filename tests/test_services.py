@@ -89,10 +89,10 @@ def test_inbound_route_opens_in_the_connections_default_department(meta_conn, te
 def test_out_of_order_messages_never_move_activity_backwards(meta_conn):
     from datetime import timedelta
 
-    from django.utils import timezone
+    from iaze.lib import clock
 
     ticket = f.make_ticket(meta_conn)
-    late = timezone.now() + timedelta(minutes=5)
+    late = clock.now() + timedelta(minutes=5)  # stored times are whole milliseconds on every profile
     early = late - timedelta(minutes=10)
     services.message_store(
         ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.late", text="segunda", timestamp=late)

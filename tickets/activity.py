@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
+
+from iaze.lib import clock
 
 from .models import Message, Ticket, TicketEvent
 
@@ -32,14 +33,14 @@ def event_record(
         action=action,
         from_state=from_state,
         to_state=to_state,
-        at=at or timezone.now(),
+        at=clock.to_ms(at) or clock.now(),
         data=data,
     )
 
 
 def ticket_touch(ticket_id: Any, *, at: datetime, preview: str, inbound: bool) -> None:
     """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
-    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": timezone.now()}
+    changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": clock.now()}
     ticket = Ticket.objects.filter(pk=ticket_id)
     newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
     newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import F, Q
-from django.utils import timezone
 
+from iaze.lib import clock
 from whatsapp.providers import SendError, get_provider
 
 from .activity import ticket_touch
@@ -34,7 +34,7 @@ def message_enqueue_outbound(
     *, ticket: Ticket, text: str, agent=None, nonce: str = "", kind: str = Message.Kind.TEXT
 ) -> tuple[Message, bool]:
     """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
-    now = timezone.now()
+    now = clock.now()
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -97,8 +97,8 @@ def _pending(now, *, ignore_backoff: bool):
 
 def message_claim(message_id, *, ignore_backoff: bool = False):
     """Take the lease on one queued message. Returns the lease end, or None when someone else has it."""
-    now = timezone.now()
-    lease_until = now + _lease_length()
+    now = clock.now()
+    lease_until = clock.to_ms(now + _lease_length())  # compared for equality later: as stored
     won = (
         _pending(now, ignore_backoff=ignore_backoff)
         .filter(pk=message_id)
@@ -119,7 +119,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
         return "skipped"
     message = Message.objects.get(pk=message_id)
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
-    now = timezone.now
+    now = clock.now
     try:
         result = get_provider(message.connection).send_text(to=_recipient(message), text=message.text)
     except SendError as exc:
@@ -152,7 +152,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
 
 
 def _record_sent(message_id, lease, provider_message_id: str) -> None:
-    now = timezone.now()
+    now = clock.now()
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     changes = {
         "delivery_status": Message.Delivery.SENT,
@@ -176,9 +176,7 @@ def send_pending(*, ignore_backoff: bool = True, limit: int | None = None) -> di
     """One pass over the outbox. Without backoff (the command's default), every queued message is tried now."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
     ids = list(
-        _pending(timezone.now(), ignore_backoff=ignore_backoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+        _pending(clock.now(), ignore_backoff=ignore_backoff).order_by("created_at").values_list("pk", flat=True)[:limit]
     )
     for message_id in ids:
         counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1
@@ -232,8 +230,8 @@ def message_apply_status(
     if status not in _STATUS_FROM or not provider_message_id:
         log.info("status %r for %s ignored: not a delivery state", status, provider_message_id)
         return False
-    at = at or timezone.now()
-    changes = {"delivery_status": status, "updated_at": timezone.now()}
+    at = clock.to_ms(at) or clock.now()
+    changes = {"delivery_status": status, "updated_at": clock.now()}
     if status == Message.Delivery.FAILED:
         changes.update(error_code=str(error_code)[:32], error_text=error_text)
     else:

@@ -12,10 +12,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from accounts.models import Client, Department, User
 from accounts.selectors import scope_register, scoped
+from iaze.lib import clock
 
 from .models import Message, Ticket, TicketEvent, TicketQuerySet, UIState
 from .permissions import is_supervisor
@@ -330,7 +330,7 @@ def _uuid_or_none(value):
 
 def _stamp(*parts) -> str:
     # The minute is part of the stamp so waiting times shown in a list refresh at least once a minute.
-    minute = timezone.now().strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     raw = "|".join(str(p) for p in (*parts, minute))
     return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
 

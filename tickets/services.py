@@ -18,9 +18,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
 from . import auto_messages, outbox, permissions
@@ -56,7 +56,7 @@ def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
     """Espera → atendendo. Exactly one concurrent caller wins; the others get TicketConflict."""
     if not permissions.may_claim(agent, ticket):
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
             agent=agent, claimed_at=now, updated_at=now
@@ -80,7 +80,7 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     """Atendendo → finalizado, by the holder or a supervisor of the ticket's reseller."""
     if not by.is_active:
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
-    now = timezone.now()
+    now = clock.now()
     qs = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not permissions.supervises(by, ticket):
         qs = qs.filter(agent=by)  # the holder's own ticket, whatever their departments are now
@@ -125,7 +125,7 @@ def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -
                     client=client,
                     connection=connection,
                     status=Ticket.Status.OPEN,
-                    last_message_at=at or timezone.now(),
+                    last_message_at=clock.to_ms(at) or clock.now(),
                 )
         except IntegrityError:
             continue  # another worker opened it first: read theirs
@@ -142,8 +142,10 @@ def message_store(
     from_business_phone: bool = False,
     delivery_status: str = "",
 ) -> Message | None:
-    """Store one provider message on a ticket, exactly once. None when it was already stored."""
-    at = msg.timestamp or timezone.now()
+    """Store one provider message on a ticket, exactly once. None when it was already stored.
+
+    The message first, then its ticket's activity: a crash in between is completed by
+    message_settle when the same message is processed again."""
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -156,12 +158,13 @@ def message_store(
                 media=msg.media or {},
                 provider_message_id=msg.provider_message_id,
                 reply_to_provider_id=msg.reply_to_provider_id,
-                provider_timestamp=msg.timestamp,
+                provider_timestamp=clock.to_ms(msg.timestamp),
                 from_business_phone=from_business_phone,
                 delivery_status=delivery_status,
             )
     except IntegrityError:
         return None  # the provider delivered it again
+    at = message.provider_timestamp or message.created_at
     ticket_touch(
         ticket.pk,
         at=at,
@@ -171,12 +174,28 @@ def message_store(
     return message
 
 
+def message_settle(*, ticket: Ticket, message: Message) -> None:
+    """Apply a stored message to its ticket's activity if that step is missing (a crash between the
+    message's insert and ticket_touch). Writes nothing when the ticket already reflects it."""
+    at = message.provider_timestamp or message.created_at
+    inbound = message.direction == Message.Direction.IN
+    behind = (
+        ticket.last_message_at is None
+        or ticket.last_message_at < at
+        or (ticket.last_message_at == at and not ticket.last_message_preview)
+    )
+    if behind or (inbound and (ticket.last_inbound_at is None or ticket.last_inbound_at < at)):
+        ticket_touch(
+            ticket.pk, at=at, preview=message_preview(message.kind, message.text, message.media), inbound=inbound
+        )
+
+
 def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
     """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due."""
     if ticket.status != Ticket.Status.OPEN:
         return
     config = auto_messages.reseller_config(ticket)
-    for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or timezone.now()):
+    for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or clock.now()):
         ticket_auto_message_send(ticket=ticket, auto=auto)
 
 
@@ -192,7 +211,7 @@ def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) ->
         return None
     message, created = outbox.message_queue(ticket=ticket, text=auto.text, nonce=f"auto:{auto.what}")
     if flag:
-        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: timezone.now()})
+        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
     if not created:
         return None
     event_record(
@@ -224,7 +243,7 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> M
     holder_ok = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not permissions.supervises(agent, ticket):
         holder_ok = holder_ok.filter(agent=agent)
-    ready = holder_ok.update(updated_at=timezone.now()) == 1
+    ready = holder_ok.update(updated_at=clock.now()) == 1
     fresh = Ticket.objects.select_related("agent", "connection", "reseller").get(pk=ticket.pk)
     if not ready:
         if fresh.ui_state != UIState.ATENDENDO:

@@ -7,8 +7,9 @@ decide visibility, so a foreign ticket is a 404), call one service and answer.
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+
+from iaze.lib import clock
 
 from . import permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
@@ -69,7 +70,7 @@ def queue(request):
     version = selectors.queue_version(counts, page, others)
     if _is_htmx(request) and request.GET.get("v") == version:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
-    presenters.present_rows(page, others, now=timezone.now())
+    presenters.present_rows(page, others, now=clock.now())
     context = {
         "form": form,
         "state": state,

@@ -3,6 +3,13 @@
 The journal (whatsapp.journal) stores a body and hands its parsed records here; routing
 into tickets goes through tickets.services, delivery receipts through tickets.outbox.
 
+Nothing relies on a transaction (MongoDB's atomic() is none). The order of the writes keeps
+a crash harmless: the raw body is journaled first; then client, ticket, the message itself,
+the ticket's activity and the automatic replies; the journal event is marked processed last.
+A crash anywhere leaves the event pending, and processing it again redoes each step that is
+missing: a message found already stored still gets the steps that follow its insert (its
+ticket's activity, a first message's greeting), which are no-ops when they were done.
+
 Every step is idempotent so a journal event can be processed any number of times
 (provider retries, replays after a crash) and always ends in the same rows:
 clients are unique per reseller, messages unique per (connection, provider id),
@@ -26,8 +33,20 @@ from .services import connection_state_ingest
 log = logging.getLogger(__name__)
 
 
-def _already_stored(connection: Connection, provider_message_id: str) -> bool:
-    return Message.objects.by_provider_id(connection, provider_message_id).exists()
+def _stored(connection: Connection, provider_message_id: str) -> Message | None:
+    return Message.objects.by_provider_id(connection, provider_message_id).first()
+
+
+def _complete_stored(stored: Message, msg) -> None:
+    """A repeat of a stored message: finish what a crash right after its insert may have left undone."""
+    if stored.direction != Message.Direction.IN:
+        return
+    ticket = Ticket.objects.filter(pk=stored.ticket_id).first()
+    if ticket is None:
+        return
+    ticket_services.message_settle(ticket=ticket, message=stored)
+    first = not Message.objects.filter(ticket_id=ticket.pk, created_at__lt=stored.created_at).exists()
+    ticket_services.ticket_after_inbound(ticket=ticket, created=first, at=msg.timestamp)
 
 
 def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | None:
@@ -45,7 +64,9 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     if parsed.is_group:
         return "ignored:group"
     # Before routing: a retried old message must never open a new ticket.
-    if _already_stored(connection, msg.provider_message_id):
+    stored = _stored(connection, msg.provider_message_id)
+    if stored is not None:
+        _complete_stored(stored, msg)
         return "duplicate"
     if parsed.from_me:
         # Looked up, never created: the business writing first does not make a client or a ticket.

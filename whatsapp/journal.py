@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+
+from iaze.lib import clock
 
 from .inbound import parsed_ingest
 from .models import Connection, WebhookEvent
@@ -45,7 +46,7 @@ def webhook_event_store(
                 event_type=event_type[:64],
                 body=raw_body,
                 headers=kept,
-                received_at=timezone.now(),
+                received_at=clock.now(),
             )
         return event, True
     except IntegrityError:
@@ -105,8 +106,8 @@ def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str
         "state": state,
         "error": error,
         "attempts": F("attempts") + 1,
-        "processed_at": timezone.now(),
-        "updated_at": timezone.now(),
+        "processed_at": clock.now(),
+        "updated_at": clock.now(),
     }
     if event_type:
         changes["event_type"] = event_type[:64]
@@ -115,7 +116,7 @@ def _finish(event: WebhookEvent, state: str, *, error: str = "", event_type: str
 
 def webhook_events_due(*, now=None, limit: int = 100):
     """Pending events nobody is working on any more, for the outbox worker's automatic pass."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
+    cutoff = (now or clock.now()) - STALE_AFTER
     return (
         WebhookEvent.objects.filter(
             state=WebhookEvent.State.PENDING, received_at__lt=cutoff, attempts__lt=MAX_AUTO_ATTEMPTS

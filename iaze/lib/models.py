@@ -9,6 +9,8 @@ import uuid
 
 from django.db import models
 
+from . import clock
+
 
 class DeletionRefused(Exception):
     """Raised on any attempt to delete a protected row."""
@@ -27,10 +29,28 @@ class ProtectedManager(models.Manager.from_queryset(ProtectedQuerySet)):
     pass
 
 
+class MillisecondDateTimeField(models.DateTimeField):
+    """auto_now / auto_now_add stamp iaze.lib.clock.now(): milliseconds, as every profile stores them.
+
+    Explicit values are saved as given. Migrations see a plain DateTimeField (same column).
+    """
+
+    def pre_save(self, model_instance, add):
+        if self.auto_now or (self.auto_now_add and add):
+            value = clock.now()
+            setattr(model_instance, self.attname, value)
+            return value
+        return super().pre_save(model_instance, add)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs
+
+
 class BaseModel(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = MillisecondDateTimeField(auto_now_add=True)
+    updated_at = MillisecondDateTimeField(auto_now=True)
 
     objects = ProtectedManager()
 

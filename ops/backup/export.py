@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
-from django.utils import timezone
+
+from iaze.lib import clock
 
 from .native import mongodump, pg_dump, sqlite_copy
 from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
@@ -130,7 +131,7 @@ def backup(out: Path, *, alias: str = "default", progress: Progress = _quiet) ->
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "created_at": timezone.now().isoformat(),
+        "created_at": clock.now().isoformat(),
         "profile": getattr(settings, "DB_PROFILE", vendor),
         "vendor": vendor,
         "point_in_time": point_in_time,

@@ -26,12 +26,17 @@ def unreachable_database(django_db_blocker, tmp_path):
     """
     original = connections["default"]
     broken_settings = copy.deepcopy(original.settings_dict)
+    pools = getattr(type(original), "_connection_pools", None)  # MongoDB: one client per alias, shared
+    pool = pools.pop("default", None) if pools is not None else None
     if original.vendor == "sqlite":
         # A database file inside a directory that does not exist cannot be opened.
         broken_settings["NAME"] = str(tmp_path / "missing-dir" / "iaze.sqlite3")
     elif original.vendor == "postgresql":
         broken_settings.update(HOST="127.0.0.1", PORT="18399")  # nothing listens there
         broken_settings.setdefault("OPTIONS", {})["connect_timeout"] = 2
+    elif original.vendor == "mongodb":
+        broken_settings["HOST"] = "mongodb://127.0.0.1:18399/?directConnection=true"  # nothing listens there
+        broken_settings.setdefault("OPTIONS", {}).update(serverSelectionTimeoutMS=2000, connectTimeoutMS=2000)
     else:
         pytest.fail(f"no unreachable-database recipe for {original.vendor}")
     broken = type(original)(broken_settings, alias="default")
@@ -40,7 +45,13 @@ def unreachable_database(django_db_blocker, tmp_path):
         try:
             yield
         finally:
-            broken.close()
+            if pools is not None:
+                if broken.connection is not None:
+                    broken.close_pool()
+                if pool is not None:
+                    pools["default"] = pool
+            else:
+                broken.close()
             connections["default"] = original
 
 

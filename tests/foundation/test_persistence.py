@@ -78,16 +78,15 @@ def test_verify_fails_naming_each_shortfall_after_rows_vanish(history, tmp_path)
     path = tmp_path / "snap.json"
     snapshot(path)
     _, _, finalizado = history
-    # Behind the app's back: raw SQL, which is exactly what the app itself never does.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM messages WHERE ticket_id = %s",
-            [finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk],
-        )
-        cursor.execute(
-            "UPDATE tickets SET status = 'open' WHERE id = %s",
-            [finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk],
-        )
+    # Behind the app's back: raw SQL (raw collection writes on MongoDB), which the app itself never does.
+    if connection.vendor == "mongodb":
+        connection.database["messages"].delete_many({"ticket_id": finalizado.pk.hex})
+        connection.database["tickets"].update_one({"id": finalizado.pk.hex}, {"$set": {"status": "open"}})
+    else:
+        with connection.cursor() as cursor:
+            pk = finalizado.pk.hex if connection.vendor == "sqlite" else finalizado.pk
+            cursor.execute("DELETE FROM messages WHERE ticket_id = %s", [pk])
+            cursor.execute("UPDATE tickets SET status = 'open' WHERE id = %s", [pk])
     code, _out, err = verify(path)
     assert code == 1
     lines = err.strip().splitlines()
@@ -131,3 +130,37 @@ def test_verify_reports_a_lost_client_or_ticket_event(history, tmp_path):
     now["ticket_events"] -= 2
     problems = shortfalls(before, now)
     assert any(p.startswith("clients:") for p in problems) and any(p.startswith("ticket_events:") for p in problems)
+
+
+@pytest.mark.mongodb
+def test_snapshot_counts_are_the_raw_collection_counts_on_mongodb(history, outsider, tmp_path):
+    """What `persistence snapshot` reports is what the server holds, counted by pymongo itself."""
+    from django.conf import settings
+    from pymongo import MongoClient
+
+    from accounts.models import Department, Reseller, ResellerConfig, User
+    from whatsapp.models import Connection, WebhookEvent
+
+    counts = snapshot(tmp_path / "snap.json")
+    with MongoClient(settings.DATABASES["default"]["HOST"]) as client:  # a client of its own, not Django's
+        db = client[settings.DATABASES["default"]["NAME"]]
+        assert (
+            counts["tickets"]
+            == {
+                "espera": db.tickets.count_documents({"status": "open", "agent_id": None}),
+                "atendendo": db.tickets.count_documents({"status": "open", "agent_id": {"$ne": None}}),
+                "finalizado": db.tickets.count_documents({"status": "closed"}),
+            }
+            == {"espera": 1, "atendendo": 1, "finalizado": 1}
+        )
+        assert sum(counts["tickets"].values()) == db.tickets.count_documents({})
+        assert counts["messages"] == db.messages.count_documents({}) > 0
+        for key, model in (
+            ("users", User),
+            ("departments", Department),
+            ("resellers", Reseller),
+            ("reseller_configs", ResellerConfig),
+            ("connections", Connection),
+            ("webhook_events", WebhookEvent),
+        ):
+            assert counts[key] == db[model._meta.db_table].count_documents({}), key

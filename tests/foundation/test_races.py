@@ -1,4 +1,4 @@
-"""Real races on a real PostgreSQL server: 16 threads, one barrier, no sleeps.
+"""Real races on a real database server (PostgreSQL, MongoDB): 16 threads, one barrier, no sleeps.
 
 Each thread has its own database connection (Django gives every thread one) and
 closes it when done, so nothing is shared but the server.
@@ -13,7 +13,7 @@ from tests import factories as f
 from tickets import services
 from tickets.models import Message, Ticket, TicketEvent, UIState
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.realserver, pytest.mark.django_db(transaction=True)]
 
 THREADS = 16
 

@@ -1,4 +1,4 @@
-"""The MongoDB lane runs with MONGO_URL pointing at a closed port: no test may need a server."""
+"""The mongodb-compat lane runs with MONGO_URL pointing at a closed port: no test may need a server."""
 
 import pytest
 from django.conf import settings
@@ -10,7 +10,7 @@ from . import fakes
 @pytest.fixture(autouse=True)
 def _mongodb_profile():
     if settings.DB_PROFILE != "mongodb":
-        pytest.fail("tests/mongo needs the MongoDB profile: run `make test-mongodb`")
+        pytest.fail("tests/mongo needs the MongoDB profile: run `make test-mongodb-compat`")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Two stand-ins for a MongoDB server, used by the MongoDB lane.
+"""Two stand-ins for a MongoDB server, used by the mongodb-compat lane.
 
 `Recorder` sits where the backend hands a finished command to pymongo
 (`DatabaseWrapper.get_collection` / `get_database`): everything Django and

@@ -1,7 +1,8 @@
 """Scratch databases and processes for the persistence tests.
 
 Every test here works on its own scratch database (a SQLite file under a temp
-DATA_DIR, or a freshly created PostgreSQL database) — never on the developer's data.
+DATA_DIR, a freshly created PostgreSQL database, or a fresh database on the mongodb
+lane's MongoDB server) — never on the developer's data.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Scratch:
             base = urlsplit(os.environ.get("DATABASE_URL") or "postgres:///iaze").path.lstrip("/") or "iaze"
             self.dbname = f"{base}_scratch_{uuid.uuid4().hex[:10]}"
             _pg_admin(f'CREATE DATABASE "{self.dbname}"')
+        elif profile == "mongodb":
+            self.dbname = f"iaze_scratch_{uuid.uuid4().hex[:10]}"  # MongoDB creates it on first write
 
     @property
     def env(self) -> dict:
@@ -88,6 +91,8 @@ class Scratch:
         )
         if self.profile == "postgresql":
             env["DATABASE_URL"] = pg_url(self.dbname)
+        elif self.profile == "mongodb":
+            env.update(MONGO_URL=mongo_url(), MONGO_DB_NAME=self.dbname)
         return env
 
     def manage(self, *args, check=True, timeout=300, **env) -> subprocess.CompletedProcess:
@@ -101,8 +106,13 @@ class Scratch:
         return result
 
     def drop(self) -> None:
-        if self.dbname:
+        if self.profile == "postgresql":
             _pg_admin(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+        elif self.profile == "mongodb":
+            from pymongo import MongoClient
+
+            with MongoClient(mongo_url()) as client:
+                client.drop_database(self.dbname)
 
 
 @contextmanager
@@ -114,8 +124,15 @@ def scratch(tmp: Path, profile: str):
         db.drop()
 
 
+def mongo_url() -> str:
+    """The mongodb lane's server (the root conftest starts one when MONGO_URL is not given)."""
+    url = os.environ.get("MONGO_URL")
+    assert url, "a MongoDB scratch database needs the mongodb lane's MONGO_URL"
+    return url
+
+
 def lane_profile() -> str:
-    return "postgresql" if LANE == "postgresql" else "sqlite"
+    return LANE if LANE in ("postgresql", "mongodb") else "sqlite"
 
 
 def read_export(backup_dir: Path) -> dict[str, dict]:

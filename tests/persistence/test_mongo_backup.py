@@ -9,7 +9,7 @@ from .helpers import PY, ROOT
 def test_backup_and_restore_work_on_the_mongodb_profile(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update(
-        IAZE_TEST_LANE="mongodb",
+        IAZE_TEST_LANE="mongodb-compat",
         MONGO_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200",
         DATA_DIR=str(tmp_path),
         IAZE_REQUIRE_ALL_LANES="0",

@@ -119,7 +119,7 @@ def test_greeting_sent_inline_over_evolution(client, tenant, fake, settings, dja
     assert Message.objects.get(direction="out").delivery_status == "sent"
 
 
-@pytest.mark.postgresql
+@pytest.mark.realserver
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_messages_greet_once(tenant, live, fake):
     from django.test import Client

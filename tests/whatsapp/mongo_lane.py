@@ -1,6 +1,6 @@
 """The WhatsApp ingest path on the MongoDB profile (mongomock behind the real backend).
 
-Kept here, with the channel's tests; the MongoDB lane collects only tests/mongo, so a module
+Kept here, with the channel's tests; the mongodb-compat lane collects only tests/mongo, so a module
 there imports this test (`from tests.whatsapp.mongo_lane import *`). It needs the lane's
 `mongomock_db` fixture. Covered: journal dedup, Meta and Evolution ingest, client upsert,
 receipts, connection state, and an outbox send to the fake provider.

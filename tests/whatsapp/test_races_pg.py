@@ -1,4 +1,4 @@
-"""Real races on PostgreSQL: many webhook workers, many outbox workers, real threads."""
+"""Real races on a real database server (PostgreSQL, MongoDB): many webhook and outbox workers, real threads."""
 
 import random
 import threading
@@ -16,7 +16,7 @@ from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.realserver, pytest.mark.django_db(transaction=True)]
 
 
 def _run_threads(n, work):
@@ -124,15 +124,20 @@ def test_send_outbox_loop_delivers_and_stops_cleanly_on_sigterm(tenant, agent1):
     from tests.fake_provider import FakeProvider
 
     db = dj.DATABASES["default"]
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     root = Path(__file__).resolve().parents[2]
     with FakeProvider() as fake:
         conn = f.make_connection(tenant.reseller, tenant.suporte, key="loop-meta", api_base_url=fake.url)
         ticket = f.make_ticket(conn, agent=agent1)
         for i in range(3):
             ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"no laço {i}")
-        env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_HTTP_TIMEOUT": "10"}
-        env.pop("MONGO_URL", None)
+        env = {**os.environ, "WHATSAPP_HTTP_TIMEOUT": "10"}
+        if dj.DB_PROFILE == "mongodb":
+            env["MONGO_DB_NAME"] = db["NAME"]  # the test database on the lane's server (MONGO_URL)
+        else:
+            env["DATABASE_URL"] = (
+                f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+            )
+            env.pop("MONGO_URL", None)
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
             cwd=root,

@@ -2,7 +2,9 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
+from accounts.models import Client
 from tests.support.webhooks import meta_text, post_meta
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket, TicketEvent
@@ -26,7 +28,10 @@ def _batch(connection):
 
 
 def _snapshot():
-    return sorted(Message.objects.values_list("provider_message_id", "text", "ticket__client__wa_id"))
+    # Joined here, not by values_list("ticket__client__wa_id"): the MongoDB test server gets those wrong.
+    wa_ids = dict(Client.objects.values_list("pk", "wa_id"))
+    clients = dict(Ticket.objects.values_list("pk", "client_id"))
+    return sorted((m.provider_message_id, m.text, wa_ids[clients[m.ticket_id]]) for m in Message.objects.all())
 
 
 def test_crash_right_after_the_journal_write_then_replay(client, meta_conn, monkeypatch):
@@ -68,9 +73,10 @@ def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypat
     monkeypatch.setattr(ticket_services, "message_store", store_then_crash)
     with pytest.raises(SimulatedCrash):
         post_meta(client, meta_conn, _batch(meta_conn))
-    # On SQL databases a body is applied in one transaction: the crash leaves none of it
-    # (without transactions, as on MongoDB, the first message would stay; replay completes either).
-    assert _snapshot() == []
+    # On SQL databases a body is applied in one transaction: the crash leaves none of it. Without
+    # transactions (MongoDB) the message stored before the crash stays; replay completes either.
+    before_crash = [] if connection.features.supports_transactions else [("wamid.c1", "um", "5511900000001")]
+    assert _snapshot() == before_crash
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PENDING
     monkeypatch.undo()
 
@@ -79,6 +85,31 @@ def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypat
     call_command("replay_webhooks", "--all")
     assert [m[0] for m in _snapshot()] == ["wamid.c1", "wamid.c2", "wamid.c3"]
     assert Ticket.objects.count() == 2 and WebhookEvent.objects.count() == 1
+
+
+def test_crash_between_a_message_and_its_tickets_activity_then_replay(client, meta_conn, monkeypatch):
+    """Without a transaction the message's insert can outlive a crash before its ticket is touched;
+    processing the body again completes the ticket instead of skipping the stored message."""
+    real_touch = ticket_services.ticket_touch
+
+    def crash(*args, **kwargs):
+        raise SimulatedCrash
+
+    monkeypatch.setattr(ticket_services, "ticket_touch", crash)
+    with pytest.raises(SimulatedCrash):
+        post_meta(
+            client, meta_conn, meta_text(meta_conn, wa_id="5511900000001", message_id="wamid.t1", text="primeira")
+        )
+    monkeypatch.setattr(ticket_services, "ticket_touch", real_touch)
+    if connection.features.supports_transactions:
+        assert Message.objects.count() == 0  # rolled back with the rest of the body
+    else:
+        assert Message.objects.count() == 1 and Ticket.objects.get().last_message_preview == ""
+    call_command("replay_webhooks")
+    ticket = Ticket.objects.get()
+    message = Message.objects.get()
+    assert ticket.last_message_preview == "primeira" and ticket.last_inbound_at == message.provider_timestamp
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
 
 
 def test_replay_failed_only_when_asked(client, meta_conn, monkeypatch):

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from iaze.lib import clock
 from tickets import outbox, services
 from tickets.models import Message, Ticket
 
@@ -29,7 +30,7 @@ def test_queue_rows_show_waiting_times(client, world):
     assert "esperando há 2\xa0horas, 5\xa0minutos" in row
 
     # Held, and the client wrote last: the row says for how long it has gone unanswered.
-    at = timezone.now() - timedelta(minutes=7)
+    at = clock.now() - timedelta(minutes=7)  # whole milliseconds, as the app stores times
     Ticket.objects.filter(pk=um.pk).update(last_inbound_at=at, last_message_at=at)
     row = _row(client.get("/tickets/?status=atendendo").content.decode(), um)
     assert "sem resposta há 7\xa0minutos" in row and "Agente 1" in row

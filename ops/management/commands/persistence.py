@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from iaze.lib import clock
 from ops.protected import count_name, protected_models
 from tickets.models import Ticket, UIState
 
@@ -17,7 +17,7 @@ def take_counts() -> dict:
     for model in protected_models():
         if model is not Ticket:
             counts[count_name(model)] = model._base_manager.count()
-    counts["taken_at"] = timezone.now().isoformat()
+    counts["taken_at"] = clock.now().isoformat()
     return counts
 
 

@@ -1,0 +1,72 @@
+"""Every timestamp the app writes is whole milliseconds, so the three database profiles agree
+(MongoDB's BSON dates hold milliseconds; SQLite and PostgreSQL would keep microseconds)."""
+
+import ast
+from datetime import UTC, datetime
+
+import pytest
+
+from iaze.lib import clock
+from tests import factories as f
+from tickets import services
+from tickets.models import Ticket
+
+from .test_source_scan import ROOT, project_python_files
+
+
+def test_now_is_aware_and_whole_milliseconds():
+    now = clock.now()
+    assert now.tzinfo is not None and now.microsecond % 1000 == 0
+    assert clock.to_ms(datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)).microsecond == 678000
+    assert clock.to_ms(None) is None
+
+
+def _clock_calls(source: str) -> list[int]:
+    """Lines calling timezone.now / datetime.now / datetime.utcnow, or passing timezone.now itself."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("now", "utcnow")
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("timezone", "datetime")
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_app_code_reads_the_time_from_the_clock_only():
+    offenders = []
+    for rel in project_python_files():
+        if rel.parts[0] == "bench" or rel.as_posix() == "iaze/lib/clock.py":
+            continue  # the benchmark harness writes its own rows; the clock itself
+        offenders += [f"{rel}:{line}" for line in _clock_calls((ROOT / rel).read_text())]
+    assert not offenders, "use iaze.lib.clock.now() (milliseconds on every profile):\n" + "\n".join(offenders)
+
+
+@pytest.mark.django_db
+def test_stored_timestamps_read_back_exactly(meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn)
+    ticket = services.ticket_claim(ticket=ticket, agent=agent1)
+    stored = Ticket.objects.get(pk=ticket.pk)
+    for name in ("created_at", "updated_at", "claimed_at", "last_message_at"):
+        value = getattr(stored, name)
+        assert value is not None and value.microsecond % 1000 == 0, name
+    assert stored.claimed_at == ticket.claimed_at and stored.created_at == ticket.created_at
+
+
+def test_stamps_written_in_the_same_millisecond_keep_their_order(monkeypatch):
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from iaze.lib import clock
+
+    fixed = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    stamps = [clock.now() for _ in range(5)]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 5
+    assert all(s.microsecond % 1000 == 0 for s in stamps)
+    # A clock set well back (a test travelling in time) is taken as it is.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 4, 1, tzinfo=UTC))
+    assert clock.now() == datetime(2026, 4, 1, tzinfo=UTC)
