@@ -222,9 +222,20 @@ CACHES = {
 # --- WhatsApp ---------------------------------------------------------------------------
 # Webhook bodies up to this size are accepted (Meta batches can reach several MB).
 WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# The total deadline of one provider call (connect, headers and body together), in seconds.
 WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
 # Replies are tried once right after they are stored; send_outbox is the safety net.
 WHATSAPP_SEND_INLINE = env.bool("WHATSAPP_SEND_INLINE", default=True)
+# A web request never waits on a provider longer than this: a slower send is left to the worker.
+WHATSAPP_INLINE_SEND_BUDGET = env.float("WHATSAPP_INLINE_SEND_BUDGET", default=2.0)
+# send_outbox: calls in flight at once, and at most this many per connection (one slow tenant
+# never holds every sender).
+WHATSAPP_OUTBOX_WORKERS = env.int("WHATSAPP_OUTBOX_WORKERS", default=4)
+WHATSAPP_OUTBOX_PER_CONNECTION = env.int("WHATSAPP_OUTBOX_PER_CONNECTION", default=2)
+# IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1: a connection's API base may point at a loopback or private
+# address (a local fake provider in development and tests). Otherwise such bases are refused when
+# saved and when used. A base with a query string, a fragment or user-info is always refused.
+ALLOW_PRIVATE_PROVIDER_HOSTS = env.bool("IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
 
 LOGGING = {

@@ -15,6 +15,7 @@ from accounts.admin_site import ScopedAdmin, can_use_admin
 
 from . import journal
 from .models import Connection, WebhookEvent
+from .providers.urls import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
 MASK = "••••••••"
@@ -67,6 +68,15 @@ class ConnectionAdminForm(forms.ModelForm):
                 if getattr(self.instance, name, "")
                 else _("Não definido.")
             )
+
+    def clean_api_base_url(self):
+        url = self.cleaned_data.get("api_base_url") or ""
+        if url:
+            try:
+                check_provider_url(url, unresolved_ok=True)
+            except UnsafeURL as exc:
+                raise forms.ValidationError(exc.text) from None
+        return url
 
     def clean(self):
         cleaned = super().clean()
