@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import deactivate_active
-from accounts.admin_site import ScopedAdmin, can_use_admin
+from accounts.admin_site import ScopedAdmin, can_use_admin, secret_fields_register
 
 from . import journal
 from .models import Connection, WebhookEvent
 from .providers.urls import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
+secret_fields_register(*SECRET_FIELDS)  # never a changelist lookup, on any ModelAdmin
 MASK = "••••••••"
 # Keys whose values never reach a page, wherever they sit in a provider body or headers.
 SECRET_KEYS = {

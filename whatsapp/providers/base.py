@@ -26,6 +26,9 @@ class Provider:
     """Parse webhook bodies, authenticate them, and send texts for one connection."""
 
     max_text_length: int = 4096
+    # The credential may travel inside the body (Evolution's envelope `apikey`): only then is a body
+    # parsed before it is authenticated.
+    credential_in_body: bool = False
 
     def __init__(self, connection):
         self.connection = connection

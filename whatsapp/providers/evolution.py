@@ -220,6 +220,7 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
 
 class EvolutionProvider(Provider):
     max_text_length = TEXT_LIMIT
+    credential_in_body = True
 
     def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
         """Evolution does not sign: its API key travels in the envelope or in an `apikey` header."""
@@ -229,7 +230,10 @@ class EvolutionProvider(Provider):
         candidates = [headers.get("apikey") or ""]
         if isinstance(payload, dict):
             candidates.append(as_str(payload.get("apikey")))
-        return any(c and hmac.compare_digest(c.encode(), expected.encode()) for c in candidates)
+        return any(
+            c and hmac.compare_digest(c.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+            for c in candidates
+        )
 
     def parse(self, payload) -> ParseResult:
         payload = as_dict(payload)

@@ -155,8 +155,9 @@ class MetaProvider(Provider):
         given = headers.get("X-Hub-Signature-256") or ""
         if not secret or not given.startswith("sha256="):
             return False
-        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower())
+        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
+        # Bytes on both sides: a non-ASCII header is simply a wrong signature, never an error.
+        return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower().encode("utf-8", "replace"))
 
     def parse(self, payload) -> ParseResult:
         result = ParseResult(event_type="meta")
