@@ -121,8 +121,9 @@ class ConnectionAdmin(ScopedAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        # Changing the key would silently break the URL already pasted into the provider.
-        return ("key", "state", "state_updated_at") if obj else ("state", "state_updated_at")
+        # The key is generated (unguessable) and never typed: changing it would also silently break
+        # the URL already pasted into the provider.
+        return ("key", "state", "state_updated_at")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

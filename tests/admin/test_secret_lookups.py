@@ -53,3 +53,22 @@ def test_ordinary_filters_still_work(client, conn, reseller_user):
         reverse("admin:whatsapp_connection_changelist"), {"provider__exact": Connection.Provider.META}
     )
     assert response.status_code == 200
+
+
+def test_a_new_connections_webhook_key_is_generated_not_chosen(client, tenant, reseller_user):
+    """From reading: a reseller could choose a guessable key when creating a connection."""
+    client.force_login(reseller_user)
+    data = {
+        "name": "Nova",
+        "provider": Connection.Provider.EVOLUTION,
+        "default_department": str(tenant.suporte.pk),
+        "active": "on",
+        "key": "minha-chave",
+        "instance_name": "nova",
+        "api_key": "k",
+        "api_base_url": "https://93.184.216.34",
+    }
+    response = client.post(reverse("admin:whatsapp_connection_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    conn = Connection.objects.get(name="Nova")
+    assert conn.key != "minha-chave" and len(conn.key) >= 16

@@ -1,0 +1,56 @@
+"""Security review, operations side: the first superuser's password, seed_demo's connections,
+file modes of backups and the SQLite file, and restore checking emptiness before migrating."""
+
+import io
+import os
+import stat
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import User
+from tests import factories as f
+from whatsapp.models import Connection
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.django_db
+def test_ensure_superuser_prints_the_password_on_a_terminal(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    out = _Tty()
+    call_command("ensure_superuser", stdout=out)
+    text = out.getvalue()
+    assert "admin@iaze.local" in text and "password: " in text
+    password = text.split("password: ", 1)[1].split()[0]
+    assert User.objects.get(email="admin@iaze.local").check_password(password)
+    assert not (tmp_path / "initial_superuser_password").exists()
+
+
+@pytest.mark.django_db
+def test_ensure_superuser_never_prints_the_password_into_a_log(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    out = io.StringIO()  # not a terminal: a container's log
+    call_command("ensure_superuser", stdout=out)
+    path = tmp_path / "initial_superuser_password"
+    email, password = path.read_text().split()
+    assert email == "admin@iaze.local" and User.objects.get(email=email).check_password(password)
+    assert password not in out.getvalue() and str(path) in out.getvalue()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+@pytest.mark.django_db
+def test_seed_demo_never_takes_over_another_tenants_connection():
+    other = f.make_reseller("alheia")
+    dept = f.make_department(other, "Vendas")
+    theirs = f.make_connection(other, dept, key="demo-meta", app_secret="their-secret")
+    with pytest.raises(CommandError, match="another reseller"):
+        call_command("seed_demo", "--password", "demo12345", stdout=io.StringIO())
+    theirs.refresh_from_db()
+    assert theirs.reseller_id == other.pk and theirs.app_secret == "their-secret"
+    assert theirs.default_department_id == dept.pk
+    assert Connection.objects.filter(key="demo-meta").count() == 1
