@@ -5,6 +5,7 @@
 - MongoDB: MONGO_URL (+ MONGO_DB_NAME), through django-mongodb-backend
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -18,7 +19,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new DATA_DIR: its owner only
 
 
 def _secret_key() -> str:
@@ -78,6 +79,11 @@ elif _DATABASE_URL:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DB_PROFILE = "sqlite"
+    # The database file (and the -wal/-shm files SQLite creates with its mode) readable by the owner only.
+    _SQLITE = DATA_DIR / "iaze.sqlite3"
+    os.close(os.open(_SQLITE, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty SQLite database
+    with contextlib.suppress(OSError):
+        _SQLITE.chmod(0o600)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

@@ -54,3 +54,62 @@ def test_seed_demo_never_takes_over_another_tenants_connection():
     assert theirs.reseller_id == other.pk and theirs.app_secret == "their-secret"
     assert theirs.default_department_id == dept.pk
     assert Connection.objects.filter(key="demo-meta").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_refuses_a_busy_database_before_migrating_it(tmp_path, monkeypatch):
+    import importlib
+
+    from ops.backup import RestoreError, backup, restore
+
+    restore_module = importlib.import_module("ops.backup.restore")
+
+    f.make_reseller("existente")
+    backup(tmp_path / "b")
+    migrated = []
+    monkeypatch.setattr(restore_module, "_check_schema", lambda *a, **k: migrated.append(a))
+    with pytest.raises(RestoreError, match="already holds data"):
+        restore(tmp_path / "b")
+    assert migrated == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_is_readable_by_its_owner_only(tmp_path):
+    from ops.backup import backup
+
+    f.make_reseller("existente")
+    out = tmp_path / "b"
+    backup(out)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+    for path in out.rglob("*"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_the_sqlite_file_is_readable_by_its_owner_only(settings):
+    if settings.DB_PROFILE != "sqlite":
+        pytest.skip("the embedded SQLite profile only")
+    path = settings.DATA_DIR / "iaze.sqlite3"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_mongodump_never_puts_the_uri_in_its_arguments(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from ops.backup import native
+
+    uri = "mongodb://backup:S3cretPass@db.example.com:27017/?authSource=admin"
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen["cmd"] = cmd
+        config = next(a.split("=", 1)[1] for a in cmd if a.startswith("--config="))
+        seen["mode"] = stat.S_IMODE(os.stat(config).st_mode)
+        seen["config"] = open(config).read()
+        return SimpleNamespace(returncode=0, stderr="")
+
+    monkeypatch.setattr(native.shutil, "which", lambda name: "/usr/bin/mongodump")
+    monkeypatch.setattr(native.subprocess, "run", fake_run)
+    monkeypatch.setattr(native, "connections", {"m": SimpleNamespace(settings_dict={"HOST": uri, "NAME": "iaze"})})
+    native.mongodump("m", tmp_path / "mongodb.archive.gz")
+    assert not any("S3cretPass" in arg for arg in seen["cmd"])
+    assert seen["mode"] == 0o600 and "S3cretPass" in seen["config"]
