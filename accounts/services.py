@@ -74,10 +74,14 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
         Client.objects.filter(pk=client.pk).update(**changes, updated_at=now)
         for field, value in changes.items():
             setattr(client, field, value)
-    if sender.name and sender.name != client.name and follows_profile:
-        # Conditional on the name read: an edit made meanwhile by a person wins.
-        if Client.objects.filter(pk=client.pk, name=client.name).update(name=sender.name, updated_at=now) == 1:
-            client.name = sender.name
+    # Conditional on the name read: an edit made meanwhile by a person wins.
+    if (
+        sender.name
+        and sender.name != client.name
+        and follows_profile
+        and Client.objects.filter(pk=client.pk, name=client.name).update(name=sender.name, updated_at=now) == 1
+    ):
+        client.name = sender.name
 
 
 def deactivate(queryset: QuerySet, *, field: str = "active") -> int:
