@@ -135,6 +135,7 @@ if DB_PROFILE == "mongodb":
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "iaze.lib.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
