@@ -7,7 +7,7 @@ import hmac
 
 from django.conf import settings
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
 from .types import (
@@ -31,15 +31,15 @@ TEXT_LIMIT = 4096
 # What an agent reads when Meta refuses a send: our words, never the answer's own text (the base
 # URL is the reseller's choice, so the answer may come from anywhere).
 SEND_REASONS = {
-    "130429": _lazy("Limite de envio do número atingido; nova tentativa em breve."),
-    "131056": _lazy("Muitas mensagens para este cliente em pouco tempo; nova tentativa em breve."),
-    "131047": _lazy(
+    "130429": gettext_lazy("Limite de envio do número atingido; nova tentativa em breve."),
+    "131056": gettext_lazy("Muitas mensagens para este cliente em pouco tempo; nova tentativa em breve."),
+    "131047": gettext_lazy(
         "Passaram-se mais de 24 horas desde a última mensagem do cliente; só um modelo aprovado pode ser enviado."
     ),
-    "131026": _lazy("A mensagem não pôde ser entregue a este número."),
-    "131049": _lazy("A Meta não entregou a mensagem para manter o engajamento saudável do ecossistema."),
-    "190": _lazy("O token de acesso da conexão expirou ou é inválido."),
-    "100": _lazy("A Meta recusou um parâmetro da mensagem."),
+    "131026": gettext_lazy("A mensagem não pôde ser entregue a este número."),
+    "131049": gettext_lazy("A Meta não entregou a mensagem para manter o engajamento saudável do ecossistema."),
+    "190": gettext_lazy("O token de acesso da conexão expirou ou é inválido."),
+    "100": gettext_lazy("A Meta recusou um parâmetro da mensagem."),
 }
 
 
