@@ -6,8 +6,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
 from .types import (
