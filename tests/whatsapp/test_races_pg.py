@@ -132,7 +132,12 @@ def test_send_outbox_loop_delivers_and_stops_cleanly_on_sigterm(tenant, agent1):
         ticket = f.make_ticket(conn, agent=agent1)
         for i in range(3):
             ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"no laço {i}")
-        env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_HTTP_TIMEOUT": "10"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "WHATSAPP_HTTP_TIMEOUT": "10",
+            "IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS": "1",
+        }
         env.pop("MONGO_URL", None)
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "0.2"],
