@@ -136,6 +136,6 @@ class ClientAdmin(ScopedAdmin):
     list_select_related = ("reseller",)
     list_filter = (("reseller", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "phone", "wa_id", "identity")
-    fields = ("name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
-    readonly_fields = ("reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
+    fields = ("name", "profile_name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
+    readonly_fields = ("profile_name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
     date_hierarchy = "created_at"

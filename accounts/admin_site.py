@@ -17,6 +17,7 @@ delete page answers 403 (404 for another tenant's object).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,17 @@ class IazeAdminSite(admin.AdminSite):
         return can_use_admin(request.user)
 
 
+# Field names whose values are secrets wherever they sit (a connection's tokens, a password hash):
+# no changelist lookup may name them, directly or through a relation, since a filter such as
+# `?app_secret__regex=^S` answers "1 result" or "0 results" and so reads the secret out.
+SECRET_LOOKUP_NAMES: set[str] = {"password"}
+
+
+def secret_fields_register(*names: str) -> None:
+    """Apps holding secrets name their fields here (whatsapp: the connection's tokens)."""
+    SECRET_LOOKUP_NAMES.update(names)
+
+
 class ScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose rows, choices and permissions follow accounts.selectors and the user's role."""
 
@@ -51,6 +63,11 @@ class ScopedAdmin(admin.ModelAdmin):
     admin_can_add = True
     manager_can_add = True
     read_only = False  # rows written only by services: view, never add or change here
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if any(part in SECRET_LOOKUP_NAMES for part in lookup.split(LOOKUP_SEP)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request):
         qs = queryset_for(request.user, self.model)

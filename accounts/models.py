@@ -147,7 +147,10 @@ class Client(BaseModel):
     wa_id = models.CharField(_("WhatsApp ID"), max_length=64, blank=True)
     bsuid = models.CharField(_("ID de usuário (escopo da empresa)"), max_length=128, blank=True)
     phone = models.CharField(_("telefone"), max_length=32, blank=True)
+    # The name shown everywhere: the provider's profile name until a person (admin, agent) sets another.
     name = models.CharField(_("nome"), max_length=200, blank=True)
+    # The name the client gives itself on WhatsApp, as the provider last reported it.
+    profile_name = models.CharField(_("nome no perfil do WhatsApp"), max_length=200, blank=True)
 
     class Meta:
         db_table = "clients"

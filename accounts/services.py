@@ -52,6 +52,7 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
                     bsuid=sender.bsuid,
                     phone=sender.phone,
                     name=sender.name,
+                    profile_name=sender.name,
                 )
         except IntegrityError:
             continue  # another worker created it first: read theirs
@@ -59,17 +60,29 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
 
 
 def _client_refresh(client: Client, sender: ClientProfile) -> None:
-    """Keep the profile name current; an empty name from the provider never wipes a known one."""
+    """Keep the provider's profile name current in `profile_name`; `name` follows it only while nobody
+    has set another one (it is empty or still equal to the last profile name). A name a person set is
+    never overwritten, and an empty name from the provider never wipes a known one."""
+    now = clock.now()
+    follows_profile = client.name in ("", client.profile_name)
     changes = {}
-    if sender.name and sender.name != client.name:
-        changes["name"] = sender.name
+    if sender.name and sender.name != client.profile_name:
+        changes["profile_name"] = sender.name
     for field in ("wa_id", "bsuid", "phone"):
         if getattr(sender, field) and not getattr(client, field):
             changes[field] = getattr(sender, field)
     if changes:
-        Client.objects.filter(pk=client.pk).update(**changes, updated_at=clock.now())
+        Client.objects.filter(pk=client.pk).update(**changes, updated_at=now)
         for field, value in changes.items():
             setattr(client, field, value)
+    # Conditional on the name read: an edit made meanwhile by a person wins.
+    if (
+        sender.name
+        and sender.name != client.name
+        and follows_profile
+        and Client.objects.filter(pk=client.pk, name=client.name).update(name=sender.name, updated_at=now) == 1
+    ):
+        client.name = sender.name
 
 
 def deactivate(queryset: QuerySet, *, field: str = "active") -> int:

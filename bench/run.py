@@ -30,6 +30,8 @@ def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
         DEBUG="0",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # The bench's fake provider listens on 127.0.0.1.
+        IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS="1",
     )
     if profile == "postgresql":
         env["DATABASE_URL"] = cfg.pg_url

@@ -5,6 +5,7 @@
 - MongoDB: MONGO_URL (+ MONGO_DB_NAME), through django-mongodb-backend
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -18,7 +19,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new DATA_DIR: its owner only
 
 
 def _secret_key() -> str:
@@ -78,6 +79,11 @@ elif _DATABASE_URL:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DB_PROFILE = "sqlite"
+    # The database file (and the -wal/-shm files SQLite creates with its mode) readable by the owner only.
+    _SQLITE = DATA_DIR / "iaze.sqlite3"
+    os.close(os.open(_SQLITE, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty SQLite database
+    with contextlib.suppress(OSError):
+        _SQLITE.chmod(0o600)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -129,6 +135,7 @@ if DB_PROFILE == "mongodb":
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "iaze.lib.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -222,9 +229,20 @@ CACHES = {
 # --- WhatsApp ---------------------------------------------------------------------------
 # Webhook bodies up to this size are accepted (Meta batches can reach several MB).
 WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# The total deadline of one provider call (connect, headers and body together), in seconds.
 WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
 # Replies are tried once right after they are stored; send_outbox is the safety net.
 WHATSAPP_SEND_INLINE = env.bool("WHATSAPP_SEND_INLINE", default=True)
+# A web request never waits on a provider longer than this: a slower send is left to the worker.
+WHATSAPP_INLINE_SEND_BUDGET = env.float("WHATSAPP_INLINE_SEND_BUDGET", default=2.0)
+# send_outbox: calls in flight at once, and at most this many per connection (one slow tenant
+# never holds every sender).
+WHATSAPP_OUTBOX_WORKERS = env.int("WHATSAPP_OUTBOX_WORKERS", default=4)
+WHATSAPP_OUTBOX_PER_CONNECTION = env.int("WHATSAPP_OUTBOX_PER_CONNECTION", default=2)
+# IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1: a connection's API base may point at a loopback or private
+# address (a local fake provider in development and tests). Otherwise such bases are refused when
+# saved and when used. A base with a query string, a fragment or user-info is always refused.
+ALLOW_PRIVATE_PROVIDER_HOSTS = env.bool("IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
 
 LOGGING = {

@@ -22,6 +22,10 @@ def _fast_and_offline(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
     settings.WHATSAPP_SEND_INLINE = False
+    # The fake providers listen on 127.0.0.1 (IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1 in real processes).
+    settings.ALLOW_PRIVATE_PROVIDER_HOSTS = True
+    # Sender threads would not see a test's uncommitted rows: tests that need them say so.
+    settings.WHATSAPP_OUTBOX_WORKERS = 1
     # A private login-throttle cache per test: failed logins of one test never lock out another.
     settings.CACHES = {
         **settings.CACHES,

@@ -9,7 +9,9 @@ open across the HTTP call; a crash mid-way leaves a lease that simply expires.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +22,7 @@ from django.db.models import F, Q
 
 from iaze.lib import clock
 from whatsapp.providers import SendError, get_provider
+from whatsapp.providers.base import call_budget
 
 from .activity import ticket_touch
 from .models import Message, Ticket
@@ -172,15 +175,111 @@ def _record_sent(message_id, lease, provider_message_id: str) -> None:
         mine.update(**changes)
 
 
+def _fair_order(rows: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """(message id, connection id) pairs, oldest first within a connection, connections taking turns:
+    one tenant's backlog never sits in front of everybody else's next message."""
+    lanes: dict[Any, list] = {}
+    for row in rows:
+        lanes.setdefault(row[1], []).append(row)
+    ordered: list[tuple[Any, Any]] = []
+    for turn in itertools.zip_longest(*lanes.values()):
+        ordered.extend(row for row in turn if row is not None)
+    return ordered
+
+
+def _pending_rows(*, ignore_backoff: bool, limit: int | None, exclude=()) -> list[tuple[Any, Any]]:
+    qs = _pending(clock.now(), ignore_backoff=ignore_backoff)
+    if exclude:
+        qs = qs.exclude(pk__in=list(exclude))
+    return _fair_order(list(qs.order_by("created_at").values_list("pk", "connection_id")[:limit]))
+
+
+def _deliver_in_thread(message_id, ignore_backoff: bool) -> str:
+    try:
+        return message_deliver(message_id, ignore_backoff=ignore_backoff)
+    except Exception:
+        log.exception("message %s: sender thread failed", message_id)
+        return "retry"
+    finally:
+        db_connection.close()  # each sender thread's own connection, never left open between sends
+
+
+class OutboxSender:
+    """Sends with bounded concurrency: at most `workers` provider calls in flight, and at most
+    `per_connection` of them for one connection, so a slow provider holds only its own tenant's
+    senders. The lease (message_claim) still guarantees that no message is ever sent twice."""
+
+    def __init__(self, *, workers: int | None = None, per_connection: int | None = None):
+        self.workers = max(1, workers or int(getattr(settings, "WHATSAPP_OUTBOX_WORKERS", 4)))
+        self.per_connection = max(1, per_connection or int(getattr(settings, "WHATSAPP_OUTBOX_PER_CONNECTION", 2)))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="outbox") if self.workers > 1 else None
+        self._inflight: dict[Future, tuple[Any, Any]] = {}
+        self.counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+
+    def busy(self, connection_id) -> int:
+        return sum(1 for _, conn in self._inflight.values() if conn == connection_id)
+
+    def _collect(self, done) -> None:
+        for future in done:
+            self._inflight.pop(future, None)
+            self.counts[future.result()] += 1
+
+    def submit(self, rows: list[tuple[Any, Any]], *, ignore_backoff: bool) -> list[tuple[Any, Any]]:
+        """Start what the limits allow; returns the rows left for later."""
+        self._collect([f for f in self._inflight if f.done()])
+        if self._pool is None:
+            for message_id, _conn in rows:
+                self.counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1
+            return []
+        running = {pk for pk, _ in self._inflight.values()}
+        left = []
+        for message_id, conn in rows:
+            if message_id in running:
+                continue
+            if len(self._inflight) >= self.workers or self.busy(conn) >= self.per_connection:
+                left.append((message_id, conn))
+                continue
+            future = self._pool.submit(_deliver_in_thread, message_id, ignore_backoff)
+            self._inflight[future] = (message_id, conn)
+        return left
+
+    def tick(self, *, ignore_backoff: bool = False, limit: int | None = 500) -> None:
+        """The worker loop's step: start every due message the limits allow, without waiting for any."""
+        running = [pk for pk, _ in self._inflight.values()]
+        self.submit(
+            _pending_rows(ignore_backoff=ignore_backoff, limit=limit, exclude=running), ignore_backoff=ignore_backoff
+        )
+
+    def wait_one(self, timeout: float | None = None) -> None:
+        if self._inflight:
+            done, _ = wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+            self._collect(done)
+
+    def take_counts(self) -> dict[str, int]:
+        self._collect([f for f in self._inflight if f.done()])
+        counts, self.counts = self.counts, {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        return counts
+
+    def close(self) -> None:
+        while self._inflight:
+            self.wait_one()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
 def send_pending(*, ignore_backoff: bool = True, limit: int | None = None) -> dict[str, int]:
-    """One pass over the outbox. Without backoff (the command's default), every queued message is tried now."""
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    ids = list(
-        _pending(clock.now(), ignore_backoff=ignore_backoff).order_by("created_at").values_list("pk", flat=True)[:limit]
-    )
-    for message_id in ids:
-        counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1
-    return counts
+    """One pass over the outbox. Without backoff (the command's default), every queued message is tried now,
+    connections taking turns, under the sender's concurrency limits."""
+    sender = OutboxSender()
+    try:
+        rows = _pending_rows(ignore_backoff=ignore_backoff, limit=limit)
+        while rows:
+            rows = sender.submit(rows, ignore_backoff=ignore_backoff)
+            if rows:
+                sender.wait_one()
+    finally:
+        sender.close()
+    return sender.take_counts()
 
 
 def _in_transaction() -> bool:
@@ -189,11 +288,14 @@ def _in_transaction() -> bool:
 
 
 def send_soon(message) -> None:
-    """Fast path after a reply is stored: try now, outside any transaction. Never raises."""
+    """Fast path after a reply is stored: try now, outside any transaction, within a short budget
+    (a slow provider never holds a web request: what does not finish in time is left to send_outbox).
+    Never raises."""
 
     def attempt():
         try:
-            message_deliver(message.pk, ignore_backoff=True)
+            with call_budget(float(getattr(settings, "WHATSAPP_INLINE_SEND_BUDGET", 2.0))):
+                message_deliver(message.pk, ignore_backoff=True)
         except Exception:
             log.exception("message %s: inline send failed; left for send_outbox", message.pk)
 

@@ -7,7 +7,7 @@ so a ticket of another tenant or department simply does not exist for the user (
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -55,6 +55,11 @@ def ticket_get_for(user, pk, *, base: TicketQuerySet | None = None) -> Ticket:
 # --- the agent workspace: queues, threads, version stamps -------------------------------------
 
 QUEUE_PAGE_SIZE = 25
+# The queue's search: message texts are searched only from this many characters, and only in the
+# last days of the visible tickets (client name, phone and the last preview are always searched).
+SEARCH_MESSAGES_MIN_CHARS = 3
+SEARCH_MESSAGES_DAYS = 30
+SEARCH_MAX_CHARS = 100
 THREAD_PAGE_SIZE = 50
 
 
@@ -109,16 +114,22 @@ def _filtered(user, filters: QueueFilters, base: TicketQuerySet | None = None) -
     if filters.agent_id and is_supervisor(user):
         qs = qs.filter(agent_id=filters.agent_id)
     if filters.q:
-        q = filters.q
+        q = filters.q[:SEARCH_MAX_CHARS]
         # Subqueries rather than joins: each side is scanned once and then probed as a hash,
         # instead of a client lookup per ticket.
         clients = Client.objects.filter(Q(name__icontains=q) | Q(phone__icontains=q) | Q(wa_id__icontains=q))
         if user.reseller_id and not user.is_admin:
             clients = clients.filter(reseller_id=user.reseller_id)
-        messages = Message.objects.filter(text__icontains=q).values("ticket_id")
-        qs = qs.filter(
-            Q(client_id__in=clients.values("pk")) | Q(pk__in=messages) | Q(last_message_preview__icontains=q)
-        )
+        match = Q(client_id__in=clients.values("pk")) | Q(last_message_preview__icontains=q)
+        if len(q) >= SEARCH_MESSAGES_MIN_CHARS:
+            # Bounded: the queue refreshes every few seconds. Only the visible tickets' messages of the
+            # last SEARCH_MESSAGES_DAYS (the thread index: ticket, created_at), only for 3+ characters.
+            since = clock.now() - timedelta(days=SEARCH_MESSAGES_DAYS)
+            messages = Message.objects.filter(
+                ticket_id__in=qs.values("pk"), created_at__gte=since, text__icontains=q
+            ).values("ticket_id")
+            match |= Q(pk__in=messages)
+        qs = qs.filter(match)
     return qs
 
 

@@ -225,6 +225,16 @@ def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) ->
     return message
 
 
+def reply_signed(*, ticket: Ticket, agent: Any, text: str) -> str:
+    """The text as typed, or, when the reseller turns "assinar respostas" on, signed the way
+    WhatsApp helpdesks do it: the agent's name in bold on its own line above the text."""
+    config = auto_messages.reseller_config(ticket)
+    if config is None or not config.reply_signature:
+        return text
+    name = (getattr(agent, "display_name", "") or "").strip().replace("*", "")
+    return f"*{name}*:\n{text}" if name else text
+
+
 def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> Message:
     """Store the agent's reply in the outbox, then try to send it now (outside any transaction).
 
@@ -235,6 +245,7 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> M
     text = (text or "").strip("\r\n")
     if not text.strip():
         raise ReplyRejected(_("A mensagem está vazia."))
+    text = reply_signed(ticket=ticket, agent=agent, text=text)
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
         raise ReplyRejected(

@@ -11,12 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import deactivate_active
-from accounts.admin_site import ScopedAdmin, can_use_admin
+from accounts.admin_site import ScopedAdmin, can_use_admin, secret_fields_register
 
 from . import journal
 from .models import Connection, WebhookEvent
+from .providers.urls import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
+secret_fields_register(*SECRET_FIELDS)  # never a changelist lookup, on any ModelAdmin
 MASK = "••••••••"
 # Keys whose values never reach a page, wherever they sit in a provider body or headers.
 SECRET_KEYS = {
@@ -68,6 +70,15 @@ class ConnectionAdminForm(forms.ModelForm):
                 else _("Não definido.")
             )
 
+    def clean_api_base_url(self):
+        url = self.cleaned_data.get("api_base_url") or ""
+        if url:
+            try:
+                check_provider_url(url, unresolved_ok=True)
+            except UnsafeURL as exc:
+                raise forms.ValidationError(exc.text) from None
+        return url
+
     def clean(self):
         cleaned = super().clean()
         for name in SECRET_FIELDS:
@@ -110,8 +121,9 @@ class ConnectionAdmin(ScopedAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        # Changing the key would silently break the URL already pasted into the provider.
-        return ("key", "state", "state_updated_at") if obj else ("state", "state_updated_at")
+        # The key is generated (unguessable) and never typed: changing it would also silently break
+        # the URL already pasted into the provider.
+        return ("key", "state", "state_updated_at")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

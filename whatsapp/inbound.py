@@ -113,11 +113,18 @@ def status_ingest(*, connection: Connection, status: StatusUpdate) -> str:
 
 
 def _connection_for(connection: Connection, phone_number_id: str) -> Connection:
-    """One Meta app may post every number's events to one URL: route by the receiving number."""
+    """One Meta app may post every number's events to one URL: route by the receiving number.
+
+    Only among the connections of the webhook connection's own reseller: an app secret shared by
+    several tenants must never let one tenant's URL open tickets in another's."""
     if not phone_number_id or connection.phone_number_id in ("", phone_number_id):
         return connection
     other = Connection.objects.filter(
-        provider=connection.provider, phone_number_id=phone_number_id, active=True, app_secret=connection.app_secret
+        reseller_id=connection.reseller_id,
+        provider=connection.provider,
+        phone_number_id=phone_number_id,
+        active=True,
+        app_secret=connection.app_secret,
     ).first()
     return other or connection
 

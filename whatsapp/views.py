@@ -44,6 +44,19 @@ def _read_body(request) -> bytes:
     return b"".join(chunks)
 
 
+_NOT_PARSED = object()
+_NOT_JSON = object()
+
+
+def _parse(raw: bytes):
+    """The decoded body, or _NOT_JSON for anything json cannot decode: invalid UTF-8, bad syntax,
+    or nesting deep enough to exhaust the parser's recursion (100,000 `[`)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError, MemoryError, TypeError):
+        return _NOT_JSON
+
+
 def _handshake(request, connection: Connection) -> HttpResponse:
     token = request.GET.get("hub.verify_token", "")
     expected = connection.verify_token
@@ -66,16 +79,19 @@ def webhook(request, key: str):
         raw = _read_body(request)
     except BodyTooLarge:
         return JsonResponse({"error": "body too large"}, status=413)
-    try:
-        payload = json.loads(raw)
-    except ValueError:  # includes invalid UTF-8
-        payload = None
-        not_json = True
-    else:
-        not_json = False
-    if not get_provider(connection).authenticate(raw_body=raw, headers=request.headers, payload=payload):
+    provider = get_provider(connection)
+    # The raw bytes are authenticated before anything parses them (a signed body is checked as sent).
+    authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=None)
+    payload = _NOT_PARSED
+    if not authenticated and provider.credential_in_body:
+        payload = _parse(raw)
+        if payload is not _NOT_JSON:
+            authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=payload)
+    if not authenticated:
         return JsonResponse({"error": "unauthenticated"}, status=401)
-    if not_json:
+    if payload is _NOT_PARSED:
+        payload = _parse(raw)
+    if payload is _NOT_JSON:
         return JsonResponse({"error": "body is not JSON"}, status=400)
     event, created = journal.webhook_event_store(connection=connection, raw_body=raw, headers=request.headers)
     # A duplicate of an event that never finished (crash, concurrent first copy) is processed again:

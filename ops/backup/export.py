@@ -108,6 +108,17 @@ def backup(out: Path, *, alias: str = "default", progress: Progress = _quiet) ->
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: a backup never overwrites another")
+    # A backup holds every secret of the installation: readable by its owner only (dirs 0700, files 0600).
+    previous_umask = os.umask(0o077)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        out.chmod(0o700)
+        return _backup(out, alias=alias, progress=progress)
+    finally:
+        os.umask(previous_umask)
+
+
+def _backup(out: Path, *, alias: str, progress: Progress) -> dict:
     (out / "native").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     vendor = connections[alias].vendor

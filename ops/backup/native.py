@@ -9,10 +9,12 @@ still holds the portable export, which restores into any profile.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from django.db import connections
@@ -79,8 +81,14 @@ def mongodump(alias: str, out: Path) -> dict:
     if not tool:
         return {"kind": "mongodump", "skipped": "mongodump is not installed"}
     settings_dict = connections[alias].settings_dict
-    cmd = [tool, f"--uri={settings_dict['HOST']}", f"--db={settings_dict['NAME']}", f"--archive={out}", "--gzip"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    # The URI carries the credentials: in a 0600 config file, never in argv (the process list shows argv).
+    with tempfile.TemporaryDirectory(prefix="iaze-mongodump-") as tmp:
+        config = Path(tmp) / "mongodump.yaml"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"uri: {json.dumps(settings_dict['HOST'])}\n")
+        cmd = [tool, f"--config={config}", f"--db={settings_dict['NAME']}", f"--archive={out}", "--gzip"]
+        result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"mongodump failed: {result.stderr.strip()}")
     return {

@@ -79,7 +79,9 @@ def _check_schema(alias: str, manifest: dict, tables: dict[str, Table]) -> None:
 
 
 def non_empty_tables(alias: str) -> dict[str, int]:
-    counts = {t.name: t.manager(alias).count() for t in protected_tables()}
+    """Protected tables holding rows; a table not created yet (an unmigrated database) is empty."""
+    existing = set(connections[alias].introspection.table_names())
+    counts = {t.name: t.manager(alias).count() for t in protected_tables() if t.model._meta.db_table in existing}
     return {name: n for name, n in counts.items() if n}
 
 
@@ -166,12 +168,13 @@ def restore(src: Path, *, alias: str = "default", merge: bool = False, progress:
     manifest = read_manifest(src)
     verify_files(src, manifest)
     tables = {t.name: t for t in protected_tables()}
-    _check_schema(alias, manifest, tables)
+    # Refused before anything is written: a restore never migrates a database it then refuses.
     if not merge:
         busy = non_empty_tables(alias)
         if busy:
             listed = ", ".join(f"{name} ({n})" for name, n in busy.items())
             raise RestoreError(f"the database already holds data: {listed}. Use --merge to add what is missing.")
+    _check_schema(alias, manifest, tables)
     report = {}
     with _keep_timestamps(tables.values()):
         for entry in manifest["tables"]:  # parents before children

@@ -21,6 +21,7 @@ PROFILE_VARS = (
 def child_env(data_dir, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARS}
     env.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="iaze.settings", PYTHONPATH=str(ROOT))
+    env.setdefault("IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS", "1")  # the fake providers listen on 127.0.0.1
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -88,6 +88,8 @@ class Scratch:
             PYTHONUNBUFFERED="1",
             LOG_LEVEL="WARNING",
             WHATSAPP_SEND_INLINE="false",
+            # The fake providers of these tests listen on 127.0.0.1.
+            IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS="1",
         )
         if self.profile == "postgresql":
             env["DATABASE_URL"] = pg_url(self.dbname)

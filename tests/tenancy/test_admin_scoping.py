@@ -78,7 +78,8 @@ def test_manager_connection_form_scopes_departments(client, world, tenant):
     assert response.status_code == 200 and "default_department" in response.context["adminform"].form.errors
     response = client.post(add, {**data, "default_department": str(tenant.suporte.pk)})
     assert response.status_code == 302
-    conn = Connection.objects.get(key="nova-conexao")
+    conn = Connection.objects.get(name="Nova")
+    assert conn.key != "nova-conexao"  # the webhook key is generated, never chosen
     assert conn.reseller_id == tenant.reseller.pk and conn.app_secret == "s3"
 
 

@@ -10,9 +10,9 @@ from accounts.models import Client
 from tests import factories as f
 from tests.fake_provider import FakeProvider
 from tests.support.webhooks import meta_status, meta_text, raw_json
-from tickets import services
+from tickets import outbox, services
 from tickets.models import Message, Ticket
-from whatsapp import journal, outbox
+from whatsapp import journal
 from whatsapp.models import Connection, WebhookEvent
 
 

@@ -71,7 +71,7 @@ def test_retryable_errors_stay_queued_with_backoff(inline, meta_live, agent1, fa
 def test_window_closed_131047_fails_for_good_with_reason(inline, meta_live, agent1, fake):
     fake.fail_next("131047")
     m = _fresh(_reply(meta_live, agent1))
-    assert (m.delivery_status, m.error_code) == ("failed", "131047") and "24 hours" in m.error_text
+    assert (m.delivery_status, m.error_code) == ("failed", "131047") and "24 horas" in m.error_text
     call_command("send_outbox")
     assert len(fake.calls) == 1 and _fresh(m).delivery_status == "failed"
 

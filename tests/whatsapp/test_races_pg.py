@@ -130,7 +130,7 @@ def test_send_outbox_loop_delivers_and_stops_cleanly_on_sigterm(tenant, agent1):
         ticket = f.make_ticket(conn, agent=agent1)
         for i in range(3):
             ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"no laço {i}")
-        env = {**os.environ, "WHATSAPP_HTTP_TIMEOUT": "10"}
+        env = {**os.environ, "WHATSAPP_HTTP_TIMEOUT": "10", "IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS": "1"}
         if dj.DB_PROFILE == "mongodb":
             env["MONGO_DB_NAME"] = db["NAME"]  # the test database on the lane's server (MONGO_URL)
         else:

@@ -63,3 +63,10 @@ def test_language_switch_to_english_and_back(client, agent1, meta_conn):
     assert 'lang="en"' in html and "Waiting" in html and "Tickets" in html
     client.post("/i18n/setlang/", {"language": "pt-br", "next": "/tickets/"})
     assert "Atendimentos" in client.get("/tickets/").content.decode()
+
+
+def test_password_reset_is_not_a_route(client, agent1):
+    """Security review item 7: unthrottled and undocumented, so removed (an admin sets a new password)."""
+    for url in ("/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/MQ/set-password/"):
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"email": agent1.email}).status_code == 404

@@ -7,20 +7,28 @@ They never touch the database: ingest (whatsapp.inbound) decides what to store.
 from __future__ import annotations
 
 import os
+import socket
 import threading
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .types import ParseResult, SendError, SendResult
+from .urls import UnsafeURL, check_provider_url
 
 
 class Provider:
     """Parse webhook bodies, authenticate them, and send texts for one connection."""
 
     max_text_length: int = 4096
+    # The credential may travel inside the body (Evolution's envelope `apikey`): only then is a body
+    # parsed before it is authenticated.
+    credential_in_body: bool = False
 
     def __init__(self, connection):
         self.connection = connection
@@ -38,33 +46,171 @@ class Provider:
 _local = threading.local()
 
 
+class _Watch:
+    """The total deadline of one call: when it passes, the call's socket is shut down.
+
+    `requests`' timeouts are per socket read, so a server dripping one byte at a time would never
+    time out; shutting the socket down from a timer ends any blocking read at once, whether it is
+    waiting for the status line, the headers or the body."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._conns: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, conn) -> None:
+        with self._lock:
+            self._conns.append(conn)
+            expired = self.expired
+        if expired:
+            self._shutdown(conn)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            conns = list(self._conns)
+        for conn in conns:
+            self._shutdown(conn)
+
+    @staticmethod
+    def _shutdown(conn) -> None:
+        sock = getattr(conn, "sock", None)
+        if sock is None:
+            return
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self):
+        _local.watch = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+        _local.watch = None
+        return False
+
+
+def _register(conn):
+    watch = getattr(_local, "watch", None)
+    if watch is not None:
+        watch.watch(conn)
+    return conn
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    def _get_conn(self, timeout=None):
+        return _register(super()._get_conn(timeout))
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    def _get_conn(self, timeout=None):
+        return _register(super()._get_conn(timeout))
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
 def http_session() -> requests.Session:
     """One pooled session per process (and thread: Session is not thread-safe); rebuilt after fork."""
     session = getattr(_local, "session", None)
     if session is None or getattr(_local, "pid", None) != os.getpid():
         session = requests.Session()
         session.headers["User-Agent"] = "IAZE/1.0"
+        adapter = _WatchedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         _local.session, _local.pid = session, os.getpid()
     return session
 
 
-def http_timeout() -> tuple[float, float]:
+def http_deadline() -> float:
+    """Seconds one provider call may take in total: the setting, or less inside call_budget()."""
     total = float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT", 15.0))
+    budget = getattr(_local, "budget", None)
+    return min(total, budget) if budget else total
+
+
+def http_timeout() -> tuple[float, float]:
+    total = http_deadline()
     return (min(5.0, total), total)
 
 
-def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
-    """POST with timeouts; a timeout or a dropped connection is a retryable SendError."""
+@contextmanager
+def call_budget(seconds: float):
+    """Calls made inside wait at most `seconds` in total (a web request's inline send)."""
+    previous = getattr(_local, "budget", None)
+    _local.budget = min(seconds, previous) if previous else seconds
     try:
-        return http_session().post(url, json=json, headers=headers, timeout=http_timeout())
+        yield
+    finally:
+        _local.budget = previous
+
+
+def _timeout_error() -> SendError:
+    return SendError("timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True)
+
+
+def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
+    """POST to a checked URL, without redirects, within a total deadline.
+
+    A refused URL is a final SendError with a mapped reason; a timeout (total, not per read)
+    or a dropped connection is a retryable one."""
+    try:
+        check_provider_url(url)
+    except UnsafeURL as exc:
+        if exc.unresolved:
+            raise SendError("connection", exc.text, retryable=True) from exc
+        raise SendError("unsafe_url", exc.text, retryable=False) from exc
+    watch = _Watch(http_deadline())
+    try:
+        with watch:
+            response = http_session().post(
+                url, json=json, headers=headers, timeout=http_timeout(), allow_redirects=False
+            )
+            _ = response.content  # read the whole body while the deadline still applies
     except requests.Timeout as exc:
-        raise SendError(
-            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
-        ) from exc
-    except requests.ConnectionError as exc:
+        raise _timeout_error() from exc
+    except requests.RequestException as exc:
+        if watch.expired:
+            raise _timeout_error() from exc
         raise SendError(
             "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
         ) from exc
+    if watch.expired:
+        raise _timeout_error()
+    return response
+
+
+def http_error(status: int) -> SendError:
+    """A provider's refusal, told in our words: the answer's own text is never stored or shown."""
+    if status in (401, 403):
+        return SendError(f"http_{status}", gettext("O provedor recusou as credenciais da conexão."), retryable=False)
+    if 300 <= status < 400:
+        return SendError(
+            f"http_{status}",
+            gettext("O provedor respondeu com um redirecionamento, que não é seguido."),
+            retryable=False,
+        )
+    if status >= 500 or status in (408, 429):
+        return SendError(
+            f"http_{status}",
+            gettext("O provedor está indisponível no momento; nova tentativa em breve."),
+            retryable=True,
+        )
+    return SendError(
+        f"http_{status}",
+        gettext("O provedor recusou a mensagem (HTTP %(status)d).") % {"status": status},
+        retryable=False,
+    )
 
 
 def from_unix(value) -> datetime | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext
 
-from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
+from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
 from .types import (
     ConnectionStateUpdate,
     InboundMessage,
@@ -220,6 +220,7 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
 
 class EvolutionProvider(Provider):
     max_text_length = TEXT_LIMIT
+    credential_in_body = True
 
     def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
         """Evolution does not sign: its API key travels in the envelope or in an `apikey` header."""
@@ -229,7 +230,10 @@ class EvolutionProvider(Provider):
         candidates = [headers.get("apikey") or ""]
         if isinstance(payload, dict):
             candidates.append(as_str(payload.get("apikey")))
-        return any(c and hmac.compare_digest(c.encode(), expected.encode()) for c in candidates)
+        return any(
+            c and hmac.compare_digest(c.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+            for c in candidates
+        )
 
     def parse(self, payload) -> ParseResult:
         payload = as_dict(payload)
@@ -275,10 +279,5 @@ class EvolutionProvider(Provider):
             raise SendError(
                 "bad_response", gettext("A Evolution API aceitou a mensagem sem informar o ID dela."), retryable=False
             )
-        detail = as_dict(data.get("response")).get("message") or data.get("error") or data.get("message")
-        text_ = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""
-        raise SendError(
-            f"http_{response.status_code}",
-            text_ or f"HTTP {response.status_code}",
-            retryable=response.status_code >= 500 or response.status_code in (408, 429),
-        )
+        # The answer's own text is never stored: it is shown to agents, and the base URL is the reseller's.
+        raise http_error(response.status_code)

@@ -6,9 +6,9 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
-from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
+from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
 from .types import (
     InboundMessage,
     MessageKind,
@@ -27,6 +27,19 @@ STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played"
 # Throughput and transient platform errors; everything else Meta answers is final for that text.
 RETRYABLE_CODES = {"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"}
 TEXT_LIMIT = 4096
+# What an agent reads when Meta refuses a send: our words, never the answer's own text (the base
+# URL is the reseller's choice, so the answer may come from anywhere).
+SEND_REASONS = {
+    "130429": gettext_lazy("Limite de envio do número atingido; nova tentativa em breve."),
+    "131056": gettext_lazy("Muitas mensagens para este cliente em pouco tempo; nova tentativa em breve."),
+    "131047": gettext_lazy(
+        "Passaram-se mais de 24 horas desde a última mensagem do cliente; só um modelo aprovado pode ser enviado."
+    ),
+    "131026": gettext_lazy("A mensagem não pôde ser entregue a este número."),
+    "131049": gettext_lazy("A Meta não entregou a mensagem para manter o engajamento saudável do ecossistema."),
+    "190": gettext_lazy("O token de acesso da conexão expirou ou é inválido."),
+    "100": gettext_lazy("A Meta recusou um parâmetro da mensagem."),
+}
 
 
 def _error_text(error: dict) -> str:
@@ -146,8 +159,9 @@ class MetaProvider(Provider):
         given = headers.get("X-Hub-Signature-256") or ""
         if not secret or not given.startswith("sha256="):
             return False
-        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower())
+        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
+        # Bytes on both sides: a non-ASCII header is simply a wrong signature, never an error.
+        return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower().encode("utf-8", "replace"))
 
     def parse(self, payload) -> ParseResult:
         result = ParseResult(event_type="meta")
@@ -205,7 +219,13 @@ class MetaProvider(Provider):
                 "bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False
             )
         error = as_dict(data.get("error"))
-        code = as_str(error.get("code")) or f"http_{response.status_code}"
-        text_ = _error_text(error) or f"HTTP {response.status_code}"
+        code = as_str(error.get("code"))
+        if not (code.isdigit() and len(code) <= 10):
+            raise http_error(response.status_code)
         retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
-        raise SendError(code, text_, retryable=retryable)
+        reason = SEND_REASONS.get(code) or (
+            gettext("O provedor está indisponível no momento; nova tentativa em breve.")
+            if retryable
+            else gettext("A Meta recusou a mensagem (código %(code)s).") % {"code": code}
+        )
+        raise SendError(code, str(reason), retryable=retryable)

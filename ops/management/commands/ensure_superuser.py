@@ -1,15 +1,28 @@
-"""Create a first superuser when there is none, printing its password once (used by `make run`)."""
+"""Create a first superuser when there is none, showing its password once (used by `make run`).
 
+On a terminal the password is printed. Anywhere else (a container, a service manager) standard
+output ends up in logs that outlive the moment, so the password goes to a file only its owner can
+read, under DATA_DIR, and only that file's path is printed.
+"""
+
+import os
 import secrets
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db.models import Q
 
 from accounts.models import User
 
+PASSWORD_FILE = "initial_superuser_password"
+
 
 class Command(BaseCommand):
-    help = "Create a superuser if none exists and print its e-mail and generated password once."
+    help = (
+        "Create a superuser if none exists and show its e-mail and generated password once "
+        "(printed on a terminal; otherwise written to a 0600 file under DATA_DIR)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default="admin@iaze.local")
@@ -19,6 +32,17 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(email=email, password=password, name="Administrador")
+        if self.stdout.isatty():
+            self.stdout.write(
+                self.style.SUCCESS(f"Superuser created — e-mail: {email}  password: {password}  (shown only this once)")
+            )
+            return
+        path = Path(settings.DATA_DIR) / PASSWORD_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{email}\n{password}\n")
+        os.chmod(path, 0o600)
         self.stdout.write(
-            self.style.SUCCESS(f"Superuser created — e-mail: {email}  password: {password}  (shown only this once)")
+            f"Superuser created — e-mail: {email}; its password is in {path} (readable by this user only: "
+            "read it, then delete the file)"
         )

@@ -2,7 +2,7 @@
 
 import secrets
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Department, Reseller, ResellerConfig, User
 from whatsapp.models import Connection
@@ -93,6 +93,11 @@ class Command(BaseCommand):
 
     def _connection(self, key, reseller, dept, *, provider, api_base, **fields):
         conn = Connection.objects.filter(key=key).first() or Connection(key=key)
+        if not conn._state.adding and conn.reseller_id != reseller.pk:
+            # Another tenant's connection that happens to use the demo's key: never moved or rewritten.
+            raise CommandError(
+                f"the connection keyed {key!r} belongs to another reseller; the demo tenant will not take it over"
+            )
         conn.reseller, conn.provider, conn.default_department, conn.active = reseller, provider, dept, True
         for secret in ("app_secret", "verify_token", "access_token", "api_key"):
             if secret in fields:

@@ -27,9 +27,15 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        self.stdout.write("send_outbox: running (Ctrl-C to stop)")
+        sender = outbox.OutboxSender()
+        self.stdout.write(
+            f"send_outbox: running, {sender.workers} sender(s), at most {sender.per_connection} per connection"
+            " (Ctrl-C to stop)"
+        )
         while not stop.is_set():
-            counts = outbox.send_pending(ignore_backoff=False, limit=500)
+            # Starts what is due without waiting for calls in flight: a slow connection holds only its own senders.
+            sender.tick(ignore_backoff=False, limit=500)
+            counts = sender.take_counts()
             if any(counts[k] for k in ("sent", "retry", "failed")):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
             # Journal events left pending by a request that died, or receipts that overtook their message.
@@ -37,4 +43,5 @@ class Command(BaseCommand):
             if replayed:
                 self.stdout.write("journal: " + " ".join(f"{k}={v}" for k, v in sorted(replayed.items())))
             stop.wait(opts["interval"])
+        sender.close()
         self.stdout.write("send_outbox: stopped")
