@@ -18,6 +18,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from .export import applied_migrations
+from .files import FileProblem, restore_files, verify_backup_files
 from .tables import FORMAT, FORMAT_VERSION, Table, db_digest, decode_row, protected_tables
 
 BATCH = 500
@@ -165,6 +166,10 @@ def restore(src: Path, *, alias: str = "default", merge: bool = False, progress:
     src = Path(src)
     manifest = read_manifest(src)
     verify_files(src, manifest)
+    try:
+        verify_backup_files(src, manifest.get("files", []))
+    except FileProblem as exc:
+        raise RestoreError(str(exc)) from exc
     tables = {t.name: t for t in protected_tables()}
     _check_schema(alias, manifest, tables)
     if not merge:
@@ -173,6 +178,11 @@ def restore(src: Path, *, alias: str = "default", merge: bool = False, progress:
             listed = ", ".join(f"{name} ({n})" for name, n in busy.items())
             raise RestoreError(f"the database already holds data: {listed}. Use --merge to add what is missing.")
     report = {}
+    # Files first: a restored row never names a file that is not there yet.
+    try:
+        report["media files"] = restore_files(src, manifest.get("files", []), progress)
+    except FileProblem as exc:
+        raise RestoreError(str(exc)) from exc
     with _keep_timestamps(tables.values()):
         for entry in manifest["tables"]:  # parents before children
             table = tables[entry["name"]]
