@@ -12,10 +12,18 @@ from . import factories as f
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_offline(settings):
+def _fast_and_offline(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
     settings.WHATSAPP_SEND_INLINE = False
+    # A private media storage per test (tickets.media): files of one test never satisfy another's.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/no-public-media-url/"},
+        },
+    }
     # A private login-throttle cache per test: failed logins of one test never lock out another.
     settings.CACHES = {
         **settings.CACHES,
