@@ -380,3 +380,18 @@ def test_a_replayed_event_heals_a_message_stored_without_its_job(client, fake, m
     assert MediaDownload.objects.count() == 0
     journal.webhook_event_process(WebhookEvent.objects.get())  # replay_webhooks
     assert MediaDownload.objects.count() == 1 and run_worker()["stored"] == 1
+
+
+def test_an_s3_bucket_is_used_when_configured(tmp_path):
+    """MEDIA_S3_BUCKET switches the media storage to django-storages' S3 backend (no request is made)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from tickets.media import media_storage; s = media_storage(); "
+        "print(type(s).__name__, s.bucket_name, s.file_overwrite, s.default_acl, s.location)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="iaze.settings", DATA_DIR=str(tmp_path), MEDIA_S3_BUCKET="iaze-test")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["S3Storage", "iaze-test", "False", "private", "iaze-media"]
