@@ -412,7 +412,7 @@ def _handler(fake: FakeProvider):
                 return self._send(status, {"error": {"message": message, "code": code}})
             media_id = f"{next(fake._ids)}{fake._run}".lower()
             with fake._lock:
-                fake.uploads[media_id] = {**form["file"], "type": form["fields"].get("type", "")}
+                fake.uploads[media_id] = {**form["file"], "upload_type": form["fields"].get("type", "")}
             call.status = 200
             self._send(200, {"id": media_id})
 
