@@ -231,12 +231,13 @@ def media_file_record(blob: Blob, *, claimed_mime: str) -> MediaFile:
     with blob_open(blob.name) as fh:
         raster = sniff_raster(fh)
     claimed = clean_mime(claimed_mime)
+    width: int | None = None
+    height: int | None = None
     if raster:
-        mime, width, height = raster
+        mime, width, height = raster[0], raster[1], raster[2]
     else:
         # Claimed to be an image but not one Pillow decodes (an SVG, an HTML page...): never shown inline.
         mime = "application/octet-stream" if not claimed or claimed.startswith("image/") else claimed
-        width = height = None
     thumb = None
     if raster:
         with blob_open(blob.name) as fh:
@@ -260,8 +261,11 @@ def media_file_record(blob: Blob, *, claimed_mime: str) -> MediaFile:
 
 def media_file_store(data: bytes | IO[bytes] | Iterable[bytes], *, claimed_mime: str) -> MediaFile:
     """Store bytes (or a file, or chunks) for good and return their MediaFile. Raises MediaTooLarge."""
-    chunks = chunks_of(data) if isinstance(data, bytes | bytearray | memoryview) or hasattr(data, "read") else data
-    blob = blob_put(chunks, limit=max_bytes())  # type: ignore[arg-type]
+    if isinstance(data, bytes | bytearray | memoryview) or hasattr(data, "read"):
+        chunks: Iterable[bytes] = chunks_of(data)  # type: ignore[arg-type]
+    else:
+        chunks = data
+    blob = blob_put(chunks, limit=max_bytes())
     return media_file_record(blob, claimed_mime=claimed_mime)
 
 

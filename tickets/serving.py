@@ -12,7 +12,7 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from . import media
@@ -58,7 +58,7 @@ def download_name(message: Message, mime_type: str) -> str:
     return f"{message.get_kind_display().lower()}-{str(message.pk)[:8]}{extension}"
 
 
-def media_response(request, message: Message, *, variant: str = "") -> HttpResponse:
+def media_response(request, message: Message, *, variant: str = "") -> HttpResponseBase:
     stored = message.media_file
     assert stored is not None
     if variant == "thumb" and stored.thumbnail_name:
@@ -73,6 +73,7 @@ def media_response(request, message: Message, *, variant: str = "") -> HttpRespo
             fh.seek(0, 2)
             size = fh.tell()
     etag = f'"{sha}"'
+    response: HttpResponseBase
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
@@ -80,7 +81,7 @@ def media_response(request, message: Message, *, variant: str = "") -> HttpRespo
         if wanted is False:
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
-        elif wanted:
+        elif isinstance(wanted, tuple):
             start, end = wanted
             response = StreamingHttpResponse(_stream(name, start, end - start + 1), status=206, content_type=mime)
             response["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -94,5 +95,5 @@ def media_response(request, message: Message, *, variant: str = "") -> HttpRespo
     # Even opened directly, a stored file can run nothing and load nothing.
     response["Content-Security-Policy"] = "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
     response["Cache-Control"] = "private, max-age=86400"
-    response["Content-Disposition"] = content_disposition_header(not inline, download_name(message, mime))
+    response["Content-Disposition"] = content_disposition_header(not inline, download_name(message, mime)) or ""
     return response

@@ -47,7 +47,7 @@ def export_files(out: Path, progress: Progress) -> list[dict]:
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         with media.blob_open(name) as src, target.open("wb") as dst:
-            for chunk in iter(lambda src=src: src.read(media.CHUNK), b""):
+            for chunk in media.chunks_of(src):
                 digest.update(chunk)
                 size += len(chunk)
                 dst.write(chunk)
