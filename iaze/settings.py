@@ -188,11 +188,40 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = DATA_DIR / "media"
+# Photos, voice notes, videos and documents (tickets.media): kept for good, never served by URL but through
+# the authorised view. DATA_DIR/media by default; an S3-compatible bucket when MEDIA_S3_BUCKET is set
+# (installations with more than one app server). What an operator must keep: docs/media.md.
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    _MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env("MEDIA_S3_REGION", default="") or None,
+            "access_key": env("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env("MEDIA_S3_PREFIX", default="iaze-media"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _MEDIA_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": "/no-public-media-url/"},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "media": _MEDIA_STORAGE,
 }
-MEDIA_ROOT = DATA_DIR / "media"
+# Largest file downloaded from a provider (or attached by an agent); larger ones are marked failed.
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
+# Attempts of a download (with backoff) before it is shown as unavailable.
+MEDIA_DOWNLOAD_MAX_ATTEMPTS = env.int("MEDIA_DOWNLOAD_MAX_ATTEMPTS", default=6)
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -227,8 +256,10 @@ CACHES = {
 }
 
 # --- WhatsApp ---------------------------------------------------------------------------
-# Webhook bodies up to this size are accepted (Meta batches can reach several MB).
-WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# Webhook bodies up to this size are accepted (Evolution with base64 media sends tens of MB); 413 above.
+WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=64 * 1024 * 1024)
+# A body above this size is streamed to disk and journaled by reference (path + SHA-256), not in the row.
+WHATSAPP_WEBHOOK_INLINE_BODY_BYTES = env.int("WHATSAPP_WEBHOOK_INLINE_BODY_BYTES", default=1024 * 1024)
 # The total deadline of one provider call (connect, headers and body together), in seconds.
 WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
 # Replies are tried once right after they are stored; send_outbox is the safety net.

@@ -18,7 +18,7 @@ from tests.support.personas import (  # noqa: F401 - fixtures for every test
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_offline(settings):
+def _fast_and_offline(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
     settings.WHATSAPP_SEND_INLINE = False
@@ -26,6 +26,14 @@ def _fast_and_offline(settings):
     settings.ALLOW_PRIVATE_PROVIDER_HOSTS = True
     # Sender threads would not see a test's uncommitted rows: tests that need them say so.
     settings.WHATSAPP_OUTBOX_WORKERS = 1
+    # A private media storage per test (tickets.media): files of one test never satisfy another's.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/no-public-media-url/"},
+        },
+    }
     # A private login-throttle cache per test: failed logins of one test never lock out another.
     settings.CACHES = {
         **settings.CACHES,

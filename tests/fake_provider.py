@@ -17,8 +17,19 @@ In-process (tests):
         fake.texts()                              # the texts it was asked to send, in order
 
 Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047"
-(24-hour window closed), "400" (Evolution-style bad request), "timeout" (holds the request
-without answering for `hang_seconds`, default 30, or until stop()).
+(24-hour window closed), "400" (Evolution-style bad request), "expired" (Meta's answer for a media
+id that no longer exists), "timeout" (holds the request without answering for `hang_seconds`,
+default 30, or until stop()).
+
+Media (the contract's §6 endpoints):
+
+    fake.add_media("1003383421387256", b"...", "image/jpeg")  # Meta: GET {url}/{media-id} → {url, mime_type, sha256,
+                                                               # file_size}, then GET that url (Bearer) → the bytes
+    fake.add_media("3EB0...", b"...", "audio/ogg")            # Evolution: POST /chat/getBase64FromMediaMessage/{i}
+    fake.add_media(id, data, mime, sha256="...")               # announce another hash (a corrupted download)
+    fake.expire_urls(1)                                        # the next download URL answers 404 (expired)
+    fake.fail_next("500") / fake.fail_next("expired")          # also apply to the media-id lookup
+    fake.sent_media()                                          # files sent: uploads (Meta) and sendMedia (Evolution)
 
 Standalone (other processes: `seed_demo --api-base http://127.0.0.1:P`):
 
@@ -31,6 +42,8 @@ and control it over HTTP: GET /_fake/calls (JSON list), POST /_fake/fail {"mode"
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -38,10 +51,15 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 META_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/messages$")
-EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/sendText/(?P<instance>[^/]+)$")
+META_UPLOAD_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/media$")
+EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/(?P<what>sendText|sendMedia)/(?P<instance>[^/]+)$")
+EVOLUTION_MEDIA_PATH = re.compile(r"^(?:/[^/]+)*/chat/getBase64FromMediaMessage/(?P<instance>[^/]+)$")
+DOWNLOAD_PATH = re.compile(r"^/_media/(?P<token>[A-Za-z0-9_-]+)$")
 
 META_ERRORS = {
     "130429": (
@@ -66,6 +84,13 @@ META_ERRORS = {
     ),
     "500": (500, 1, "An unknown error occurred", "Service temporarily unavailable"),
     "400": (400, 100, "(#100) Invalid parameter", "Parameter value is not valid"),
+    "expired": (
+        400,
+        100,
+        "Unsupported get request. Object with ID does not exist, cannot be loaded due to missing permissions, "
+        "or does not support this operation.",
+        "The media id has expired",
+    ),
 }
 
 
@@ -91,6 +116,11 @@ class FakeProvider:
         # Ids stay unique across restarts of the fake, like the real providers' ids.
         self._run = secrets.token_hex(4).upper()
         self._stopping = threading.Event()
+        # media id (Meta) or message id (Evolution) → (bytes, mime type, announced sha256)
+        self.media: dict[str, tuple[bytes, str, str]] = {}
+        self._tokens: dict[str, str] = {}
+        self._expire = 0
+        self.uploads: dict[str, dict] = {}
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -118,6 +148,89 @@ class FakeProvider:
             self._always = None
             self.calls.clear()
             self.latency_ms = 0
+            self._expire = 0
+
+    def add_media(self, media_id: str, content: bytes, mime_type: str, *, sha256: str | None = None) -> None:
+        with self._lock:
+            self.media[media_id] = (content, mime_type, sha256 or hashlib.sha256(content).hexdigest())
+
+    def expire_urls(self, times: int = 1) -> None:
+        with self._lock:
+            self._expire += times
+
+    def sent_media(self) -> list[dict]:
+        """The files it was asked to send: {provider, type, caption, filename, mime_type, sha256, size}."""
+        sent = []
+        with self._lock:
+            for c in self.calls:
+                body = c.json or {}
+                if c.provider == "meta" and body.get("type") in ("image", "audio", "video", "document", "sticker"):
+                    part = body.get(body["type"]) or {}
+                    upload = self.uploads.get(part.get("id", ""), {})
+                    sent.append(
+                        {
+                            "provider": "meta",
+                            "type": body["type"],
+                            "caption": part.get("caption", ""),
+                            "filename": part.get("filename", ""),
+                            **upload,
+                        }
+                    )
+                elif c.provider == "evolution" and "media" in body:
+                    data = base64.b64decode(body["media"])
+                    sent.append(
+                        {
+                            "provider": "evolution",
+                            "type": body.get("mediatype"),
+                            "caption": body.get("caption"),
+                            "filename": body.get("fileName"),
+                            "mime_type": body.get("mimetype"),
+                            "sha256": hashlib.sha256(data).hexdigest(),
+                            "size": len(data),
+                        }
+                    )
+        return sent
+
+    def media_info(self, media_id: str) -> tuple[int, dict]:
+        failure = self._next_failure()
+        if failure and failure != "timeout":
+            status, code, message, details = META_ERRORS[failure]
+            return status, {
+                "error": {
+                    "message": message,
+                    "type": "OAuthException",
+                    "code": code,
+                    "error_data": {"details": details},
+                    "fbtrace_id": "AFakeTrace",
+                }
+            }
+        with self._lock:
+            found = self.media.get(media_id)
+            if found is None:
+                status, code, message, details = META_ERRORS["expired"]
+                return 400, {"error": {"message": message, "type": "GraphMethodException", "code": code}}
+            token = secrets.token_urlsafe(12)
+            self._tokens[token] = media_id
+        content, mime, sha = found
+        return 200, {
+            "url": f"{self.url}/_media/{token}",
+            "mime_type": mime,
+            "sha256": sha,
+            "file_size": len(content),
+            "id": media_id,
+            "messaging_product": "whatsapp",
+        }
+
+    def download(self, token: str) -> tuple[int, bytes, str]:
+        with self._lock:
+            media_id = self._tokens.pop(token, None)  # a URL works once, like an expiring one
+            if media_id is not None and self._expire:
+                self._expire -= 1
+                media_id = None
+            found = self.media.get(media_id or "")
+        if found is None:
+            return 404, b"URL signature expired", "text/plain"
+        return 200, found[0], found[1]
 
     def texts(self) -> list[str]:
         with self._lock:
@@ -145,7 +258,7 @@ class FakeProvider:
     # --- internals -----------------------------------------------------------------------
     @staticmethod
     def _check(mode: str) -> None:
-        if mode != "timeout" and mode not in META_ERRORS:
+        if mode != "timeout" and mode not in META_ERRORS:  # "expired" included
             raise ValueError(f"unknown failure mode {mode!r}")
 
     def _next_failure(self) -> str | None:
@@ -235,17 +348,117 @@ def _handler(fake: FakeProvider):
             self.end_headers()
             self.wfile.write(data)
 
+        def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _bearer(self) -> bool:
+            return (self.headers.get("Authorization") or "").startswith("Bearer ")
+
         def do_GET(self):
-            if self.path.rstrip("/") == "/_fake/calls":
+            path = self.path.split("?", 1)[0]
+            if path.rstrip("/") == "/_fake/calls":
                 with fake._lock:
                     return self._send(200, [asdict(c) for c in fake.calls])
-            self._send(404, {"error": "not found"})
+            download = DOWNLOAD_PATH.match(path)
+            call = Call(provider="meta", path=path, headers=dict(self.headers), json=None)
+            fake._record(call)
+            if not self._bearer():
+                call.status = 401
+                return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
+            if download:
+                status, data, mime = fake.download(download.group("token"))
+                call.status = status
+                return self._send_bytes(status, data, mime)
+            # GET {base}/{media-id}: the file's metadata and a fresh URL.
+            call.status, answer = fake.media_info(path.rstrip("/").rsplit("/", 1)[-1])
+            self._send(call.status, answer)
+
+        def _multipart(self) -> dict:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+            message = BytesParser(policy=email_policy).parsebytes(head + raw)
+            fields, file = {}, {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                data = part.get_payload(decode=True) or b""
+                if part.get_filename() is not None:
+                    file = {
+                        "name": name,
+                        "filename": part.get_filename(),
+                        "mime_type": part.get_content_type(),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "size": len(data),
+                    }
+                else:
+                    fields[name] = data.decode()
+            return {"fields": fields, "file": file}
+
+        def _upload(self, path):
+            form = self._multipart()
+            call = Call(provider="meta", path=path, headers=dict(self.headers), json=form)
+            fake._record(call)
+            if not self._bearer():
+                call.status = 401
+                return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
+            failure = fake._next_failure()
+            if failure and failure != "timeout":
+                status, code, message, _details = META_ERRORS[failure]
+                call.status = status
+                return self._send(status, {"error": {"message": message, "code": code}})
+            media_id = f"{next(fake._ids)}{fake._run}".lower()
+            with fake._lock:
+                fake.uploads[media_id] = {**form["file"], "upload_type": form["fields"].get("type", "")}
+            call.status = 200
+            self._send(200, {"id": media_id})
+
+        def _evolution_media(self, path, body):
+            call = Call(provider="evolution", path=path, headers=dict(self.headers), json=body)
+            fake._record(call)
+            if not self.headers.get("apikey"):
+                call.status = 401
+                return self._send(
+                    401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}
+                )
+            failure = fake._next_failure()
+            if failure and failure != "timeout":
+                call.status = 500 if failure == "500" else 400
+                return self._send(
+                    call.status,
+                    {"status": call.status, "error": "Internal Server Error", "response": {"message": [failure]}},
+                )
+            message_id = (((body or {}).get("message") or {}).get("key") or {}).get("id", "")
+            found = fake.media.get(message_id)
+            if found is None:
+                call.status = 400
+                return self._send(
+                    400, {"status": 400, "error": "Bad Request", "response": {"message": ["Message not found"]}}
+                )
+            call.status = 201
+            self._send(
+                201,
+                {
+                    "mediaType": "document",
+                    "fileName": None,
+                    "size": {"fileLength": len(found[0])},
+                    "mimetype": found[1],
+                    "base64": base64.b64encode(found[0]).decode(),
+                },
+            )
 
         def do_POST(self):
-            body = self._json_body()
             path = self.path.split("?", 1)[0]
+            if META_UPLOAD_PATH.match(path):
+                return self._upload(path)
+            body = self._json_body()
             if path.startswith("/_fake/"):
                 return self._control(path, body or {})
+            if EVOLUTION_MEDIA_PATH.match(path):
+                return self._evolution_media(path, body)
             evo = EVOLUTION_PATH.match(path)
             provider = "evolution" if evo else "meta" if META_PATH.match(path) else None
             if provider is None:
@@ -275,6 +488,8 @@ def _handler(fake: FakeProvider):
                 fake.latency_ms = int(body.get("ms", 0))
             elif path == "/_fake/reset":
                 fake.reset()
+            elif path == "/_fake/media":
+                fake.add_media(body["id"], base64.b64decode(body["base64"]), body.get("mime_type", ""))
             else:
                 return self._send(404, {"error": "not found"})
             self._send(200, {"ok": True})

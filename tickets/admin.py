@@ -5,12 +5,14 @@ workspace), so that every change is a checked conditional write with its event;
 the admin shows them, filtered to the user's tenant by the selectors.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.admin_site import ReadOnlyInline, ScopedAdmin
 
-from .models import Message, Ticket, TicketEvent, UIState
+from . import media
+from .models import MediaDownload, Message, Ticket, TicketEvent, UIState
 
 
 class UIStateFilter(admin.SimpleListFilter):
@@ -61,11 +63,41 @@ class TicketAdmin(ScopedAdmin):
         return obj.get_ui_state_display()
 
 
+@admin.action(description=_("Tentar baixar a mídia de novo"), permissions=["retry"])
+def retry_media_download(modeladmin, request, queryset):
+    """A failed download (e.g. an expired media id) becomes pending again; the worker tries it anew."""
+    ids = list(queryset.values_list("pk", flat=True))
+    failed = MediaDownload.objects.filter(message_id__in=ids, state=MediaDownload.State.FAILED)
+    moved = sum(media.download_retry(job_id) for job_id in failed.values_list("pk", flat=True))
+    modeladmin.message_user(
+        request,
+        ngettext("%(n)d download de mídia voltou para a fila.", "%(n)d downloads de mídia voltaram para a fila.", moved)
+        % {"n": moved},
+        messages.SUCCESS if moved else messages.WARNING,
+    )
+
+
+class MediaStateFilter(admin.SimpleListFilter):
+    title = _("mídia")
+    parameter_name = "midia"
+
+    def lookups(self, request, model_admin):
+        return MediaDownload.State.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in MediaDownload.State.values:
+            return queryset
+        ids = MediaDownload.objects.filter(state=value).values_list("message_id", flat=True)
+        return queryset.filter(pk__in=list(ids))
+
+
 @admin.register(Message)
 class MessageAdmin(ScopedAdmin):
     read_only = True
     list_display = ("created_at", "ticket", "direction", "kind", "preview", "delivery_status")
-    list_filter = ("direction", "kind", "delivery_status")
+    list_filter = ("direction", "kind", "delivery_status", MediaStateFilter)
+    actions = [retry_media_download]
     search_fields = ("text", "ticket__client__name", "ticket__client__phone")
     list_select_related = ("ticket__client",)
     date_hierarchy = "created_at"
@@ -74,6 +106,9 @@ class MessageAdmin(ScopedAdmin):
     @admin.display(description=_("texto"))
     def preview(self, obj):
         return obj.text[:80]
+
+    def has_retry_permission(self, request):
+        return self.has_view_permission(request)
 
 
 @admin.register(TicketEvent)

@@ -40,8 +40,11 @@ class ReplyForm(forms.Form):
     text = forms.CharField(
         label=_("Resposta"),
         strip=False,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Escreva sua resposta ao cliente")}),
     )
+    # An attached photo, audio, video or document; the text is then its caption (optional).
+    file = forms.FileField(label=_("Anexar arquivo"), required=False)
     # One nonce per rendered form: a double click or a resubmission stores one message.
     # Optional, because the contract's interface is the `text` field alone.
     nonce = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
@@ -49,3 +52,9 @@ class ReplyForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("nonce", secrets.token_urlsafe(16))
         super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("text") or "").strip() and not cleaned.get("file") and "text" not in self.errors:
+            self.add_error("text", self.fields["text"].error_messages["required"])
+        return cleaned

@@ -129,6 +129,10 @@ class Message(BaseModel):
     sender_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="messages_sent"
     )
+    # The stored file of a photo, voice note, video or document (tickets.media), once it is kept.
+    media_file = models.ForeignKey(
+        "MediaFile", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
     # True for messages the business sent from its own phone (Evolution fromMe).
     from_business_phone = models.BooleanField(default=False)
     # Idempotency key of the reply form: a double click stores one message.
@@ -199,3 +203,60 @@ class TicketEvent(BaseModel):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.from_state}→{self.to_state}"
+
+
+class MediaFile(BaseModel):
+    """One stored file, named by the SHA-256 of its bytes in the media storage (tickets.media).
+
+    Content-addressed: the same bytes sent twice are one file. Never overwritten, never deleted.
+    Only the reference lives in the database (a MongoDB document holds at most 16 MB).
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveBigIntegerField()
+    # The type it is served with: the provider's or uploader's claim, or what Pillow found in the bytes.
+    mime_type = models.CharField(max_length=255)
+    storage_name = models.CharField(max_length=300)
+    # Pillow decoded the bytes as a raster image: only then is an image shown inline.
+    raster_image = models.BooleanField(default=False)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_name = models.CharField(max_length=300, blank=True)
+    thumbnail_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "media_files"
+        verbose_name = _("arquivo de mídia")
+        verbose_name_plural = _("arquivos de mídia")
+
+    def __str__(self):
+        return f"{self.sha256[:12]} {self.mime_type} {self.size}"
+
+
+class MediaDownload(BaseModel):
+    """The durable job that fetches the file of a media message from its provider (leased like the outbox)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Baixando")
+        STORED = "stored", _("Guardado")
+        FAILED = "failed", _("Indisponível")
+
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="media_download")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # The journal event that carried the message (Evolution may carry the file itself, in base64).
+    source_event_id = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_text = models.TextField(blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "media_downloads"
+        verbose_name = _("download de mídia")
+        verbose_name_plural = _("downloads de mídia")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="media_download_due")]
+
+    def __str__(self):
+        return f"{self.message_id} {self.state}"

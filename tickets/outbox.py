@@ -24,8 +24,9 @@ from iaze.lib import clock
 from whatsapp.providers import SendError, get_provider
 from whatsapp.providers.base import call_budget
 
-from .activity import ticket_touch
-from .models import Message, Ticket
+from . import media as media_store
+from .activity import message_preview, ticket_touch
+from .models import MediaFile, Message, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,16 @@ BACKOFF_CAP_SECONDS = 600
 
 
 def message_enqueue_outbound(
-    *, ticket: Ticket, text: str, agent=None, nonce: str = "", kind: str = Message.Kind.TEXT
+    *,
+    ticket: Ticket,
+    text: str,
+    agent=None,
+    nonce: str = "",
+    kind: str = Message.Kind.TEXT,
+    media_file: MediaFile | None = None,
+    media: dict | None = None,
 ) -> tuple[Message, bool]:
-    """Store an outbound text as `queued` (the outbox). Returns (message, created)."""
+    """Store an outbound text (or a stored file, the text its caption) as `queued`. Returns (message, created)."""
     now = clock.now()
     try:
         with transaction.atomic():
@@ -50,12 +58,14 @@ def message_enqueue_outbound(
                 client_nonce=nonce,
                 delivery_status=Message.Delivery.QUEUED,
                 next_attempt_at=now,
+                media_file=media_file,
+                media=media or {},
             )
     except IntegrityError:
         if not nonce:
             raise
         return Message.objects.get(ticket=ticket, client_nonce=nonce), False
-    ticket_touch(ticket.pk, at=now, preview=text, inbound=False)
+    ticket_touch(ticket.pk, at=now, preview=message_preview(kind, text, media), inbound=False)
     return message, True
 
 
@@ -124,7 +134,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     now = clock.now
     try:
-        result = get_provider(message.connection).send_text(to=_recipient(message), text=message.text)
+        result = _send(message)
     except SendError as exc:
         if exc.retryable:
             wait = backoff_seconds(message.attempts)
@@ -152,6 +162,21 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
         return "retry"
     _record_sent(message_id, lease, result.provider_message_id)
     return "sent"
+
+
+def _send(message: Message):
+    provider = get_provider(message.connection)
+    if not message.media_file_id:
+        return provider.send_text(to=_recipient(message), text=message.text)
+    stored = MediaFile.objects.get(pk=message.media_file_id)
+    return provider.send_media(
+        to=_recipient(message),
+        kind=message.kind,
+        content=media_store.blob_read(stored.storage_name),
+        mime_type=stored.mime_type,
+        filename=(message.media or {}).get("filename", ""),
+        caption=message.text,
+    )
 
 
 def _record_sent(message_id, lease, provider_message_id: str) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from .models import Message
+from . import media
+from .models import MediaDownload, MediaFile, Message
 
 _ZERO_ID = uuid.UUID(int=0)
 
@@ -67,6 +69,7 @@ def present_messages(page):
     kinds = {value: str(label) for value, label in Message.Kind.choices}
     by_phone, automatic = gettext("pelo celular da empresa"), gettext("automática")
     no_reason = gettext("motivo não informado")
+    present_media(page)
     for m in page.items:
         m.at_iso = m.created_at.isoformat()
         m.at_text = dateformat.format(timezone.localtime(m.created_at), date_fmt)
@@ -80,3 +83,55 @@ def present_messages(page):
         if m.delivery_status == Message.Delivery.FAILED:
             reason = m.error_text or no_reason
             m.fail_text = f"{m.error_code}: {reason}" if m.error_code else reason
+
+
+def present_media(page):
+    """What each photo, audio, video or document of the page shows: the stored file, or the download's state.
+
+    Two queries for the whole page, and none when the page has no media."""
+    shown = [m for m in page.items if m.kind in media.MEDIA_KINDS]
+    for m in page.items:
+        m.media_view = None
+    if not shown:
+        return
+    files = MediaFile.objects.in_bulk([m.media_file_id for m in shown if m.media_file_id])
+    jobs = {
+        row["message_id"]: row
+        for row in MediaDownload.objects.filter(message_id__in=[m.pk for m in shown if not m.media_file_id]).values(
+            "message_id", "state", "error_code", "error_text"
+        )
+    }
+    zero = reverse("tickets:media", args=[_ZERO_ID, _ZERO_ID])
+    pending, unavailable = gettext("baixando…"), gettext("indisponível: %(reason)s")
+    no_reason = gettext("motivo não informado")
+    for m in shown:
+        info = m.media or {}
+        view = {"kind": m.kind, "filename": info.get("filename") or "", "state": "pending", "voice": info.get("voice")}
+        stored = files.get(m.media_file_id) if m.media_file_id else None
+        if stored is not None:
+            url = zero.replace(str(_ZERO_ID), str(m.ticket_id), 1).replace(str(_ZERO_ID), str(m.pk), 1)
+            inline = media.served_inline(stored)
+            kind = m.kind
+            if kind in (Message.Kind.IMAGE, Message.Kind.STICKER) and not stored.raster_image:
+                kind = Message.Kind.DOCUMENT  # claimed to be an image, but it is not one: a link
+            if kind in (Message.Kind.AUDIO, Message.Kind.VIDEO) and not inline:
+                kind = Message.Kind.DOCUMENT
+            view.update(
+                state="stored",
+                kind=kind,
+                url=url,
+                thumb_url=f"{url}?v=thumb" if stored.thumbnail_name else url,
+                mime=stored.mime_type,
+                size_text=filesizeformat(stored.size),
+                filename=view["filename"] or gettext("arquivo"),
+            )
+        else:
+            job = jobs.get(m.pk)
+            if job and job["state"] == MediaDownload.State.FAILED:
+                reason = job["error_text"] or job["error_code"] or no_reason
+                view.update(state="failed", status_text=unavailable % {"reason": reason})
+            elif job:
+                view.update(status_text=pending)
+            else:
+                view.update(state="none")
+        m.media_view = view

@@ -272,6 +272,7 @@ _MESSAGE_FIELDS = (
     "kind",
     "text",
     "media",
+    "media_file_id",
     "from_business_phone",
     "delivery_status",
     "error_code",
@@ -295,6 +296,18 @@ def ticket_messages_for(ticket: Ticket, *, before: str = "", limit: int = THREAD
     rows = list(qs.order_by("-created_at", "-pk")[: limit + 1])
     earlier = str(rows[limit - 1].pk) if len(rows) > limit else ""
     return Page(items=list(reversed(rows[:limit])), next_cursor=earlier)
+
+
+def message_with_file_for(ticket: Ticket, message_pk) -> Message:
+    """A message of this (already authorised) ticket whose file is stored; 404 otherwise (also while pending)."""
+    message = (
+        Message.objects.filter(pk=message_pk, ticket_id=ticket.pk, media_file__isnull=False)
+        .select_related("media_file")
+        .first()
+    )
+    if message is None:
+        raise Http404("Arquivo não encontrado.")
+    return message
 
 
 def ticket_thread_version(ticket: Ticket, page: Page) -> str:

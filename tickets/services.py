@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
-from . import auto_messages, outbox, permissions
+from . import auto_messages, media, outbox, permissions
 from .activity import event_record, message_preview, ticket_touch
 from .models import Message, Ticket, TicketEvent, UIState
 
@@ -141,11 +141,15 @@ def message_store(
     direction: str = Message.Direction.IN,
     from_business_phone: bool = False,
     delivery_status: str = "",
+    source_event_id: Any = None,
 ) -> Message | None:
     """Store one provider message on a ticket, exactly once. None when it was already stored.
 
     The message first, then its ticket's activity: a crash in between is completed by
-    message_settle when the same message is processed again."""
+    message_settle when the same message is processed again.
+
+    A photo, voice note, video or document gets its download job recorded with it (tickets.media);
+    the worker fetches the file, never the webhook request."""
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -162,6 +166,7 @@ def message_store(
                 from_business_phone=from_business_phone,
                 delivery_status=delivery_status,
             )
+            media.download_enqueue(message, source_event_id=source_event_id)
     except IntegrityError:
         return None  # the provider delivered it again
     at = message.provider_timestamp or message.created_at
@@ -235,22 +240,34 @@ def reply_signed(*, ticket: Ticket, agent: Any, text: str) -> str:
     return f"*{name}*:\n{text}" if name else text
 
 
-def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> Message:
+def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", upload: Any = None) -> Message:
     """Store the agent's reply in the outbox, then try to send it now (outside any transaction).
 
     The state check is itself a conditional write: the ticket is stamped only while it is
     atendendo and held by the agent (or any holder, for a supervisor), so a reply can never be
     queued on a ticket that was closed or taken over a moment before.
+
+    `upload`: an attached file (the text is then its optional caption). It is checked against the
+    provider's types and limits first; a refused file is neither stored nor sent.
     """
     text = (text or "").strip("\r\n")
-    if not text.strip():
+    if not text.strip() and upload is None:
         raise ReplyRejected(_("A mensagem está vazia."))
-    text = reply_signed(ticket=ticket, agent=agent, text=text)
+    if not text.strip():
+        text = ""  # a file without a caption
+    if text:
+        text = reply_signed(ticket=ticket, agent=agent, text=text)
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
         raise ReplyRejected(
             _("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.") % {"n": len(text), "limit": limit}
         )
+    outbound = None
+    if upload is not None:
+        try:
+            outbound = media.outbound_check(ticket.connection, upload)
+        except media.MediaRefused as exc:
+            raise ReplyRejected(str(exc)) from exc
     holder_ok = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not permissions.supervises(agent, ticket):
         holder_ok = holder_ok.filter(agent=agent)
@@ -260,7 +277,28 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "") -> M
         if fresh.ui_state != UIState.ATENDENDO:
             raise TicketConflict(fresh, _("Só é possível responder um atendimento em Atendendo."))
         raise TicketConflict(fresh, _held_by_other(fresh))
-    message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
+    if outbound is None:
+        message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
+    else:
+        already = nonce and Message.objects.filter(ticket=fresh, client_nonce=nonce).first()
+        if already:
+            return already  # a double click: the first copy is queued already
+        try:
+            stored = media.media_file_store(upload.chunks(), claimed_mime=outbound.mime_type)
+        except media.MediaTooLarge as exc:
+            raise ReplyRejected(_("O arquivo passa do limite.")) from exc
+        details = {"filename": outbound.filename, "mime_type": outbound.mime_type, "size": outbound.size}
+        if text:
+            details["caption"] = text
+        message, created = outbox.message_enqueue_outbound(
+            ticket=fresh,
+            text=text,
+            agent=agent,
+            nonce=nonce,
+            kind=outbound.kind,
+            media_file=stored,
+            media=details,
+        )
     if created:
         event_record(
             fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state, message_id=str(message.pk)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:pk>/assumir/", views.claim, name="claim"),
     path("<uuid:pk>/finalizar/", views.close, name="close"),
     path("<uuid:pk>/responder/", views.reply, name="reply"),
+    path("<uuid:pk>/midia/<uuid:message_pk>/", views.media_file, name="media"),
 ]

@@ -14,6 +14,7 @@ from iaze.lib import clock
 from . import permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
+from .serving import media_response
 
 
 def _is_htmx(request) -> bool:
@@ -164,15 +165,20 @@ def close(request, pk):
 @login_required
 def reply(request, pk):
     ticket = _get_ticket(request, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     status = 400
     if form.is_valid():
+        upload = form.cleaned_data.get("file")
         try:
             services.ticket_reply(
-                ticket=ticket, agent=request.user, text=form.cleaned_data["text"], nonce=form.cleaned_data["nonce"]
+                ticket=ticket,
+                agent=request.user,
+                text=form.cleaned_data["text"],
+                nonce=form.cleaned_data["nonce"],
+                upload=upload or None,
             )
         except services.ReplyRejected as exc:
-            form.add_error("text", str(exc))
+            form.add_error("file" if upload else "text", str(exc))
         except services.TicketConflict as exc:
             form.add_error(None, str(exc))
             status = 409
@@ -186,6 +192,16 @@ def reply(request, pk):
     if _is_htmx(request):
         return render(request, "tickets/_reply_swap.html", context, status=status)
     return render(request, "tickets/detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def media_file(request, pk, message_pk):
+    """A stored file of the conversation: only through a ticket the user may see (else 404)."""
+    ticket = _get_ticket(request, pk)
+    message = selectors.message_with_file_for(ticket, message_pk)
+    variant = "thumb" if request.GET.get("v") == "thumb" else ""
+    return media_response(request, message, variant=variant)
 
 
 def _see_other(ticket):

@@ -22,7 +22,7 @@ import logging
 
 from accounts.models import Client
 from accounts.services import client_upsert
-from tickets import outbox
+from tickets import media, outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 
@@ -58,7 +58,7 @@ def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | 
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
-def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
+def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_event_id=None) -> str:
     """Store one provider message exactly once. Returns what happened (stored, duplicate, ignored:...)."""
     msg = parsed.message
     if parsed.is_group:
@@ -67,6 +67,10 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     stored = _stored(connection, msg.provider_message_id)
     if stored is not None:
         _complete_stored(stored, msg)
+        if msg.kind in media.MEDIA_KINDS:
+            media.download_ensure(
+                connection=connection, provider_message_id=msg.provider_message_id, source_event_id=source_event_id
+            )
         return "duplicate"
     if parsed.from_me:
         # Looked up, never created: the business writing first does not make a client or a ticket.
@@ -80,6 +84,7 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
             direction=Message.Direction.OUT,
             from_business_phone=True,
             delivery_status=Message.Delivery.SENT,
+            source_event_id=source_event_id,
         )
         return "stored" if stored else "duplicate"
     client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
@@ -87,7 +92,7 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
     created = False
     if ticket is None:
         ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
-    stored = ticket_services.message_store(ticket=ticket, msg=msg)
+    stored = ticket_services.message_store(ticket=ticket, msg=msg, source_event_id=source_event_id)
     ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp)
     return "stored" if stored else "duplicate"
 
@@ -129,7 +134,7 @@ def _connection_for(connection: Connection, phone_number_id: str) -> Connection:
     return other or connection
 
 
-def parsed_ingest(*, connection: Connection, result: ParseResult) -> dict:
+def parsed_ingest(*, connection: Connection, result: ParseResult, source_event_id=None) -> dict:
     """Apply everything one webhook body carried. Returns counts for the journal and logs."""
     counts: dict[str, int] = {}
 
@@ -137,7 +142,13 @@ def parsed_ingest(*, connection: Connection, result: ParseResult) -> dict:
         counts[key] = counts.get(key, 0) + 1
 
     for parsed in result.messages:
-        bump(message_ingest(connection=_connection_for(connection, parsed.phone_number_id), parsed=parsed))
+        bump(
+            message_ingest(
+                connection=_connection_for(connection, parsed.phone_number_id),
+                parsed=parsed,
+                source_event_id=source_event_id,
+            )
+        )
     for status in result.statuses:
         bump(status_ingest(connection=connection, status=status))
     for update in result.states:

@@ -13,10 +13,12 @@ import logging
 import traceback
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 
 from iaze.lib import clock
+from tickets import media
 
 from .inbound import parsed_ingest
 from .models import Connection, WebhookEvent
@@ -32,33 +34,79 @@ MAX_AUTO_ATTEMPTS = 5
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "X-Forwarded-For")
 
 
+BODY_PREFIX = "webhooks"
+
+
 def webhook_event_store(
-    *, connection: Connection, raw_body: bytes, headers=None, event_type: str = ""
+    *,
+    connection: Connection,
+    raw_body: bytes,
+    headers=None,
+    event_type: str = "",
+    spooled: tuple[str, str, int] | None = None,
 ) -> tuple[WebhookEvent, bool]:
-    """Durably journal one authenticated body. Returns (event, created); a repeat returns the first copy."""
-    dedup_key = hashlib.sha256(raw_body).hexdigest()
+    """Durably journal one authenticated body. Returns (event, created); a repeat returns the first copy.
+
+    `spooled` (temporary path, sha256, size): the body as the webhook streamed it to disk. Above
+    WHATSAPP_WEBHOOK_INLINE_BODY_BYTES it is moved into the media storage (named by its SHA-256)
+    before the row that references it is written, and the row keeps only that reference."""
+    dedup_key = spooled[1] if spooled else hashlib.sha256(raw_body).hexdigest()
+    size = spooled[2] if spooled else len(raw_body)
     kept = {h: headers[h] for h in KEPT_HEADERS if headers and headers.get(h)}
+    stored: dict = {"body": raw_body}
+    if size > inline_body_limit():
+        if spooled:
+            blob = media.blob_put_temp(*spooled, prefix=BODY_PREFIX)
+        else:
+            blob = media.blob_put(media.chunks_of(raw_body), prefix=BODY_PREFIX)
+        stored = {"body": b"", "body_file": blob.name, "body_sha256": blob.sha256, "body_size": blob.size}
+    elif spooled:
+        media.discard_temp(spooled[0])
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 connection=connection,
                 dedup_key=dedup_key,
                 event_type=event_type[:64],
-                body=raw_body,
                 headers=kept,
                 received_at=clock.now(),
+                **stored,
             )
         return event, True
     except IntegrityError:
         return WebhookEvent.objects.get(connection=connection, dedup_key=dedup_key), False
 
 
-def webhook_event_process(event: WebhookEvent, connection: Connection | None = None) -> str:
-    """Parse and apply one journal event. Never raises for a bad event: the failure is recorded on it."""
+def inline_body_limit() -> int:
+    return int(getattr(settings, "WHATSAPP_WEBHOOK_INLINE_BODY_BYTES", 1024 * 1024))
+
+
+def webhook_event_body(event: WebhookEvent) -> bytes:
+    """The raw body as received: from the row, or from its file (checked against the recorded SHA-256)."""
+    if not event.body_file:
+        return bytes(event.body or b"")
+    raw = media.blob_read(event.body_file)
+    if hashlib.sha256(raw).hexdigest() != event.body_sha256:
+        raise ValueError(f"webhook body file {event.body_file} does not match its SHA-256")
+    return raw
+
+
+def recorded_body_files():
+    """(storage name, sha256) of every webhook body kept as a file: backed up and verified with the media."""
+    yield from (
+        WebhookEvent.objects.filter(body_file__gt="").order_by("received_at").values_list("body_file", "body_sha256")
+    )
+
+
+def webhook_event_process(event: WebhookEvent, connection: Connection | None = None, *, payload=None) -> str:
+    """Parse and apply one journal event. Never raises for a bad event: the failure is recorded on it.
+
+    `payload`: the body already parsed by the webhook (a large body is not parsed twice)."""
     if connection is None or connection.pk != event.connection_id:
         connection = Connection.objects.get(pk=event.connection_id)
     try:
-        payload = json.loads(bytes(event.body))
+        if payload is None:
+            payload = json.loads(webhook_event_body(event))
         result = get_provider(connection).parse(payload)
         state = WebhookEvent.State.IGNORED if result.empty else WebhookEvent.State.PROCESSED
         counts = _ingest(connection, result, event, state)
@@ -84,7 +132,7 @@ def _ingest(connection: Connection, result, event: WebhookEvent, state: str) -> 
     """
 
     def apply() -> dict:
-        counts = parsed_ingest(connection=connection, result=result)
+        counts = parsed_ingest(connection=connection, result=result, source_event_id=event.pk)
         note = "; ".join(result.skipped)
         final = state
         if counts.get("status_unknown") and event.attempts + 1 < MAX_AUTO_ATTEMPTS:

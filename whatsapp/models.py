@@ -66,6 +66,11 @@ class WebhookEvent(BaseModel):
     dedup_key = models.CharField(max_length=128)
     event_type = models.CharField(max_length=64, blank=True)
     body = models.BinaryField()
+    # A body above WHATSAPP_WEBHOOK_INLINE_BODY_BYTES is kept as a file (tickets.media storage), by reference:
+    # `body` is then empty. A MongoDB document holds at most 16 MB.
+    body_file = models.CharField(max_length=300, blank=True)
+    body_sha256 = models.CharField(max_length=64, blank=True)
+    body_size = models.PositiveBigIntegerField(default=0)
     headers = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)

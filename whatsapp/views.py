@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
+import os
+import tempfile
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+
+from tickets import media
 
 from . import journal
 from .models import Connection
@@ -23,25 +28,55 @@ class BodyTooLarge(Exception):
     pass
 
 
-def _read_body(request) -> bytes:
-    """Read the raw stream ourselves: request.body would apply DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)."""
+def _read_body(request) -> tuple[bytes, tuple[str, str, int] | None]:
+    """Read the raw stream ourselves: request.body would apply DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+
+    A body past WHATSAPP_WEBHOOK_INLINE_BODY_BYTES goes to a temporary file as it arrives, hashed on
+    the way (Evolution with base64 media sends tens of MB); returns (bytes, (path, sha256, size) | None).
+    Over WHATSAPP_WEBHOOK_MAX_BYTES: BodyTooLarge, and nothing is kept."""
     limit = settings.WHATSAPP_WEBHOOK_MAX_BYTES
+    inline = journal.inline_body_limit()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
         raise BodyTooLarge
-    chunks, size = [], 0
-    while True:
-        chunk = request.read(min(64 * 1024, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-    return b"".join(chunks)
+    chunks: list[bytes] = []
+    size, digest, spool, path = 0, hashlib.sha256(), None, ""
+    try:
+        while True:
+            chunk = request.read(min(256 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            digest.update(chunk)
+            if spool is None and size > inline:
+                fd, path = tempfile.mkstemp(prefix="webhook-", dir=media.temp_dir())
+                spool = os.fdopen(fd, "wb")
+                spool.writelines(chunks)
+                chunks = []
+            if spool is not None:
+                spool.write(chunk)
+            else:
+                chunks.append(chunk)
+        if spool is None:
+            return b"".join(chunks), None
+        spool.flush()
+        os.fsync(spool.fileno())
+        spool.close()
+        spool = None
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        return raw, (path, digest.hexdigest(), size)
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        if path:
+            media.discard_temp(path)
+        raise
 
 
 _NOT_PARSED = object()
@@ -76,26 +111,34 @@ def webhook(request, key: str):
     if request.method == "GET":
         return _handshake(request, connection)
     try:
-        raw = _read_body(request)
+        raw, spooled = _read_body(request)
     except BodyTooLarge:
         return JsonResponse({"error": "body too large"}, status=413)
-    provider = get_provider(connection)
-    # The raw bytes are authenticated before anything parses them (a signed body is checked as sent).
-    authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=None)
-    payload = _NOT_PARSED
-    if not authenticated and provider.credential_in_body:
-        payload = _parse(raw)
-        if payload is not _NOT_JSON:
-            authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=payload)
-    if not authenticated:
-        return JsonResponse({"error": "unauthenticated"}, status=401)
-    if payload is _NOT_PARSED:
-        payload = _parse(raw)
-    if payload is _NOT_JSON:
-        return JsonResponse({"error": "body is not JSON"}, status=400)
-    event, created = journal.webhook_event_store(connection=connection, raw_body=raw, headers=request.headers)
+    try:
+        provider = get_provider(connection)
+        # The raw bytes are authenticated before anything parses them (a signed body is checked as sent).
+        authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=None)
+        payload = _NOT_PARSED
+        if not authenticated and provider.credential_in_body:
+            payload = _parse(raw)
+            if payload is not _NOT_JSON:
+                authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=payload)
+        if not authenticated:
+            return JsonResponse({"error": "unauthenticated"}, status=401)
+        if payload is _NOT_PARSED:
+            payload = _parse(raw)
+        if payload is _NOT_JSON:
+            return JsonResponse({"error": "body is not JSON"}, status=400)
+        event, created = journal.webhook_event_store(
+            connection=connection, raw_body=raw, headers=request.headers, spooled=spooled
+        )
+        spooled = None  # the journal owns the file now
+    finally:
+        if spooled:
+            media.discard_temp(spooled[0])
+    del raw
     # A duplicate of an event that never finished (crash, concurrent first copy) is processed again:
     # processing is idempotent, so this only ever completes work.
     if created or event.state in (event.State.PENDING, event.State.FAILED):
-        journal.webhook_event_process(event, connection)
+        journal.webhook_event_process(event, connection, payload=payload)
     return JsonResponse({"status": "ok", "duplicate": not created})

@@ -3,6 +3,7 @@
 Layout of DIR:
     manifest.json          written last: a directory without it is an unfinished backup
     data/<table>.jsonl     one JSON object per row (see tables.py for the encoding)
+    files/<name>           every file the database records (media, thumbnails, large webhook bodies)
     native/...             iaze.sqlite3 | postgresql.dump | mongodb.archive.gz
 """
 
@@ -23,6 +24,7 @@ from django.db.utils import load_backend
 
 from iaze.lib import clock
 
+from .files import export_files
 from .native import mongodump, pg_dump, sqlite_copy
 from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 
@@ -139,6 +141,9 @@ def _backup(out: Path, *, alias: str, progress: Progress) -> dict:
         tables = _export_tables(alias, out / "data", progress)
     if info.get("file"):
         info["sha256"] = _file_sha256(out / "native" / info["file"])
+    # After the rows: files are written before the rows naming them and never removed, so the files the
+    # database records now include every file a row of the export names.
+    files = export_files(out, progress)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -149,6 +154,7 @@ def _backup(out: Path, *, alias: str, progress: Progress) -> dict:
         "migrations": migrations,
         "tables": tables,
         "native": info,
+        "files": files,
         "seconds": round(time.monotonic() - started, 3),
     }
     tmp = out / "manifest.json.tmp"

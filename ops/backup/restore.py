@@ -18,6 +18,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from .export import applied_migrations
+from .files import FileProblem, restore_files, verify_backup_files
 from .tables import FORMAT, FORMAT_VERSION, Table, db_digest, decode_row, protected_tables
 
 BATCH = 500
@@ -167,6 +168,10 @@ def restore(src: Path, *, alias: str = "default", merge: bool = False, progress:
     src = Path(src)
     manifest = read_manifest(src)
     verify_files(src, manifest)
+    try:
+        verify_backup_files(src, manifest.get("files", []))
+    except FileProblem as exc:
+        raise RestoreError(str(exc)) from exc
     tables = {t.name: t for t in protected_tables()}
     # Refused before anything is written: a restore never migrates a database it then refuses.
     if not merge:
@@ -176,6 +181,11 @@ def restore(src: Path, *, alias: str = "default", merge: bool = False, progress:
             raise RestoreError(f"the database already holds data: {listed}. Use --merge to add what is missing.")
     _check_schema(alias, manifest, tables)
     report = {}
+    # Files first: a restored row never names a file that is not there yet.
+    try:
+        report["media files"] = restore_files(src, manifest.get("files", []), progress)
+    except FileProblem as exc:
+        raise RestoreError(str(exc)) from exc
     with _keep_timestamps(tables.values()):
         for entry in manifest["tables"]:  # parents before children
             table = tables[entry["name"]]

@@ -19,6 +19,8 @@ EXPECTED_COLLECTIONS = {
     "tickets.TicketEvent": "ticket_events",
     "whatsapp.Connection": "whatsapp_connections",
     "whatsapp.WebhookEvent": "webhook_events",
+    "tickets.MediaFile": "media_files",
+    "tickets.MediaDownload": "media_downloads",
 }
 
 

@@ -337,3 +337,33 @@ def probe(db: Scratch) -> dict:
 def seed(db: Scratch, api_base: str = "http://127.0.0.1:9") -> None:
     db.manage("migrate", "--noinput", "-v0")
     db.manage("seed_demo", "--password", PASSWORD, "--meta-app-secret", META_SECRET, "--api-base", api_base)
+
+
+def store_media_message(ticket, content: bytes | None = None):
+    """An inbound photo on `ticket` whose download job stored its file (original + thumbnail)."""
+    import io
+
+    from PIL import Image
+
+    from tickets import media, services
+    from tickets.models import MediaDownload
+
+    if content is None:
+        out = io.BytesIO()
+        Image.new("RGB", (64, 48), (10, 200, 30)).save(out, "PNG")
+        content = out.getvalue()
+    message = services.message_store(
+        ticket=ticket,
+        msg=services.InboundMessage(
+            provider_message_id=f"wamid.media{uuid.uuid4().hex[:8]}",
+            kind="image",
+            raw_type="image",
+            media={"id": "1", "mime_type": "image/png"},
+        ),
+    )
+    job = MediaDownload.objects.get(message=message)
+    lease = media.download_claim(job.pk, ignore_backoff=True)
+    job.refresh_from_db()
+    media.download_succeeded(job, lease, media.media_file_store(content, claimed_mime="image/png"))
+    message.refresh_from_db()
+    return message

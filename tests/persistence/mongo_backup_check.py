@@ -13,6 +13,7 @@ from django.utils import timezone
 from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
+from tests.persistence.helpers import store_media_message
 from whatsapp.models import WebhookEvent
 
 
@@ -47,7 +48,7 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     agent = f.make_user("agente1@demo.local", reseller=reseller, departments=[dept])
     conn = f.make_connection(reseller, dept, key="demo-meta")
     f.make_ticket(conn, agent=agent, closed_by=agent)
-    f.make_ticket(conn, text="Olá, ação ✓")
+    store_media_message(f.make_ticket(conn, text="Olá, ação ✓"))
     WebhookEvent.objects.create(connection=conn, dedup_key="k", body=b"\x00\xff raw", received_at=timezone.now())
 
     manifest = backup(tmp_path / "bk")
@@ -65,5 +66,7 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
         assert WebhookEvent.objects.count() == 0
         report = restore(tmp_path / "bk")
         assert report.pop("problems") == []  # counts and row digests equal the manifest
+        files = report.pop("media files")  # the same storage: every file is there already, and checked
+        assert files["in_backup"] == files["present"] == 2
         assert {name: r["inserted"] for name, r in report.items()} == counts
         assert bytes(WebhookEvent.objects.get().body) == b"\x00\xff raw"

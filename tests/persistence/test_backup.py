@@ -16,7 +16,7 @@ from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import WebhookEvent
 
 from .. import factories as f
-from .helpers import lane_profile, normalise_times, read_export, scratch
+from .helpers import lane_profile, normalise_times, read_export, scratch, store_media_message
 
 # Not UTF-8, NUL bytes, an accent: the journal keeps raw bytes exactly as received.
 # Committed data, as the app writes it: SQLite's backup API copies committed pages only.
@@ -46,6 +46,7 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     ResellerConfig.objects.filter(reseller=tenant.reseller).update(
         business_hours={"mon": [["08:00", "18:00"]]}, greeting_text="Olá! Em que posso ajudar?"
     )
+    store_media_message(closed)
     return closed
 
 
@@ -64,6 +65,8 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "messages": Message.objects.count(),
         "ticket_events": TicketEvent.objects.count(),
         "webhook_events": 1,
+        "media_files": 1,
+        "media_downloads": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

@@ -53,3 +53,61 @@ def test_whatsapp_ingest_on_mongomock(mongomock_db, settings):
             _journal_and_process(evo, raw_json(f.load_payload(name)))
         assert Message.objects.filter(connection=evo).count() == 2
         assert len(journal.webhook_events_to_replay(everything=True)) == 8
+
+
+def test_media_on_mongomock(mongomock_db, settings, tmp_path):
+    """Media on the MongoDB profile: the job's lease and writes, a large body journaled by reference,
+    the file itself outside the database (a document holds at most 16 MB)."""
+    import hashlib
+
+    from tests.whatsapp.media_helpers import evolution_media, jpeg_bytes, meta_media
+    from tickets.models import MediaDownload, MediaFile
+    from whatsapp import downloads
+
+    settings.WHATSAPP_SEND_INLINE = False
+    settings.WHATSAPP_WEBHOOK_INLINE_BODY_BYTES = 1024
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "media": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    reseller = f.make_reseller("demo")
+    dept = f.make_department(reseller, "Suporte")
+    agent = f.make_user("a@x.local", reseller=reseller, departments=[dept])
+    photo = jpeg_bytes()
+    with FakeProvider() as fake:
+        conn = f.make_connection(reseller, dept, key="demo-meta", api_base_url=fake.url)
+        evo = f.make_connection(
+            reseller, dept, key="demo-evo", provider=Connection.Provider.EVOLUTION, api_base_url=fake.url
+        )
+        body, media_id = meta_media(conn, content=photo)
+        fake.add_media(media_id, photo, "image/jpeg")
+        fake.fail_next("500")
+        for _ in range(2):
+            _journal_and_process(conn, raw_json(body))
+        video = bytes(range(256)) * 40
+        envelope = evolution_media(content=video)
+        envelope["apikey"] = evo.api_key
+        _journal_and_process(evo, raw_json(envelope))
+        event = WebhookEvent.objects.get(connection=evo)
+        assert bytes(event.body) == b"" and event.body_file and event.body_size > 1024
+        assert MediaDownload.objects.count() == 2
+        assert downloads.media_downloads_run(ignore_backoff=True) == {
+            "stored": 1,
+            "retry": 1,
+            "failed": 0,
+            "skipped": 0,
+        }
+        assert downloads.media_downloads_run(ignore_backoff=True)["stored"] == 1
+        assert MediaFile.objects.count() == 2
+        assert {m.sha256 for m in MediaFile.objects.all()} == {
+            hashlib.sha256(photo).hexdigest(),
+            hashlib.sha256(video).hexdigest(),
+        }
+        ticket = services.ticket_claim(ticket=Ticket.objects.get(connection=conn), agent=agent)
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        upload = SimpleUploadedFile("a.jpg", photo, content_type="image/jpeg")
+        sent = services.ticket_reply(ticket=ticket, agent=agent, text="veja", upload=upload)
+        assert sent.media_file_id == Message.objects.get(connection=conn, direction="in").media_file_id
+        assert outbox.send_pending()["sent"] == 1
+        assert fake.sent_media()[0]["sha256"] == hashlib.sha256(photo).hexdigest()

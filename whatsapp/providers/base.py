@@ -18,12 +18,23 @@ from django.utils.translation import gettext
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .types import ParseResult, SendError, SendResult
+from .types import DownloadedMedia, MediaRule, ParseResult, SendError, SendResult
 from .urls import UnsafeURL, check_provider_url
+
+# Formats no provider should carry for a helpdesk: programs and scripts.
+REFUSED_MIME = {
+    "application/x-msdownload",
+    "application/x-msdos-program",
+    "application/x-executable",
+    "application/x-sh",
+    "application/x-bat",
+    "application/vnd.microsoft.portable-executable",
+    "application/java-archive",
+}
 
 
 class Provider:
-    """Parse webhook bodies, authenticate them, and send texts for one connection."""
+    """Parse webhook bodies, authenticate them, send texts and files, and fetch the files of media messages."""
 
     max_text_length: int = 4096
     # The credential may travel inside the body (Evolution's envelope `apikey`): only then is a body
@@ -41,6 +52,25 @@ class Provider:
 
     def send_text(self, *, to: str, text: str) -> SendResult:
         raise NotImplementedError
+
+    def media_rule(self, mime_type: str) -> MediaRule | None:
+        """How a file of this type is sent (kind and size limit); None when the provider refuses the type."""
+        raise NotImplementedError
+
+    def send_media(
+        self, *, to: str, kind: str, content: bytes, mime_type: str, filename: str = "", caption: str = ""
+    ) -> SendResult:
+        raise NotImplementedError
+
+    def download_media(
+        self, *, media: dict, provider_message_id: str, inline_base64: str | None = None, max_bytes: int
+    ) -> DownloadedMedia:
+        """The bytes of an inbound media message. Raises SendError (retryable or not)."""
+        raise NotImplementedError
+
+    def event_media_base64(self, payload, provider_message_id: str) -> str | None:
+        """The file a webhook body itself carries for this message (Evolution's base64), if any."""
+        return None
 
 
 _local = threading.local()
@@ -211,6 +241,62 @@ def http_error(status: int) -> SendError:
         gettext("O provedor recusou a mensagem (HTTP %(status)d).") % {"status": status},
         retryable=False,
     )
+
+
+def _transport_error(exc: Exception) -> SendError:
+    if isinstance(exc, requests.Timeout):
+        return SendError(
+            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
+        )
+    return SendError(
+        "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
+    )
+
+
+def get_json(url: str, *, headers: dict) -> requests.Response:
+    """GET with timeouts (a provider's JSON answer); transport failures are retryable SendErrors."""
+    try:
+        return http_session().get(url, headers=headers, timeout=http_timeout())
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise _transport_error(exc) from exc
+
+
+def get_bytes(url: str, *, headers: dict, max_bytes: int) -> tuple[int, bytes, str]:
+    """GET a file, streamed, refusing more than max_bytes. Returns (status, bytes, content type)."""
+    try:
+        with http_session().get(url, headers=headers, timeout=http_timeout(), stream=True) as response:
+            declared = int(response.headers.get("Content-Length") or 0)
+            if response.status_code < 300 and declared > max_bytes:
+                raise too_large(max_bytes)
+            chunks, size = [], 0
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_large(max_bytes)
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks), response.headers.get("Content-Type", "")
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise _transport_error(exc) from exc
+
+
+def post_multipart(url: str, *, data: dict, files: dict, headers: dict) -> requests.Response:
+    """POST multipart/form-data (a file upload) with timeouts; transport failures are retryable SendErrors."""
+    try:
+        return http_session().post(url, data=data, files=files, headers=headers, timeout=http_timeout())
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise _transport_error(exc) from exc
+
+
+def too_large(limit: int) -> SendError:
+    return SendError(
+        "too_large",
+        gettext("O arquivo passa do limite de %(mb)s MB.") % {"mb": f"{limit / 1024 / 1024:g}"},
+        retryable=False,
+    )
+
+
+def base_mime(mime_type: str) -> str:
+    return (mime_type or "").split(";", 1)[0].strip().lower()
 
 
 def from_unix(value) -> datetime | None:

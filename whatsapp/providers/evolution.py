@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -9,10 +11,23 @@ from datetime import datetime
 
 from django.utils.translation import gettext
 
-from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
+from .base import (
+    REFUSED_MIME,
+    Provider,
+    as_dict,
+    as_list,
+    as_str,
+    base_mime,
+    from_unix,
+    http_error,
+    post_json,
+    too_large,
+)
 from .types import (
     ConnectionStateUpdate,
+    DownloadedMedia,
     InboundMessage,
+    MediaRule,
     MessageKind,
     ParsedMessage,
     ParseResult,
@@ -56,6 +71,9 @@ ACKS = {
     "0": "failed",
 }
 PERSONAL = ("@s.whatsapp.net", "@c.us")
+MB = 1024 * 1024
+# WhatsApp's own ceilings for what Evolution (Baileys) sends as each type.
+LIMITS = {K.IMAGE: 16 * MB, K.AUDIO: 16 * MB, K.VIDEO: 16 * MB, K.DOCUMENT: 100 * MB}
 
 
 def _event_name(payload: dict) -> str:
@@ -186,9 +204,13 @@ def parse_upsert(data: dict) -> ParsedMessage | None:
     sender, is_group = _sender(data, key, from_me)
     if not sender.identity and not is_group:
         return None
-    message = _unwrap(as_dict(data.get("message")))
+    envelope = as_dict(data.get("message"))
+    message = _unwrap(envelope)
     mtype = _message_type(data, message)
     kind, text, media, reply_to = _content(mtype, message)
+    if mtype in MEDIA_KINDS and isinstance(envelope.get("base64"), str) and envelope["base64"]:
+        # The file travels in the body (webhook base64=true): the download job reads it from the journal.
+        media = {**media, "inline_base64": True}
     reply_to = reply_to or as_str(as_dict(data.get("contextInfo")).get("stanzaId"))
     msg = InboundMessage(
         provider_message_id=as_str(key.get("id")) or _synthetic_id(data),
@@ -268,6 +290,9 @@ class EvolutionProvider(Provider):
         conn = self.connection
         url = f"{conn.api_base_url.rstrip('/')}/message/sendText/{conn.instance_name}"
         response = post_json(url, json={"number": to, "text": text}, headers={"apikey": conn.api_key})
+        return self._sent(response)
+
+    def _sent(self, response) -> SendResult:
         try:
             data = as_dict(response.json())
         except ValueError:
@@ -281,3 +306,79 @@ class EvolutionProvider(Provider):
             )
         # The answer's own text is never stored: it is shown to agents, and the base URL is the reseller's.
         raise http_error(response.status_code)
+
+    # --- media ------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        conn = self.connection
+        return f"{conn.api_base_url.rstrip('/')}/{path}/{conn.instance_name}"
+
+    def event_media_base64(self, payload, provider_message_id: str) -> str | None:
+        payload = as_dict(payload)
+        items = payload.get("data")
+        for data in items if isinstance(items, list) else [items]:
+            data = as_dict(data)
+            key_id = as_str(as_dict(data.get("key")).get("id")) or _synthetic_id(data)
+            if key_id == provider_message_id:
+                found = as_dict(data.get("message")).get("base64")
+                return found if isinstance(found, str) and found else None
+        return None
+
+    def download_media(self, *, media, provider_message_id, inline_base64=None, max_bytes) -> DownloadedMedia:
+        """The event's own base64 when it had one, else POST /chat/getBase64FromMediaMessage/{instance}."""
+        mime = as_str(media.get("mime_type"))
+        text = inline_base64
+        if not text:
+            response = post_json(
+                self._url("chat/getBase64FromMediaMessage"),
+                json={"message": {"key": {"id": provider_message_id}}},
+                headers={"apikey": self.connection.api_key},
+            )
+            try:
+                data = as_dict(response.json())
+            except ValueError:
+                data = {}
+            if response.status_code >= 300:
+                refused = http_error(response.status_code)
+                raise SendError(refused.code, refused.text, retryable=True)
+            text = as_str(data.get("base64"))
+            mime = as_str(data.get("mimetype")) or mime
+            if not text:
+                raise SendError("bad_response", gettext("A Evolution API não devolveu o arquivo."), retryable=True)
+        if text.startswith("data:") and "," in text[:200]:
+            text = text.split(",", 1)[1]
+        if len(text) * 3 // 4 > max_bytes + 3:
+            raise too_large(max_bytes)
+        try:
+            content = base64.b64decode(text)
+        except (binascii.Error, ValueError):
+            raise SendError("bad_base64", gettext("A Evolution API devolveu um arquivo inválido."), retryable=True)
+        if len(content) > max_bytes:
+            raise too_large(max_bytes)
+        return DownloadedMedia(content=content, mime_type=mime)
+
+    def media_rule(self, mime_type: str) -> MediaRule | None:
+        mime = base_mime(mime_type)
+        if not mime or mime in REFUSED_MIME:
+            return None
+        if mime in ("image/jpeg", "image/png", "image/webp"):
+            kind = K.IMAGE
+        elif mime.startswith("audio/"):
+            kind = K.AUDIO
+        elif mime in ("video/mp4", "video/3gpp"):
+            kind = K.VIDEO
+        else:
+            kind = K.DOCUMENT
+        return MediaRule(kind=kind, max_bytes=LIMITS[kind])
+
+    def send_media(self, *, to, kind, content, mime_type, filename="", caption="") -> SendResult:
+        body = {
+            "number": to,
+            "mediatype": kind,
+            "mimetype": base_mime(mime_type),
+            "caption": caption,
+            "media": base64.b64encode(content).decode("ascii"),
+            "fileName": filename or "arquivo",
+        }
+        response = post_json(self._url("message/sendMedia"), json=body, headers={"apikey": self.connection.api_key})
+        return self._sent(response)

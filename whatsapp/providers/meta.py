@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 
 from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy
 
-from .base import Provider, as_dict, as_list, as_str, from_unix, http_error, post_json
+from .base import (
+    REFUSED_MIME,
+    Provider,
+    as_dict,
+    as_list,
+    as_str,
+    base_mime,
+    from_unix,
+    get_bytes,
+    get_json,
+    http_error,
+    post_json,
+    post_multipart,
+    too_large,
+)
 from .types import (
+    DownloadedMedia,
     InboundMessage,
+    MediaRule,
     MessageKind,
     ParsedMessage,
     ParseResult,
@@ -40,6 +58,26 @@ SEND_REASONS = {
     "190": gettext_lazy("O token de acesso da conexão expirou ou é inválido."),
     "100": gettext_lazy("A Meta recusou um parâmetro da mensagem."),
 }
+
+MB = 1024 * 1024
+# What the Cloud API takes as each message type, and up to which size (larger or other types: refused).
+IMAGE_TYPES = {"image/jpeg", "image/png"}
+AUDIO_TYPES = {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}
+VIDEO_TYPES = {"video/mp4", "video/3gpp"}
+DOCUMENT_TYPES = {
+    "text/plain",
+    "text/csv",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+LIMITS = {K.IMAGE: 5 * MB, K.AUDIO: 16 * MB, K.VIDEO: 16 * MB, K.DOCUMENT: 100 * MB}
+# The file's URL answers these once it has expired (5 minutes): fetch a fresh one.
+EXPIRED_URL = {401, 403, 404, 410}
 
 
 def _error_text(error: dict) -> str:
@@ -83,6 +121,18 @@ def _content(mtype: str, m: dict) -> tuple[str, str, dict, str]:
     # "unsupported" (Meta names the real type inside) and any type this code does not know yet.
     media = {"errors": m["errors"]} if m.get("errors") else {}
     return K.UNSUPPORTED, "", media, ""
+
+
+def sha256_hex(value) -> str:
+    """Meta gives a file's SHA-256 as hex or as base64: the hex form of either, or "" when neither."""
+    text = as_str(value).strip()
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return text.lower()
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return ""
+    return raw.hex() if len(raw) == 32 else ""
 
 
 def _raw_type(mtype: str, m: dict) -> str:
@@ -205,6 +255,9 @@ class MetaProvider(Provider):
             "type": "text",
             "text": {"preview_url": False, "body": text},
         }
+        return self._send_message(url, body)
+
+    def _send_message(self, url: str, body: dict) -> SendResult:
         response = post_json(url, json=body, headers={"Authorization": f"Bearer {self.connection.access_token}"})
         try:
             data = response.json()
@@ -218,14 +271,120 @@ class MetaProvider(Provider):
             raise SendError(
                 "bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False
             )
-        error = as_dict(data.get("error"))
+        raise self._refusal(response)
+
+    def _refusal(self, response, *, download: bool = False) -> SendError:
+        """Meta's refusal of any call, in our words: the answer's own text is never stored or shown
+        (the base URL is the reseller's choice, so the answer may come from anywhere)."""
+        try:
+            error = as_dict(as_dict(response.json()).get("error"))
+        except ValueError:
+            error = {}
         code = as_str(error.get("code"))
         if not (code.isdigit() and len(code) <= 10):
-            raise http_error(response.status_code)
+            return http_error(response.status_code)
         retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
+        if download and code == "100":
+            reason = gettext("O arquivo não está mais disponível na Meta (o ID da mídia expirou ou não existe).")
+            return SendError(code, reason, retryable=retryable)
         reason = SEND_REASONS.get(code) or (
             gettext("O provedor está indisponível no momento; nova tentativa em breve.")
             if retryable
             else gettext("A Meta recusou a mensagem (código %(code)s).") % {"code": code}
         )
-        raise SendError(code, str(reason), retryable=retryable)
+        return SendError(code, str(reason), retryable=retryable)
+
+    # --- media ------------------------------------------------------------------------------
+
+    def _base(self) -> str:
+        return (self.connection.api_base_url or settings.META_GRAPH_BASE_URL).rstrip("/")
+
+    def _auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.connection.access_token}"}
+
+    def download_media(self, *, media, provider_message_id, inline_base64=None, max_bytes) -> DownloadedMedia:
+        """GET {base}/{media-id} → {url, mime_type, sha256, file_size}; GET url with the same token.
+
+        Media ids expire after 7 days and URLs after 5 minutes: a URL that answers as expired is
+        replaced by a fresh one at once. Every failure is retryable (an expired id included: the job
+        retries a bounded number of times, then shows the reason) except a file over the limit."""
+        media_id = as_str(media.get("id"))
+        if not media_id:
+            raise SendError("no_media_id", gettext("A mensagem não traz o ID da mídia."), retryable=False)
+        for fresh_url in (False, True):
+            info_response = get_json(f"{self._base()}/{media_id}", headers=self._auth())
+            if info_response.status_code >= 300:
+                error = self._refusal(info_response, download=True)
+                raise SendError(error.code, error.text, retryable=True)
+            try:
+                info = as_dict(info_response.json())
+            except ValueError:
+                info = {}
+            url = as_str(info.get("url"))
+            if not url:
+                raise SendError("bad_response", gettext("A Meta não informou a URL do arquivo."), retryable=True)
+            try:
+                declared = int(info.get("file_size") or 0)
+            except (TypeError, ValueError):
+                declared = 0
+            if declared > max_bytes:
+                raise too_large(max_bytes)
+            status, content, content_type = get_bytes(url, headers=self._auth(), max_bytes=max_bytes)
+            if status in EXPIRED_URL and not fresh_url:
+                continue  # the URL expired between the two requests: ask for a fresh one
+            if status >= 300:
+                raise SendError(
+                    "url_expired" if status in EXPIRED_URL else f"http_{status}",
+                    gettext("O download do arquivo falhou (HTTP %(status)s).") % {"status": status},
+                    retryable=True,
+                )
+            got = hashlib.sha256(content).hexdigest()
+            for expected in (sha256_hex(info.get("sha256")), sha256_hex(media.get("sha256"))):
+                if expected and expected != got:
+                    raise SendError(
+                        "sha256_mismatch",
+                        gettext("O arquivo recebido não confere com o SHA-256 informado pela Meta."),
+                        retryable=True,
+                    )
+            mime = as_str(info.get("mime_type")) or as_str(media.get("mime_type")) or content_type
+            return DownloadedMedia(content=content, mime_type=mime)
+        raise SendError("url_expired", gettext("A URL do arquivo expirou."), retryable=True)  # pragma: no cover
+
+    def media_rule(self, mime_type: str) -> MediaRule | None:
+        mime = base_mime(mime_type)
+        if mime in IMAGE_TYPES:
+            kind = K.IMAGE
+        elif mime in AUDIO_TYPES:
+            kind = K.AUDIO
+        elif mime in VIDEO_TYPES:
+            kind = K.VIDEO
+        elif mime in DOCUMENT_TYPES and mime not in REFUSED_MIME:
+            kind = K.DOCUMENT
+        else:
+            return None
+        return MediaRule(kind=kind, max_bytes=LIMITS[kind])
+
+    def send_media(self, *, to, kind, content, mime_type, filename="", caption="") -> SendResult:
+        """Upload (POST /{phone-number-id}/media), then send the message naming the uploaded id."""
+        base = f"{self._base()}/{self.connection.phone_number_id}"
+        upload = post_multipart(
+            f"{base}/media",
+            data={"messaging_product": "whatsapp", "type": base_mime(mime_type)},
+            files={"file": (filename or "arquivo", content, base_mime(mime_type))},
+            headers=self._auth(),
+        )
+        if upload.status_code >= 300:
+            raise self._refusal(upload)
+        try:
+            media_id = as_str(as_dict(upload.json()).get("id"))
+        except ValueError:
+            media_id = ""
+        if not media_id:
+            raise SendError("bad_response", gettext("A Meta aceitou o arquivo sem informar o ID dele."), retryable=True)
+        body: dict = {"id": media_id}
+        if caption and kind in (K.IMAGE, K.VIDEO, K.DOCUMENT):
+            body["caption"] = caption
+        if filename and kind == K.DOCUMENT:
+            body["filename"] = filename
+        message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: body}
+        return self._send_message(f"{base}/messages", message)

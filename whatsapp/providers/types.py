@@ -103,6 +103,22 @@ class SendResult:
     provider_message_id: str
 
 
+@dataclass(frozen=True)
+class DownloadedMedia:
+    """The bytes of a media message as its provider gave them."""
+
+    content: bytes
+    mime_type: str = ""
+
+
+@dataclass(frozen=True)
+class MediaRule:
+    """How a provider takes an outbound file of this type: as which message type, up to how many bytes."""
+
+    kind: str
+    max_bytes: int
+
+
 class SendError(Exception):
     """A send the provider refused or that never got an answer."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from iaze.lib import clock
+from ops.backup.files import stored_file_problems
 from ops.protected import count_name, protected_models
 from tickets.models import Ticket, UIState
 
@@ -43,7 +44,10 @@ def shortfalls(before: dict, now: dict) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "snapshot: print (and write) the counts of protected data; verify FILE: exit 1 if any went backwards."
+    help = (
+        "snapshot: print (and write) the counts of protected data (media_files: stored files); "
+        "verify FILE: exit 1 if any went backwards, or a recorded file is missing or changed."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -65,7 +69,7 @@ class Command(BaseCommand):
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read snapshot {opts['file']}: {exc}") from exc
         now = take_counts()
-        problems = shortfalls(before, now)
+        problems = shortfalls(before, now) + stored_file_problems()
         if problems:
             for line in problems:
                 self.stderr.write(f"SHORTFALL {line}")

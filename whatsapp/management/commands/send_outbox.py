@@ -6,13 +6,14 @@ import threading
 from django.core.management.base import BaseCommand
 
 from tickets import outbox
-from whatsapp import journal
+from whatsapp import downloads, journal
 
 
 class Command(BaseCommand):
     help = (
         "Deliver queued WhatsApp replies. One pass tries every pending message now; "
-        "--loop keeps running and retries with backoff. Safe to run in several processes at once."
+        "--loop keeps running, retries with backoff and also downloads inbound media. "
+        "Safe to run in several processes at once."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +39,10 @@ class Command(BaseCommand):
             counts = sender.take_counts()
             if any(counts[k] for k in ("sent", "retry", "failed")):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
+            # Photos, voice notes, videos and documents of stored messages (never fetched in the webhook).
+            fetched = downloads.media_downloads_run(limit=50)
+            if any(fetched[k] for k in ("stored", "retry", "failed")):
+                self.stdout.write("media: " + " ".join(f"{k}={v}" for k, v in fetched.items()))
             # Journal events left pending by a request that died, or receipts that overtook their message.
             replayed = journal.webhook_events_replay_due()
             if replayed:

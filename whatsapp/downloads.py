@@ -1,0 +1,75 @@
+"""The worker side of media downloads: claim a job, ask the connection's provider for the file, keep it.
+
+Run by `send_outbox --loop` (and `download_media` for one pass), never inside a webhook request.
+The job's life (lease, retries, final failure) is written by tickets.media; this module only adds
+what the channel knows: the provider adapter and the journal, where Evolution's base64 travels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+
+from django.utils.translation import gettext
+
+from tickets import media
+from tickets.models import MediaDownload
+
+from .journal import webhook_event_body
+from .models import Connection, WebhookEvent
+from .providers import SendError, get_provider
+
+log = logging.getLogger(__name__)
+
+
+def _inline_base64(job: MediaDownload, provider, message) -> str | None:
+    """The file carried by the webhook body itself (Evolution's `message.base64`), read from the journal."""
+    if not job.source_event_id or not (message.media or {}).get("inline_base64"):
+        return None
+    event = WebhookEvent.objects.filter(pk=job.source_event_id).first()
+    if event is None:
+        return None
+    try:
+        payload = json.loads(webhook_event_body(event))
+    except (OSError, ValueError):
+        log.warning("media download %s: journal event %s unreadable", job.pk, event.pk, exc_info=True)
+        return None
+    return provider.event_media_base64(payload, message.provider_message_id)
+
+
+def media_download_run(job_id, *, ignore_backoff: bool = False) -> str:
+    """Claim, fetch and store one file. Returns stored, retry, failed or skipped."""
+    lease = media.download_claim(job_id, ignore_backoff=ignore_backoff)
+    if lease is None:
+        return "skipped"
+    job = MediaDownload.objects.select_related("message").get(pk=job_id)
+    message = job.message
+    try:
+        provider = get_provider(Connection.objects.get(pk=message.connection_id))
+        got = provider.download_media(
+            media=message.media or {},
+            provider_message_id=message.provider_message_id,
+            inline_base64=_inline_base64(job, provider, message),
+            max_bytes=media.max_bytes(),
+        )
+        stored = media.media_file_store(got.content, claimed_mime=got.mime_type or message.media.get("mime_type", ""))
+    except SendError as exc:
+        return media.download_failed(job, lease, code=exc.code, text=exc.text, retryable=exc.retryable)
+    except media.MediaTooLarge:
+        text = gettext("O arquivo passa do limite de %(mb)s MB.") % {"mb": f"{media.max_bytes() / 1024 / 1024:g}"}
+        return media.download_failed(job, lease, code="too_large", text=text, retryable=False)
+    except Exception as exc:
+        log.exception("media download %s: unexpected error", job_id)
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
+        return media.download_failed(job, lease, code="error", text=text, retryable=True)
+    media.download_succeeded(job, lease, stored)
+    return "stored"
+
+
+def media_downloads_run(*, ignore_backoff: bool = False, limit: int | None = 100) -> dict[str, int]:
+    """One pass over the due downloads. Safe in several processes at once (each job is leased)."""
+    counts = {"stored": 0, "retry": 0, "failed": 0, "skipped": 0}
+    for job_id in media.downloads_due(ignore_backoff=ignore_backoff, limit=limit):
+        counts[media_download_run(job_id, ignore_backoff=ignore_backoff)] += 1
+    return counts
