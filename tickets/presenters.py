@@ -13,6 +13,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
+from . import conversation
 from .models import Message
 
 _ZERO_ID = uuid.UUID(int=0)
@@ -36,8 +37,12 @@ def present_rows(*pages, now):
         "waiting_title": gettext("Tempo de espera"),
         "unanswered_title": gettext("Cliente aguardando resposta"),
     }
+    # Atendendo rows whose 24-hour window closes within the hour are marked (tickets.window).
+    closing = conversation.closing_soon_ids([t for page in pages if page is not None for t in page.items], now)
+    closing_text = gettext("janela fecha em breve")
     for page in pages:
         for t in page.items if page is not None else ():
+            t.window_closing = closing_text if t.pk in closing else ""
             t.url = detail_url.format(t.pk)
             client = t.client
             t.who, t.number = client.name or client.phone, client.phone or client.identity
@@ -80,3 +85,12 @@ def present_messages(page):
         if m.delivery_status == Message.Delivery.FAILED:
             reason = m.error_text or no_reason
             m.fail_text = f"{m.error_code}: {reason}" if m.error_code else reason
+
+
+def present_notes(page):
+    """Internal notes show their author; a client's edit shows "editada", a delete "apagada pelo cliente"."""
+    note_label = gettext("Nota interna")
+    for m in page.items:
+        if m.direction == Message.Direction.NOTE:
+            m.note_label = note_label
+            m.sender_label = m.sender_agent.display_name if m.sender_agent_id else ""

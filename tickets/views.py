@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import permissions, presenters, selectors, services
+from . import conversation_views, permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
 
@@ -112,6 +112,8 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
         "can_close": state == UIState.ATENDENDO and permissions.may_close(user, ticket),
         "can_reply": state == UIState.ATENDENDO and permissions.may_reply(user, ticket),
         "reply_form": reply_form or ReplyForm(),
+        # Transfer, notes, quick replies, templates and the 24-hour window (tickets.conversation).
+        **conversation_views.tools_context(request, ticket, dept_ids=dept_ids, messages_page=messages_page),
     }
 
 

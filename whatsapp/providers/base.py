@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext
 
-from .types import ParseResult, SendError, SendResult
+from .types import OUTBOUND, ParseResult, SendError, SendResult, TemplateInfo
 
 
 class Provider:
@@ -33,6 +33,32 @@ class Provider:
 
     def send_text(self, *, to: str, text: str) -> SendResult:
         raise NotImplementedError
+
+    def send_template(self, *, to: str, name: str, language: str, params: list[str]) -> SendResult:
+        raise SendError(
+            "unsupported", gettext("Esta conexão não envia modelos de mensagem (só a Meta)."), retryable=False
+        )
+
+    def list_templates(self) -> list[TemplateInfo]:
+        raise SendError(
+            "unsupported", gettext("Esta conexão não tem modelos de mensagem (só a Meta)."), retryable=False
+        )
+
+    def send_outbound(self, *, to: str, direction: str, text: str = "", template: dict | None = None) -> SendResult:
+        """The outbox's one way in. Anything but an outbound message (an internal note, a client's
+        message) is refused here, before any HTTP call, whatever path reached the adapter."""
+        if direction != OUTBOUND:
+            raise SendError(
+                "not_outbound", gettext("Notas internas e mensagens recebidas nunca são enviadas."), retryable=False
+            )
+        if template is not None:
+            return self.send_template(
+                to=to,
+                name=str(template.get("name", "")),
+                language=str(template.get("language", "")),
+                params=[str(p) for p in template.get("params") or []],
+            )
+        return self.send_text(to=to, text=text)
 
 
 _local = threading.local()
@@ -57,6 +83,20 @@ def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
     """POST with timeouts; a timeout or a dropped connection is a retryable SendError."""
     try:
         return http_session().post(url, json=json, headers=headers, timeout=http_timeout())
+    except requests.Timeout as exc:
+        raise SendError(
+            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
+        ) from exc
+    except requests.ConnectionError as exc:
+        raise SendError(
+            "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
+        ) from exc
+
+
+def get_json(url: str, *, headers: dict, params: dict | None = None) -> requests.Response:
+    """GET with timeouts; a timeout or a dropped connection is a retryable SendError."""
+    try:
+        return http_session().get(url, headers=headers, params=params, timeout=http_timeout())
     except requests.Timeout as exc:
         raise SendError(
             "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True

@@ -8,7 +8,7 @@ import hmac
 from django.conf import settings
 from django.utils.translation import gettext
 
-from .base import Provider, as_dict, as_list, as_str, from_unix, post_json
+from .base import Provider, as_dict, as_list, as_str, from_unix, get_json, post_json
 from .types import (
     InboundMessage,
     MessageKind,
@@ -18,6 +18,7 @@ from .types import (
     SendError,
     SendResult,
     StatusUpdate,
+    TemplateInfo,
 )
 
 K = MessageKind
@@ -209,3 +210,79 @@ class MetaProvider(Provider):
         text_ = _error_text(error) or f"HTTP {response.status_code}"
         retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
         raise SendError(code, text_, retryable=retryable)
+
+    # --- message templates ------------------------------------------------------------------
+
+    def _base(self) -> str:
+        return (self.connection.api_base_url or settings.META_GRAPH_BASE_URL).rstrip("/")
+
+    def _auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.connection.access_token}"}
+
+    def send_template(self, *, to: str, name: str, language: str, params: list[str]) -> SendResult:
+        """POST /{phone-number-id}/messages with type "template": the body's {{n}} filled by `params`."""
+        template: dict = {"name": name, "language": {"code": language}}
+        if params:
+            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template,
+        }
+        url = f"{self._base()}/{self.connection.phone_number_id}/messages"
+        response = post_json(url, json=body, headers=self._auth())
+        return _send_answer(response)
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """GET /{business-account-id}/message_templates, every page (a few at most)."""
+        url = f"{self._base()}/{self.connection.business_account_id}/message_templates"
+        params: dict | None = {"limit": 100, "fields": "name,language,status,category,components"}
+        found: list[TemplateInfo] = []
+        for _page in range(20):
+            response = get_json(url, headers=self._auth(), params=params)
+            try:
+                data = as_dict(response.json())
+            except ValueError:
+                data = {}
+            if response.status_code >= 300:
+                error = as_dict(data.get("error"))
+                code = as_str(error.get("code")) or f"http_{response.status_code}"
+                raise SendError(code, _error_text(error) or f"HTTP {response.status_code}", retryable=False)
+            for t in as_list(data.get("data")):
+                t = as_dict(t)
+                components = [as_dict(c) for c in as_list(t.get("components"))]
+                body = next((as_str(c.get("text")) for c in components if c.get("type") == "BODY"), "")
+                found.append(
+                    TemplateInfo(
+                        name=as_str(t.get("name")),
+                        language=as_str(t.get("language")),
+                        status=as_str(t.get("status")).upper(),
+                        category=as_str(t.get("category")),
+                        body=body,
+                    )
+                )
+            url = as_str(as_dict(data.get("paging")).get("next"))
+            params = None  # the next URL carries them
+            if not url:
+                break
+        return [t for t in found if t.name]
+
+
+def _send_answer(response) -> SendResult:
+    """A send's answer: the new message's id, or the SendError Meta's error code calls for."""
+    try:
+        data = as_dict(response.json())
+    except ValueError:
+        data = {}
+    if response.status_code < 300:
+        message_id = as_str(as_dict((as_list(data.get("messages")) or [{}])[0]).get("id"))
+        if message_id:
+            return SendResult(provider_message_id=message_id)
+        raise SendError("bad_response", gettext("A Meta aceitou a mensagem sem informar o ID dela."), retryable=False)
+    error = as_dict(data.get("error"))
+    code = as_str(error.get("code")) or f"http_{response.status_code}"
+    text_ = _error_text(error) or f"HTTP {response.status_code}"
+    retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
+    raise SendError(code, text_, retryable=retryable)
