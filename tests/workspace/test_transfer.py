@@ -164,7 +164,7 @@ def test_the_dialog_lists_departments_and_their_active_agents(client, world, ten
     world.agent3.save(update_fields=["is_active"])
     client.force_login(world.agent1)
     html = client.get(url(world.t["um"])).content.decode()
-    assert 'action="/tickets/%s/transferir/"' % world.t["um"].pk in html
+    assert f'action="/tickets/{world.t["um"].pk}/transferir/"' in html
     assert 'optgroup label="Financeiro"' in html and 'optgroup label="Suporte"' in html
     assert str(world.agent2.pk) in html and str(world.agent3.pk) not in html
     client.force_login(world.agent2)  # not the holder: no dialog
