@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // With this script running, the "/" list replaces the no-JS select (see app.css).
+  document.documentElement.classList.add("js-quick");
+
   function parts(textarea) {
     var form = textarea.form;
     var list = form && form.querySelector("#quick-list");
