@@ -34,6 +34,13 @@ class ResellerConfig(BaseModel):
     business_hours = models.JSONField(_("horário de atendimento"), default=dict, blank=True)
     timezone = models.CharField(_("fuso horário"), max_length=64, default="America/Sao_Paulo")
     reply_signature = models.BooleanField(_("assinar respostas com o nome do agente"), default=False)
+    # Off when empty. May use {{departamento}} and {{agente}}.
+    transfer_text = models.CharField(
+        _("mensagem ao cliente na transferência"),
+        max_length=300,
+        blank=True,
+        help_text=_("Vazio: nenhuma mensagem. Ex.: Você foi transferido para o {{departamento}}."),
+    )
 
     class Meta:
         db_table = "reseller_configs"

@@ -15,6 +15,8 @@ In-process (tests):
         fake.latency_ms = 50
         fake.calls                                # list of Call(provider, path, headers, json, status, at)
         fake.texts()                              # the texts it was asked to send, in order
+        fake.templates()                          # the templates (Meta type "template") it was asked to send
+        fake.message_templates = [...]            # what GET {url}/{waba-id}/message_templates lists
 
 Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047"
 (24-hour window closed), "400" (Evolution-style bad request), "expired" (Meta's answer for a media
@@ -60,6 +62,7 @@ META_UPLOAD_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/media$")
 EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/(?P<what>sendText|sendMedia)/(?P<instance>[^/]+)$")
 EVOLUTION_MEDIA_PATH = re.compile(r"^(?:/[^/]+)*/chat/getBase64FromMediaMessage/(?P<instance>[^/]+)$")
 DOWNLOAD_PATH = re.compile(r"^/_media/(?P<token>[A-Za-z0-9_-]+)$")
+TEMPLATES_PATH = re.compile(r"^(?:/[^/]+)*/(?P<waba>[^/]+)/message_templates$")
 
 META_ERRORS = {
     "130429": (
@@ -109,6 +112,8 @@ class FakeProvider:
         self.latency_ms = latency_ms
         self.hang_seconds = hang_seconds
         self.calls: list[Call] = []
+        # Meta's template listing (GET /{waba}/message_templates), in Meta's shape.
+        self.message_templates: list[dict] = []
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._always: str | None = None
@@ -235,6 +240,11 @@ class FakeProvider:
     def texts(self) -> list[str]:
         with self._lock:
             return [_text_of(c) for c in self.calls]
+
+    def templates(self) -> list[dict]:
+        """The `template` objects of the Meta template sends, in order."""
+        with self._lock:
+            return [c.json["template"] for c in self.calls if c.json and c.json.get("type") == "template"]
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -363,6 +373,10 @@ def _handler(fake: FakeProvider):
             if path.rstrip("/") == "/_fake/calls":
                 with fake._lock:
                     return self._send(200, [asdict(c) for c in fake.calls])
+            if TEMPLATES_PATH.match(self.path.split("?", 1)[0]):
+                if not (self.headers.get("Authorization") or "").startswith("Bearer "):
+                    return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
+                return self._send(200, {"data": fake.message_templates, "paging": {}})
             download = DOWNLOAD_PATH.match(path)
             call = Call(provider="meta", path=path, headers=dict(self.headers), json=None)
             fake._record(call)

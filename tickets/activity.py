@@ -38,17 +38,22 @@ def event_record(
     )
 
 
-def ticket_touch(ticket_id: Any, *, at: datetime, preview: str, inbound: bool) -> None:
-    """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order."""
+def ticket_touch(
+    ticket_id: Any, *, at: datetime, preview: str, inbound: bool, inbound_at: datetime | None = None
+) -> None:
+    """Move last_message_at (and last_inbound_at) forward only: messages may be stored out of order.
+
+    `inbound_at`: the client's message time for last_inbound_at (the 24-hour window), when it differs from `at`."""
     changes = {"last_message_at": at, "last_message_preview": preview[:PREVIEW_LENGTH], "updated_at": clock.now()}
     ticket = Ticket.objects.filter(pk=ticket_id)
+    inbound_at = inbound_at or at
     newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=at)
-    newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=at)
-    if inbound and ticket.filter(newest, newest_inbound).update(**changes, last_inbound_at=at):
+    newest_inbound = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lte=inbound_at)
+    if inbound and ticket.filter(newest, newest_inbound).update(**changes, last_inbound_at=inbound_at):
         return  # the usual case, the newest message of all, in one write
     ticket.filter(newest).update(**changes)
     if inbound:
-        ticket.filter(newest_inbound).update(last_inbound_at=at)
+        ticket.filter(newest_inbound).update(last_inbound_at=inbound_at)
 
 
 def message_preview(kind: str, text: str, media: dict | None = None) -> str:

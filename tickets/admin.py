@@ -1,10 +1,11 @@
-"""Tickets, messages and their audit trail in the admin: read-only.
+"""Tickets, messages and their audit trail in the admin (read-only); quick replies and templates (editable).
 
 Tickets move only through tickets.services (Assumir, Finalizar, replies in the
 workspace), so that every change is a checked conditional write with its event;
 the admin shows them, filtered to the user's tenant by the selectors.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -12,7 +13,7 @@ from django.utils.translation import ngettext
 from accounts.admin_site import ReadOnlyInline, ScopedAdmin
 
 from . import media
-from .models import MediaDownload, Message, Ticket, TicketEvent, UIState
+from .models import MediaDownload, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, UIState
 
 
 class UIStateFilter(admin.SimpleListFilter):
@@ -119,3 +120,40 @@ class TicketEventAdmin(ScopedAdmin):
     list_select_related = ("ticket__client", "actor")
     date_hierarchy = "at"
     ordering = ("-at",)
+
+
+class QuickReplyForm(forms.ModelForm):
+    class Meta:
+        model = QuickReply
+        fields = ("reseller", "department", "shortcut", "text", "active")
+
+    def clean(self):
+        cleaned = super().clean()
+        reseller = cleaned.get("reseller") or getattr(self.instance, "reseller", None)
+        department = cleaned.get("department")
+        if reseller is not None and department is not None and department.reseller_id != reseller.pk:
+            self.add_error("department", _("O departamento precisa ser da mesma revenda."))
+        return cleaned
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(ScopedAdmin):
+    form = QuickReplyForm
+    list_display = ("shortcut", "department", "reseller", "active")
+    list_filter = ("active", ("department", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("shortcut", "text")
+    list_select_related = ("department", "reseller")
+    ordering = ("shortcut",)
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ScopedAdmin):
+    """Per connection; a tenant manager picks only its own connections (scoped choices)."""
+
+    tenant_field = None
+    list_display = ("name", "language", "connection", "category", "status")
+    list_filter = ("status", "language", ("connection", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "body")
+    list_select_related = ("connection",)
+    ordering = ("name", "language")
+    fields = ("connection", "name", "language", "category", "body", "status")

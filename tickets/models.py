@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -90,6 +92,11 @@ class Ticket(BaseModel):
     def get_ui_state_display(self) -> str:
         return UIState(self.ui_state).label
 
+    @property
+    def protocol(self) -> str:
+        """The ticket's number as agents and clients quote it: the start of its id."""
+        return str(self.pk).replace("-", "")[:8].upper()
+
 
 class MessageQuerySet(ProtectedQuerySet):
     def by_provider_id(self, connection, provider_message_id: str):
@@ -102,6 +109,8 @@ class Message(BaseModel):
     class Direction(models.TextChoices):
         IN = "in", _("Recebida")
         OUT = "out", _("Enviada")
+        # An agent's internal note: stored with the thread, never sent (the outbox selects only OUT).
+        NOTE = "note", _("Nota interna")
 
     # The channel's vocabulary (whatsapp.providers.types), shared with the adapters.
     Kind = MessageKind
@@ -117,7 +126,7 @@ class Message(BaseModel):
 
     objects = ProtectedManager.from_queryset(MessageQuerySet)()
     connection = models.ForeignKey("whatsapp.Connection", on_delete=models.PROTECT, related_name="messages")
-    direction = models.CharField(max_length=3, choices=Direction.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
     raw_type = models.CharField(max_length=64, blank=True)
     text = models.TextField(blank=True)
@@ -147,6 +156,10 @@ class Message(BaseModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # What the client did to the message afterwards (tickets.client_actions): nothing is ever removed.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    previous_texts = models.JSONField(default=list, blank=True)
+    deleted_by_client_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "messages"
@@ -184,6 +197,9 @@ class TicketEvent(BaseModel):
         CLOSED = "closed", _("Finalizado")
         REPLIED = "replied", _("Respondido")
         AUTO_MESSAGE = "auto_message", _("Mensagem automática")
+        TRANSFERRED = "transferred", _("Transferido")
+        NOTE = "note", _("Nota interna")
+        TEMPLATE = "template", _("Modelo enviado")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
@@ -260,3 +276,103 @@ class MediaDownload(BaseModel):
 
     def __str__(self):
         return f"{self.message_id} {self.state}"
+
+
+class QuickReply(BaseModel):
+    """A reseller's canned answer (`/boleto`), optionally for one department only.
+
+    The text may use {{nome}} (the client), {{agente}} (the agent) and {{protocolo}} (the ticket).
+    """
+
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="quick_replies")
+    department = models.ForeignKey(
+        "accounts.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quick_replies",
+        verbose_name=_("departamento"),
+        help_text=_("Vazio: todos os departamentos."),
+    )
+    shortcut = models.CharField(_("atalho"), max_length=40, help_text=_("Ex.: /boleto"))
+    text = models.TextField(_("texto"), help_text=_("Pode usar {{nome}}, {{agente}} e {{protocolo}}."))
+    active = models.BooleanField(_("ativa"), default=True)
+
+    class Meta:
+        db_table = "quick_replies"
+        verbose_name = _("resposta rápida")
+        verbose_name_plural = _("respostas rápidas")
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reseller", "department", "shortcut"], name="quick_reply_unique_shortcut_per_department"
+            )
+        ]
+
+    def __str__(self):
+        return self.shortcut
+
+    def save(self, *args, **kwargs):
+        self.shortcut = "/" + self.shortcut.strip().lstrip("/")
+        super().save(*args, **kwargs)
+
+
+class MessageTemplate(BaseModel):
+    """A message template of a (Meta) connection, with `{{1}}`, `{{2}}`… placeholders in its body.
+
+    Registered in the admin or synced from Meta; sent with tickets.services.ticket_template_send.
+    """
+
+    class Status(models.TextChoices):
+        APPROVED = "APPROVED", _("Aprovado")
+        PENDING = "PENDING", _("Pendente")
+        REJECTED = "REJECTED", _("Rejeitado")
+        PAUSED = "PAUSED", _("Pausado")
+        DISABLED = "DISABLED", _("Desativado")
+
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.PROTECT, related_name="templates", verbose_name=_("conexão")
+    )
+    name = models.CharField(_("nome"), max_length=512)
+    language = models.CharField(_("idioma"), max_length=16, default="pt_BR")
+    category = models.CharField(_("categoria"), max_length=32, blank=True)
+    body = models.TextField(_("texto"), help_text=_("Com {{1}}, {{2}}… no lugar dos parâmetros."))
+    status = models.CharField(_("situação"), max_length=16, choices=Status.choices, default=Status.APPROVED)
+
+    class Meta:
+        db_table = "message_templates"
+        verbose_name = _("modelo de mensagem")
+        verbose_name_plural = _("modelos de mensagem")
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "name", "language"], name="message_template_unique_per_connection"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
+
+    @property
+    def param_count(self) -> int:
+        return template_param_count(self.body)
+
+    def render(self, params) -> str:
+        return template_render(self.body, params)
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+def template_param_count(body: str) -> int:
+    return max((int(n) for n in _PLACEHOLDER.findall(body or "")), default=0)
+
+
+def template_render(body: str, params) -> str:
+    values = list(params)
+
+    def fill(match):
+        n = int(match.group(1))
+        return values[n - 1] if 0 < n <= len(values) else match.group(0)
+
+    return _PLACEHOLDER.sub(fill, body or "")

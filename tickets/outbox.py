@@ -69,6 +69,34 @@ def message_enqueue_outbound(
     return message, True
 
 
+def message_enqueue_template(
+    *, ticket: Ticket, text: str, template: dict, agent: Any = None, nonce: str = ""
+) -> tuple[Message, bool]:
+    """Store an approved template as `queued`: `template` is {"name", "language", "params"}, `text` its
+    body with the parameters filled in (what the thread shows). Returns (message, created)."""
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                ticket=ticket,
+                connection_id=ticket.connection_id,
+                direction=Message.Direction.OUT,
+                kind=Message.Kind.TEMPLATE,
+                text=text,
+                media={"template": template},
+                sender_agent=agent,
+                client_nonce=nonce,
+                delivery_status=Message.Delivery.QUEUED,
+                next_attempt_at=now,
+            )
+    except IntegrityError:
+        if not nonce:
+            raise
+        return Message.objects.get(ticket=ticket, client_nonce=nonce), False
+    ticket_touch(ticket.pk, at=now, preview=text, inbound=False)
+    return message, True
+
+
 def message_queue(
     *, ticket: Ticket, text: str, agent: Any = None, nonce: str = "", kind: str = Message.Kind.TEXT
 ) -> tuple[Message, bool]:
@@ -99,6 +127,7 @@ def _lease_length() -> timedelta:
 
 
 def _pending(now, *, ignore_backoff: bool):
+    # Only OUT: internal notes (direction NOTE) and client messages are never selected, never sent.
     qs = Message.objects.filter(
         direction=Message.Direction.OUT, delivery_status=Message.Delivery.QUEUED, provider_message_id=""
     )
@@ -134,7 +163,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
     now = clock.now
     try:
-        result = _send(message)
+        result = _provider_send(message)
     except SendError as exc:
         if exc.retryable:
             wait = backoff_seconds(message.attempts)
@@ -164,18 +193,21 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
     return "sent"
 
 
-def _send(message: Message):
-    provider = get_provider(message.connection)
-    if not message.media_file_id:
-        return provider.send_text(to=_recipient(message), text=message.text)
-    stored = MediaFile.objects.get(pk=message.media_file_id)
-    return provider.send_media(
-        to=_recipient(message),
-        kind=message.kind,
-        content=media_store.blob_read(stored.storage_name),
-        mime_type=stored.mime_type,
-        filename=(message.media or {}).get("filename", ""),
-        caption=message.text,
+def _provider_send(message: Message):
+    """The provider call for one claimed message. The adapter itself refuses anything but an outbound
+    message (an internal note can never be sent, whatever path reached here)."""
+    template = (message.media or {}).get("template") if message.kind == Message.Kind.TEMPLATE else None
+    file = None
+    if message.media_file_id:
+        stored = MediaFile.objects.get(pk=message.media_file_id)
+        file = {
+            "kind": message.kind,
+            "content": media_store.blob_read(stored.storage_name),
+            "mime_type": stored.mime_type,
+            "filename": (message.media or {}).get("filename", ""),
+        }
+    return get_provider(message.connection).send_outbound(
+        to=_recipient(message), direction=message.direction, text=message.text, template=template, file=file
     )
 
 

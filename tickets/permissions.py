@@ -9,6 +9,9 @@ all) is `tickets.selectors.ticket_queryset_for`; these rules apply on top of it.
 - Assumir: an active agent of the ticket's department, or a supervisor.
 - Finalizar, Responder: the holder, or a supervisor. The holder keeps both even after
   leaving the department: they still see the ticket and the client is waiting on them.
+- Transferir: atendendo, the holder or a supervisor; espera, an agent of the department or a supervisor.
+- Nota interna: anyone working the ticket's department, its (past) holder, or a supervisor; any state.
+- Modelo (template): as Responder.
 """
 
 from __future__ import annotations
@@ -52,3 +55,26 @@ def may_close(user: Any, ticket: Ticket) -> bool:
 
 def may_reply(user: Any, ticket: Ticket) -> bool:
     return may_close(user, ticket)
+
+
+def may_transfer(user: Any, ticket: Ticket, *, dept_ids: Collection | None = None) -> bool:
+    """Atendendo: the holder or a supervisor. Espera: an agent of the ticket's department or a supervisor."""
+    if ticket.status != ticket.Status.OPEN:
+        return False
+    if ticket.agent_id is not None:
+        return may_close(user, ticket)
+    return may_claim(user, ticket, dept_ids=dept_ids)
+
+
+def may_note(user: Any, ticket: Ticket, *, dept_ids: Collection | None = None) -> bool:
+    """Internal notes, in any state (finalizado too): whoever works the ticket's tenant and department,
+    the agent who holds or held it, or a supervisor."""
+    if not user.is_active:
+        return False
+    if supervises(user, ticket) or in_department(user, ticket, dept_ids=dept_ids):
+        return True
+    return ticket.agent_id is not None and ticket.agent_id == user.pk and user.reseller_id == ticket.reseller_id
+
+
+def may_send_template(user: Any, ticket: Ticket) -> bool:
+    return may_reply(user, ticket)

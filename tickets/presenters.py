@@ -14,7 +14,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from . import media
+from . import conversation, media
 from .models import MediaDownload, MediaFile, Message
 
 _ZERO_ID = uuid.UUID(int=0)
@@ -38,8 +38,12 @@ def present_rows(*pages, now):
         "waiting_title": gettext("Tempo de espera"),
         "unanswered_title": gettext("Cliente aguardando resposta"),
     }
+    # Atendendo rows whose 24-hour window closes within the hour are marked (tickets.window).
+    closing = conversation.closing_soon_ids([t for page in pages if page is not None for t in page.items], now)
+    closing_text = gettext("janela fecha em breve")
     for page in pages:
         for t in page.items if page is not None else ():
+            t.window_closing = closing_text if t.pk in closing else ""
             t.url = detail_url.format(t.pk)
             client = t.client
             t.who, t.number = client.name or client.phone, client.phone or client.identity
@@ -135,3 +139,12 @@ def present_media(page):
             else:
                 view.update(state="none")
         m.media_view = view
+
+
+def present_notes(page):
+    """Internal notes show their author; a client's edit shows "editada", a delete "apagada pelo cliente"."""
+    note_label = gettext("Nota interna")
+    for m in page.items:
+        if m.direction == Message.Direction.NOTE:
+            m.note_label = note_label
+            m.sender_label = m.sender_agent.display_name if m.sender_agent_id else ""

@@ -17,7 +17,7 @@ from accounts.models import Client, Department, User
 from accounts.selectors import scope_register, scoped
 from iaze.lib import clock
 
-from .models import Message, Ticket, TicketEvent, TicketQuerySet, UIState
+from .models import Message, MessageTemplate, QuickReply, Ticket, TicketEvent, TicketQuerySet, UIState
 from .permissions import is_supervisor
 
 
@@ -283,6 +283,12 @@ _MESSAGE_FIELDS = (
     "read_at",
     "sender_agent__name",
     "sender_agent__email",
+    # What the client did to it (tickets.conversation.attach_client_actions).
+    "provider_message_id",
+    "reply_to_provider_id",
+    "edited_at",
+    "previous_texts",
+    "deleted_by_client_at",
 )
 
 
@@ -391,3 +397,16 @@ scope_register(Ticket, ticket_queryset_for)
 scope_register(Message, message_queryset_for)
 scope_register(TicketEvent, ticket_event_queryset_for)
 scope_register(Client, client_queryset_for)
+
+
+def quick_reply_queryset_for(user) -> QuerySet[QuickReply]:
+    # Managed by the tenant's reseller users and admins; agents use them in the workspace only.
+    return scoped(user, QuickReply.objects.all(), "reseller_id")
+
+
+def message_template_queryset_for(user) -> QuerySet[MessageTemplate]:
+    return scoped(user, MessageTemplate.objects.all(), "connection__reseller_id")
+
+
+scope_register(QuickReply, quick_reply_queryset_for)
+scope_register(MessageTemplate, message_template_queryset_for)

@@ -13,19 +13,22 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Department, User
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
-from . import auto_messages, media, outbox, permissions
+from . import auto_messages, media, outbox, permissions, window
 from .activity import event_record, message_preview, ticket_touch
-from .models import Message, Ticket, TicketEvent, UIState
+from .models import Message, MessageTemplate, Ticket, TicketEvent, UIState
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,10 @@ class NotAllowed(PermissionDenied):
 
 class ReplyRejected(ValueError):
     """The reply text cannot be sent as it is (empty, or over the provider's limit)."""
+
+
+class TransferRejected(ValueError):
+    """The transfer's target is wrong (unknown, another tenant, inactive, not in the department)."""
 
 
 def _held_by_other(ticket: Ticket) -> str:
@@ -175,6 +182,9 @@ def message_store(
         at=at,
         preview=message_preview(msg.kind, msg.text, msg.media),
         inbound=direction == Message.Direction.IN,
+        # The 24-hour window counts from the provider's stamp, never later than the message reached
+        # us: a client's clock ahead of ours must not stretch it (tickets.window).
+        inbound_at=min(at, clock.now()),
     )
     return message
 
@@ -277,6 +287,7 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", uplo
         if fresh.ui_state != UIState.ATENDENDO:
             raise TicketConflict(fresh, _("Só é possível responder um atendimento em Atendendo."))
         raise TicketConflict(fresh, _held_by_other(fresh))
+    window_require_open(fresh)  # text and files alike (a template goes through ticket_template_send)
     if outbound is None:
         message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
     else:
@@ -305,3 +316,241 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", uplo
         )
         outbox.send_soon_if_inline(message)
     return message
+
+
+# --- the 24-hour window, transfer, internal notes, templates, what the client does to messages ----------
+
+
+def window_require_open(ticket: Ticket) -> None:
+    """Free text and files only inside Meta's 24-hour window: a closed window is a 409 naming why."""
+    if window.is_open(ticket):
+        return
+    end = window.closes_at(ticket)
+    when = timezone.localtime(end).strftime("%d/%m %H:%M") if end else ""
+    raise TicketConflict(
+        ticket,
+        _(
+            "A janela de 24 horas do WhatsApp fechou em %(when)s: o cliente não escreve há mais de 24 horas. "
+            "Envie um modelo aprovado para retomar a conversa."
+        )
+        % {"when": when},
+    )
+
+
+def _uuid_lookup(model, value):
+    try:
+        return model.objects.filter(pk=uuid.UUID(str(value))).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def _transfer_department(ticket: Ticket, value: str) -> Department | None:
+    if not value:
+        return None
+    department = _uuid_lookup(Department, value)
+    if department is None:
+        raise TransferRejected(_("Departamento desconhecido."))
+    if department.reseller_id != ticket.reseller_id:
+        raise TransferRejected(_("O departamento é de outra revenda."))
+    if not department.active:
+        raise TransferRejected(_("O departamento %(name)s está inativo.") % {"name": department.name})
+    return department
+
+
+def _transfer_agent(ticket: Ticket, value: str, department_id) -> User | None:
+    if not value:
+        return None
+    agent = _uuid_lookup(User, value)
+    if agent is None:
+        raise TransferRejected(_("Agente desconhecido."))
+    if agent.reseller_id != ticket.reseller_id:
+        raise TransferRejected(_("O agente é de outra revenda."))
+    if not agent.is_active:
+        raise TransferRejected(_("O agente %(name)s está inativo.") % {"name": agent.display_name})
+    if not agent.departments.filter(pk=department_id).exists():
+        name = Department.objects.filter(pk=department_id).values_list("name", flat=True).first() or ""
+        raise TransferRejected(
+            _("O agente %(name)s não pertence ao departamento %(dept)s.") % {"name": agent.display_name, "dept": name}
+        )
+    return agent
+
+
+def ticket_transfer(*, ticket: Ticket, by: Any, agent: str = "", department: str = "") -> Ticket:
+    """Hand a ticket to another agent (atendendo stays atendendo) or department (espera stays espera).
+
+    `ticket` is the ticket as the caller saw it: the write is conditional on its status, holder and
+    department still being those, so a concurrent claim, close or transfer makes this a TicketConflict.
+    `agent` and `department` are the targets' ids as the form sent them.
+    """
+    state = ticket.ui_state
+    if state == UIState.FINALIZADO:
+        raise TicketConflict(ticket, _("Só é possível transferir um atendimento em Espera ou Atendendo."))
+    if not permissions.may_transfer(by, ticket):
+        if state == UIState.ATENDENDO and ticket.agent_id != by.pk:
+            raise NotAllowed(_held_by_other(ticket))
+        raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
+    agent, department = (agent or "").strip(), (department or "").strip()
+    if not agent and not department:
+        raise TransferRejected(_("Escolha um agente ou um departamento."))
+    new_department = _transfer_department(ticket, department)
+    department_id = new_department.pk if new_department else ticket.department_id
+    if state == UIState.ESPERA:
+        if agent:
+            raise TransferRejected(
+                _("Um atendimento em Espera é transferido a um departamento; um agente de lá o assume.")
+            )
+        if department_id == ticket.department_id:
+            raise TransferRejected(_("O atendimento já está neste departamento."))
+        new_agent = None
+    else:
+        if not agent:
+            raise TransferRejected(
+                _("Um atendimento em Atendendo não volta para a Espera: escolha o agente que vai atendê-lo.")
+            )
+        new_agent = _transfer_agent(ticket, agent, department_id)
+        if new_agent and new_agent.pk == ticket.agent_id and department_id == ticket.department_id:
+            raise TransferRejected(_("O atendimento já está com %(name)s.") % {"name": new_agent.display_name})
+    now = clock.now()
+    as_it_was = Ticket.objects.filter(
+        pk=ticket.pk, status=Ticket.Status.OPEN, department_id=ticket.department_id, agent_id=ticket.agent_id
+    )
+    changes: dict[str, Any] = {"department_id": department_id, "updated_at": now}
+    if new_agent is not None:
+        changes.update(agent=new_agent, claimed_at=now)
+    with transaction.atomic():
+        won = as_it_was.update(**changes)
+        if won == 1:
+            event_record(
+                ticket,
+                actor=by,
+                action=TicketEvent.Action.TRANSFERRED,
+                from_state=state,
+                to_state=state,
+                at=now,
+                from_agent=str(ticket.agent_id or ""),
+                to_agent=str(new_agent.pk if new_agent else ticket.agent_id or ""),
+                from_department=str(ticket.department_id),
+                to_department=str(department_id),
+                to_agent_name=new_agent.display_name if new_agent else "",
+                to_department_name=new_department.name if new_department else ticket.department.name,
+            )
+    fresh = Ticket.objects.select_related("agent", "department", "connection", "reseller").get(pk=ticket.pk)
+    if won != 1:
+        raise TicketConflict(fresh, _("O atendimento mudou enquanto você o transferia; confira e tente de novo."))
+    _transfer_notice(fresh)
+    return fresh
+
+
+def _transfer_notice(ticket: Ticket) -> None:
+    """The reseller's optional message to the client on a transfer (off while its text is empty)."""
+    config = auto_messages.reseller_config(ticket)
+    text = (config.transfer_text if config else "").strip()
+    if not text or not window.is_open(ticket):
+        return
+    text = text.replace("{{departamento}}", ticket.department.name).replace(
+        "{{agente}}", ticket.agent.display_name if ticket.agent else ""
+    )
+    what = f"transfer:{ticket.updated_at.timestamp():.6f}"
+    ticket_auto_message_send(ticket=ticket, auto=auto_messages.AutoText(what, text))
+
+
+NOTE_MAX_LENGTH = 50_000
+
+
+def ticket_note_add(*, ticket: Ticket, by: Any, text: str) -> Message:
+    """An internal note on the thread, in any state. Stored with direction NOTE: the outbox only ever
+    selects OUT messages and the adapters refuse anything else, so a note can never reach the client."""
+    text = (text or "").strip()
+    if not text:
+        raise ReplyRejected(_("A nota está vazia."))
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ReplyRejected(_("A nota passa de %(limit)d caracteres.") % {"limit": NOTE_MAX_LENGTH})
+    if not permissions.may_note(by, ticket):
+        raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
+    now = clock.now()
+    with transaction.atomic():
+        note = Message.objects.create(
+            ticket=ticket,
+            connection_id=ticket.connection_id,
+            direction=Message.Direction.NOTE,
+            kind=Message.Kind.TEXT,
+            text=text,
+            sender_agent=by,
+        )
+        event_record(
+            ticket, actor=by, action=TicketEvent.Action.NOTE, to_state=ticket.ui_state, at=now, message_id=str(note.pk)
+        )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return note
+
+
+def ticket_template_send(*, ticket: Ticket, agent: Any, template: str, params: list[str], nonce: str = "") -> Message:
+    """Queue an approved template on the outbox (in or out of the window), then try to send it now.
+
+    `template` is the template's id; `params` fill its {{1}}, {{2}}… in order, each required.
+    """
+    found = _uuid_lookup(MessageTemplate, template)
+    if found is None or found.connection_id != ticket.connection_id:
+        raise ReplyRejected(_("Modelo desconhecido."))
+    if found.status != MessageTemplate.Status.APPROVED:
+        raise ReplyRejected(_("O modelo %(name)s não está aprovado.") % {"name": found.name})
+    values = [str(p).strip() for p in params]
+    for n in range(1, found.param_count + 1):
+        if n > len(values) or not values[n - 1]:
+            raise ReplyRejected(_("Falta o parâmetro %(n)d do modelo.") % {"n": n})
+    values = values[: found.param_count]
+    holder_ok = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
+    if not permissions.supervises(agent, ticket):
+        holder_ok = holder_ok.filter(agent=agent)
+    ready = holder_ok.update(updated_at=clock.now()) == 1
+    fresh = Ticket.objects.select_related("agent", "connection", "reseller").get(pk=ticket.pk)
+    if not ready:
+        if fresh.ui_state != UIState.ATENDENDO:
+            raise TicketConflict(fresh, _("Só é possível enviar um modelo em um atendimento em Atendendo."))
+        raise TicketConflict(fresh, _held_by_other(fresh))
+    message, created = outbox.message_enqueue_template(
+        ticket=fresh,
+        text=found.render(values),
+        template={"name": found.name, "language": found.language, "params": values},
+        agent=agent,
+        nonce=nonce,
+    )
+    if created:
+        event_record(
+            fresh,
+            actor=agent,
+            action=TicketEvent.Action.TEMPLATE,
+            to_state=fresh.ui_state,
+            message_id=str(message.pk),
+            template=found.name,
+        )
+        outbox.send_soon_if_inline(message)
+    return message
+
+
+def message_client_edit(*, connection: Any, provider_message_id: str, text: str, at: datetime | None = None) -> bool:
+    """The client edited a message: the new text shows, every previous one is kept. True when applied."""
+    target = (
+        Message.objects.by_provider_id(connection, provider_message_id).filter(direction=Message.Direction.IN).first()
+    )
+    if target is None:
+        return False
+    now = clock.now()
+    moved = Message.objects.filter(pk=target.pk, text=target.text, edited_at=target.edited_at).update(
+        text=text,
+        previous_texts=[*(target.previous_texts or []), target.text],
+        edited_at=at or now,
+        updated_at=now,
+    )
+    return moved == 1
+
+
+def message_client_delete(*, connection: Any, provider_message_id: str, at: datetime | None = None) -> bool:
+    """The client deleted a message for everyone: it stays, marked. True when newly marked."""
+    now = clock.now()
+    return (
+        Message.objects.by_provider_id(connection, provider_message_id)
+        .filter(direction=Message.Direction.IN, deleted_by_client_at__isnull=True)
+        .update(deleted_by_client_at=at or now, updated_at=now)
+        == 1
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import conversation_views, views
 
 app_name = "tickets"
 
@@ -11,4 +11,10 @@ urlpatterns = [
     path("<uuid:pk>/finalizar/", views.close, name="close"),
     path("<uuid:pk>/responder/", views.reply, name="reply"),
     path("<uuid:pk>/midia/<uuid:message_pk>/", views.media_file, name="media"),
+]
+
+urlpatterns += [
+    path("<uuid:pk>/transferir/", conversation_views.transfer, name="transfer"),
+    path("<uuid:pk>/nota/", conversation_views.note, name="note"),
+    path("<uuid:pk>/modelo/", conversation_views.template_send, name="template"),
 ]

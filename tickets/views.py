@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from iaze.lib import clock
 
-from . import permissions, presenters, selectors, services
+from . import conversation_views, permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
 from .serving import media_response
@@ -114,6 +114,8 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
         "can_close": state == UIState.ATENDENDO and permissions.may_close(user, ticket),
         "can_reply": state == UIState.ATENDENDO and permissions.may_reply(user, ticket),
         "reply_form": reply_form or ReplyForm(),
+        # Transfer, notes, quick replies, templates and the 24-hour window (tickets.conversation).
+        **conversation_views.tools_context(request, ticket, dept_ids=dept_ids, messages_page=messages_page),
     }
 
 

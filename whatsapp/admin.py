@@ -12,9 +12,11 @@ from django.utils.translation import ngettext
 
 from accounts.admin import deactivate_active
 from accounts.admin_site import ScopedAdmin, can_use_admin, secret_fields_register
+from tickets import message_templates
 
 from . import journal
 from .models import Connection, WebhookEvent
+from .providers import SendError
 from .providers.urls import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
@@ -99,7 +101,7 @@ class ConnectionAdmin(ScopedAdmin):
     list_filter = ("provider", "active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "display_phone", "phone_number_id", "instance_name", "key")
     list_select_related = ("reseller", "default_department")
-    actions = [deactivate_active]
+    actions = [deactivate_active, "sync_templates"]
     fieldsets = (
         (None, {"fields": ("reseller", "name", "provider", "default_department", "active", "key")}),
         (
@@ -124,6 +126,21 @@ class ConnectionAdmin(ScopedAdmin):
         # The key is generated (unguessable) and never typed: changing it would also silently break
         # the URL already pasted into the provider.
         return ("key", "state", "state_updated_at")
+
+    @admin.action(description=_("Sincronizar modelos aprovados da Meta"))
+    def sync_templates(self, request, queryset):
+        for connection in queryset.filter(provider=Connection.Provider.META):
+            try:
+                created, updated = message_templates.template_sync(connection)
+            except SendError as exc:
+                self.message_user(request, f"{connection}: {exc.text}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _("%(conn)s: %(created)d modelo(s) novo(s), %(updated)d atualizado(s).")
+                % {"conn": connection, "created": created, "updated": updated},
+                messages.SUCCESS,
+            )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

@@ -27,7 +27,7 @@ from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 
 from .models import Connection
-from .providers import ParsedMessage, ParseResult, StatusUpdate
+from .providers import MessageChange, ParsedMessage, ParseResult, StatusUpdate
 from .services import connection_state_ingest
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,30 @@ def _reaction_target(connection: Connection, parsed: ParsedMessage) -> Ticket | 
         return None
     ticket_id = Message.objects.by_provider_id(connection, target).values_list("ticket_id", flat=True).first()
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+
+
+def _edit_target(connection: Connection, parsed: ParsedMessage) -> Ticket | None:
+    """A client's edit (Meta "edit") stays with the message it edits, like a reaction."""
+    target = parsed.message.reply_to_provider_id
+    if not (parsed.message.media or {}).get("edit") or not target:
+        return None
+    ticket_id = Message.objects.by_provider_id(connection, target).values_list("ticket_id", flat=True).first()
+    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+
+
+def change_ingest(*, connection: Connection, change: MessageChange) -> str:
+    """Apply a client's edit or delete to the message it names; the message itself is never removed."""
+    if change.action == "deleted":
+        done = ticket_services.message_client_delete(
+            connection=connection, provider_message_id=change.provider_message_id, at=change.timestamp
+        )
+    elif change.action == "edited" and change.text:
+        done = ticket_services.message_client_edit(
+            connection=connection, provider_message_id=change.provider_message_id, text=change.text, at=change.timestamp
+        )
+    else:
+        return "change_ignored"
+    return "change_applied" if done else "change_unchanged"
 
 
 def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_event_id=None) -> str:
@@ -88,11 +112,18 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_even
         )
         return "stored" if stored else "duplicate"
     client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
-    ticket = _reaction_target(connection, parsed)
+    ticket = _reaction_target(connection, parsed) or _edit_target(connection, parsed)
     created = False
     if ticket is None:
         ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
     stored = ticket_services.message_store(ticket=ticket, msg=msg, source_event_id=source_event_id)
+    if stored and (msg.media or {}).get("edit") and msg.reply_to_provider_id:
+        ticket_services.message_client_edit(
+            connection=connection,
+            provider_message_id=msg.reply_to_provider_id,
+            text=msg.text or (msg.media or {}).get("caption") or "",
+            at=msg.timestamp,
+        )
     ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp)
     return "stored" if stored else "duplicate"
 
@@ -151,6 +182,8 @@ def parsed_ingest(*, connection: Connection, result: ParseResult, source_event_i
         )
     for status in result.statuses:
         bump(status_ingest(connection=connection, status=status))
+    for change in getattr(result, "changes", ()):
+        bump(change_ingest(connection=connection, change=change))
     for update in result.states:
         bump("state_stored" if connection_state_ingest(connection=connection, update=update) else "state_stale")
     return counts

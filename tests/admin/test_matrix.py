@@ -22,10 +22,25 @@ MODELS = [
     "tickets.message",
     "tickets.ticketevent",
     "whatsapp.webhookevent",
+    "tickets.quickreply",
+    "tickets.messagetemplate",
 ]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
-ADDABLE_BY_ADMIN = {"accounts.reseller", "accounts.department", "accounts.user", "whatsapp.connection"}
-ADDABLE_BY_MANAGER = {"accounts.department", "accounts.user", "whatsapp.connection"}
+ADDABLE_BY_ADMIN = {
+    "accounts.reseller",
+    "accounts.department",
+    "accounts.user",
+    "whatsapp.connection",
+    "tickets.quickreply",
+    "tickets.messagetemplate",
+}
+ADDABLE_BY_MANAGER = {
+    "accounts.department",
+    "accounts.user",
+    "whatsapp.connection",
+    "tickets.quickreply",
+    "tickets.messagetemplate",
+}
 MANAGERS = {"reseller_user": "demo", "outsider_reseller": "outra"}
 
 
@@ -115,7 +130,7 @@ def test_manager_cannot_open_an_installation_admin(client, world, who):
 
 
 def _workspace_expected(who, path_kind, side):
-    if path_kind in ("claim", "close", "reply"):
+    if path_kind in ("claim", "close", "reply", "transfer", "note", "template"):
         return 405  # GET on a state-changing path, logged in or not
     if who == "anonymous":
         return 302
@@ -132,6 +147,16 @@ def _workspace_expected(who, path_kind, side):
         "agent3": "none",
     }[who]
     return 200 if home is None or home == side else 404
+
+
+ACTION_PATHS = (
+    ("claim", "assumir/"),
+    ("close", "finalizar/"),
+    ("reply", "responder/"),
+    ("transfer", "transferir/"),
+    ("note", "nota/"),
+    ("template", "modelo/"),
+)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +178,7 @@ def test_workspace_matrix(client, world, who):
                 if (str(side.ticket.pk) in page) != visible:
                     wrong.append(f"queue as {who}: ticket of {side_name} shown={not visible}")
     for side_name, side in (("demo", world.demo), ("outra", world.outra)):
-        for kind, path in (("detail", ""), ("claim", "assumir/"), ("close", "finalizar/"), ("reply", "responder/")):
+        for kind, path in (("detail", ""), *ACTION_PATHS):
             response = client.get(f"/tickets/{side.ticket.pk}/{path}")
             expected = _workspace_expected(who, kind, side_name)
             if response.status_code != expected:
@@ -163,8 +188,10 @@ def test_workspace_matrix(client, world, who):
         # A ticket the user cannot see cannot be acted on either: 404 (302 to login when anonymous), unchanged.
         if _workspace_expected(who, "detail", side_name) in (302, 404):
             before = Ticket.objects.filter(pk=side.ticket.pk).values().get()
-            for kind, path in (("claim", "assumir/"), ("close", "finalizar/"), ("reply", "responder/")):
-                response = client.post(f"/tickets/{side.ticket.pk}/{path}", {"text": "invasão", "nonce": "x"})
+            for kind, path in ACTION_PATHS:
+                body = {"text": "invasão", "nonce": "x", "department": str(side.department.pk)}
+                body.update(template=str(side.message_template.pk), param="invasão", agent=str(side.user.pk))
+                response = client.post(f"/tickets/{side.ticket.pk}/{path}", body)
                 expected = 302 if who == "anonymous" else 404
                 if response.status_code != expected:
                     wrong.append(f"POST {kind} {side_name}: {response.status_code} != {expected}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories as f
-from tickets.models import Message, TicketEvent
+from tickets.models import Message, MessageTemplate, QuickReply, TicketEvent
 from whatsapp import journal
 
 
@@ -24,6 +24,8 @@ class Side:
     message: object
     ticket_event: object
     webhook_event: object
+    quick_reply: object
+    message_template: object
 
     def rows(self) -> dict:
         return {
@@ -36,6 +38,8 @@ class Side:
             "tickets.message": self.message,
             "tickets.ticketevent": self.ticket_event,
             "whatsapp.webhookevent": self.webhook_event,
+            "tickets.quickreply": self.quick_reply,
+            "tickets.messagetemplate": self.message_template,
         }
 
 
@@ -55,6 +59,10 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
         message=Message.objects.get(ticket=ticket),
         ticket_event=TicketEvent.objects.get(ticket=ticket),
         webhook_event=event,
+        quick_reply=QuickReply.objects.create(reseller=reseller, shortcut=f"/ola-{wa_id}", text="Olá {{nome}}"),
+        message_template=MessageTemplate.objects.create(
+            connection=connection, name=f"retomar_{wa_id}", language="pt_BR", body="Olá {{1}}"
+        ),
     )
 
 

@@ -112,3 +112,22 @@ def test_seed_demo_options_set_secrets_and_api_base():
     assert User.objects.get(email="revenda@demo.local").check_password("another-pw-1")
     meta.refresh_from_db()
     assert meta.app_secret == "app-secret-x"  # given secrets persist when not given again
+
+
+@pytest.mark.django_db
+def test_seed_demo_registers_the_contract_template_and_quick_reply():
+    from tickets.models import MessageTemplate, QuickReply
+
+    seed()
+    seed()  # idempotent
+    [template] = MessageTemplate.objects.all()
+    assert (template.connection.key, template.name, template.language, template.status) == (
+        "demo-meta",
+        "retomar_atendimento",
+        "pt_BR",
+        "APPROVED",
+    )
+    assert template.body == "Olá {{1}}, podemos continuar seu atendimento?"
+    [reply] = QuickReply.objects.all()
+    assert (reply.shortcut, reply.department) == ("/ola", None)
+    assert reply.text == "Olá {{nome}}, sou {{agente}}. Como posso ajudar?"

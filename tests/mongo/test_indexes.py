@@ -17,6 +17,8 @@ EXPECTED_COLLECTIONS = {
     "tickets.Ticket": "tickets",
     "tickets.Message": "messages",
     "tickets.TicketEvent": "ticket_events",
+    "tickets.QuickReply": "quick_replies",
+    "tickets.MessageTemplate": "message_templates",
     "whatsapp.Connection": "whatsapp_connections",
     "whatsapp.WebhookEvent": "webhook_events",
     "tickets.MediaFile": "media_files",

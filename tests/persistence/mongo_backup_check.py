@@ -14,6 +14,7 @@ from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
 from tests.persistence.helpers import store_media_message
+from tickets.models import MessageTemplate, QuickReply
 from whatsapp.models import WebhookEvent
 
 
@@ -50,6 +51,8 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     f.make_ticket(conn, agent=agent, closed_by=agent)
     store_media_message(f.make_ticket(conn, text="Olá, ação ✓"))
     WebhookEvent.objects.create(connection=conn, dedup_key="k", body=b"\x00\xff raw", received_at=timezone.now())
+    QuickReply.objects.create(reseller=reseller, shortcut="/ola", text="Olá {{nome}}")
+    MessageTemplate.objects.create(connection=conn, name="retomar", language="pt_BR", body="Olá {{1}}")
 
     manifest = backup(tmp_path / "bk")
     assert manifest["profile"] == "mongodb" and manifest["point_in_time"] is False

@@ -12,7 +12,7 @@ from iaze.lib import clock
 from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox, services
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Message, MessageTemplate, QuickReply, Ticket, TicketEvent
 from whatsapp.models import WebhookEvent
 
 from .. import factories as f
@@ -47,6 +47,8 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
         business_hours={"mon": [["08:00", "18:00"]]}, greeting_text="Olá! Em que posso ajudar?"
     )
     store_media_message(closed)
+    QuickReply.objects.create(reseller=tenant.reseller, shortcut="/ola", text="Olá {{nome}}!")
+    MessageTemplate.objects.create(connection=meta_conn, name="retomar", language="pt_BR", body="Olá {{1}}")
     return closed
 
 
@@ -67,6 +69,8 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "webhook_events": 1,
         "media_files": 1,
         "media_downloads": 1,
+        "quick_replies": 1,
+        "message_templates": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.utils import timezone
 
 from tests import factories as f
 from tests.support.webhooks import post_evolution_text, post_meta_text
@@ -59,7 +60,8 @@ def test_greeting_once_per_ticket_and_again_on_the_next_ticket(client, tenant, l
 
 def test_farewell_on_finalizar(client, tenant, live, fake, agent1):
     configure(tenant, farewell_text=FAREWELL)
-    post_meta_text(client, live, wa_id="5511962620002", text="oi", ts=MONDAY_MORNING)
+    # A recent message: a reply is only allowed inside the client's 24-hour window (tickets.window).
+    post_meta_text(client, live, wa_id="5511962620002", text="oi", ts=int(timezone.now().timestamp()))
     ticket = Ticket.objects.get()
     client.force_login(agent1)
     client.post(f"/tickets/{ticket.pk}/assumir/")

@@ -6,6 +6,8 @@ there imports this test (`from tests.whatsapp.mongo_lane import *`). It needs th
 receipts, connection state, and an outbox send to the fake provider.
 """
 
+from django.utils import timezone
+
 from accounts.models import Client
 from tests import factories as f
 from tests.fake_provider import FakeProvider
@@ -26,13 +28,16 @@ def test_whatsapp_ingest_on_mongomock(mongomock_db, settings):
     reseller = f.make_reseller("demo")
     dept = f.make_department(reseller, "Suporte")
     agent = f.make_user("a@x.local", reseller=reseller, departments=[dept])
+    now = int(timezone.now().timestamp())
     with FakeProvider() as fake:
         conn = f.make_connection(reseller, dept, key="demo-meta", api_base_url=fake.url)
         evo = f.make_connection(
             reseller, dept, key="demo-evo", provider=Connection.Provider.EVOLUTION, api_base_url=fake.url
         )
         for i in range(3):
-            raw = raw_json(meta_text(conn, wa_id="5511911110000", message_id=f"wamid.m{i}", name="Maria" if i else ""))
+            # Recent messages: a reply is only allowed inside the client's 24-hour window.
+            body = meta_text(conn, wa_id="5511911110000", message_id=f"wamid.m{i}", name="Maria" if i else "", ts=now)
+            raw = raw_json(body)
             for _ in range(2):  # every delivery twice: the journal and the message index dedup
                 _journal_and_process(conn, raw)
         assert WebhookEvent.objects.count() == 3 and Message.objects.count() == 3 and Ticket.objects.count() == 1

@@ -73,7 +73,11 @@ def test_receipts():
     read = EVO.parse(f.load_payload("evolution_messages_update_read.json"))
     assert [(s.provider_message_id, s.status) for s in read.statuses] == [("A5561E44C2A63682E4295B52F484C14E", "read")]
     deleted = EVO.parse(f.load_payload("evolution_messages_update_deleted_status.json"))
-    assert deleted.empty
+    # Not a receipt: what the client did to its message (tickets.conversation shows it).
+    assert not deleted.statuses
+    assert [(c.provider_message_id, c.action) for c in deleted.changes] == [
+        ("A5561E44C2A63682E4295B52F484C14E", "deleted")
+    ]
     numeric = {"event": "MESSAGES_UPDATE", "data": [{"key": {"id": "X1"}, "update": {"status": 3}}]}
     assert [(s.provider_message_id, s.status) for s in EVO.parse(numeric).statuses] == [("X1", "delivered")]
 

@@ -85,7 +85,8 @@ def test_header_names_state_agent_department_and_events(client, world):
     html = client.get(url(world.t["fim"])).content.decode()
     assert "Finalizado" in html and "Agente 1" in html and "Suporte" in html
     assert "Assumido" in html and "por Agente 1" in html and "Atendendo → Finalizado" in html
-    assert "Assumir" not in html and 'name="text"' not in html
+    # No reply box; the internal note form (also named "text") stays, notes are allowed when finalizado.
+    assert "Assumir" not in html and 'class="reply-form"' not in html and "/responder/" not in html
 
 
 def test_earlier_tickets_of_the_client_are_linked(client, world, meta_conn):

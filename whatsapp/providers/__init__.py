@@ -10,6 +10,7 @@ from .meta import MetaProvider
 from .types import (
     ConnectionStateUpdate,
     InboundMessage,
+    MessageChange,
     MessageKind,
     ParsedMessage,
     ParseResult,
@@ -17,11 +18,13 @@ from .types import (
     SendError,
     SendResult,
     StatusUpdate,
+    TemplateInfo,
 )
 
 __all__ = [
     "ConnectionStateUpdate",
     "InboundMessage",
+    "MessageChange",
     "MessageKind",
     "ParseResult",
     "ParsedMessage",
@@ -30,6 +33,7 @@ __all__ = [
     "SendResult",
     "Sender",
     "StatusUpdate",
+    "TemplateInfo",
     "get_provider",
 ]
 

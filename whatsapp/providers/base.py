@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .types import DownloadedMedia, MediaRule, ParseResult, SendError, SendResult
+from .types import OUTBOUND, DownloadedMedia, MediaRule, ParseResult, SendError, SendResult, TemplateInfo
 from .urls import UnsafeURL, check_provider_url
 
 # Formats no provider should carry for a helpdesk: programs and scripts.
@@ -71,6 +71,43 @@ class Provider:
     def event_media_base64(self, payload, provider_message_id: str) -> str | None:
         """The file a webhook body itself carries for this message (Evolution's base64), if any."""
         return None
+
+    def send_template(self, *, to: str, name: str, language: str, params: list[str]) -> SendResult:
+        raise SendError(
+            "unsupported", gettext("Esta conexão não envia modelos de mensagem (só a Meta)."), retryable=False
+        )
+
+    def list_templates(self) -> list[TemplateInfo]:
+        raise SendError(
+            "unsupported", gettext("Esta conexão não tem modelos de mensagem (só a Meta)."), retryable=False
+        )
+
+    def send_outbound(
+        self, *, to: str, direction: str, text: str = "", template: dict | None = None, file: dict | None = None
+    ) -> SendResult:
+        """The outbox's one way in. Anything but an outbound message (an internal note, a client's
+        message) is refused here, before any HTTP call, whatever path reached the adapter."""
+        if direction != OUTBOUND:
+            raise SendError(
+                "not_outbound", gettext("Notas internas e mensagens recebidas nunca são enviadas."), retryable=False
+            )
+        if template is not None:
+            return self.send_template(
+                to=to,
+                name=str(template.get("name", "")),
+                language=str(template.get("language", "")),
+                params=[str(p) for p in template.get("params") or []],
+            )
+        if file is not None:  # {kind, content, mime_type, filename}; the text is its caption
+            return self.send_media(
+                to=to,
+                kind=file["kind"],
+                content=file["content"],
+                mime_type=file["mime_type"],
+                filename=file.get("filename", ""),
+                caption=text,
+            )
+        return self.send_text(to=to, text=text)
 
 
 _local = threading.local()
@@ -189,24 +226,29 @@ def _timeout_error() -> SendError:
     return SendError("timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True)
 
 
-def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
-    """POST to a checked URL, without redirects, within a total deadline.
+def _request(method: str, url: str, *, deadline: float | None = None, max_bytes: int | None = None, **kwargs):
+    """Every provider call: a checked URL, no redirects, one total deadline (not per read).
 
-    A refused URL is a final SendError with a mapped reason; a timeout (total, not per read)
-    or a dropped connection is a retryable one."""
+    A refused URL is a final SendError with a mapped reason; a timeout or a dropped connection is
+    a retryable one. The body is read while the deadline still applies (`max_bytes` caps it)."""
     try:
         check_provider_url(url)
     except UnsafeURL as exc:
         if exc.unresolved:
             raise SendError("connection", exc.text, retryable=True) from exc
         raise SendError("unsafe_url", exc.text, retryable=False) from exc
-    watch = _Watch(http_deadline())
+    limit = http_deadline() if deadline is None else deadline
+    budget = getattr(_local, "budget", None)
+    watch = _Watch(min(limit, budget) if budget else limit)
     try:
         with watch:
-            response = http_session().post(
-                url, json=json, headers=headers, timeout=http_timeout(), allow_redirects=False
+            response = http_session().request(
+                method, url, timeout=http_timeout(), allow_redirects=False, stream=max_bytes is not None, **kwargs
             )
-            _ = response.content  # read the whole body while the deadline still applies
+            if max_bytes is None:
+                _ = response.content
+            else:
+                _read_capped(response, max_bytes)
     except requests.Timeout as exc:
         raise _timeout_error() from exc
     except requests.RequestException as exc:
@@ -218,6 +260,49 @@ def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
     if watch.expired:
         raise _timeout_error()
     return response
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> None:
+    """Read a streamed body into response._content, refusing more than max_bytes."""
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if response.status_code < 300 and declared > max_bytes:
+        response.close()
+        raise too_large(max_bytes)
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()
+            raise too_large(max_bytes)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
+
+
+def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
+    return _request("POST", url, json=json, headers=headers)
+
+
+def get_json(url: str, *, headers: dict, params: dict | None = None) -> requests.Response:
+    return _request("GET", url, headers=headers, params=params)
+
+
+def transfer_deadline() -> float:
+    """Files take longer than JSON: downloads and uploads get their own total deadline."""
+    return float(getattr(settings, "WHATSAPP_FILE_TIMEOUT", 120.0))
+
+
+def get_bytes(url: str, *, headers: dict, max_bytes: int) -> tuple[int, bytes, str]:
+    """GET a file, refusing more than max_bytes. Returns (status, bytes, content type)."""
+    response = _request("GET", url, headers=headers, max_bytes=max_bytes, deadline=transfer_deadline())
+    return response.status_code, response.content, response.headers.get("Content-Type", "")
+
+
+def post_multipart(url: str, *, data: dict, files: dict, headers: dict) -> requests.Response:
+    """POST multipart/form-data (a file upload)."""
+    return _request("POST", url, data=data, files=files, headers=headers, deadline=transfer_deadline())
 
 
 def http_error(status: int) -> SendError:
@@ -241,50 +326,6 @@ def http_error(status: int) -> SendError:
         gettext("O provedor recusou a mensagem (HTTP %(status)d).") % {"status": status},
         retryable=False,
     )
-
-
-def _transport_error(exc: Exception) -> SendError:
-    if isinstance(exc, requests.Timeout):
-        return SendError(
-            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
-        )
-    return SendError(
-        "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
-    )
-
-
-def get_json(url: str, *, headers: dict) -> requests.Response:
-    """GET with timeouts (a provider's JSON answer); transport failures are retryable SendErrors."""
-    try:
-        return http_session().get(url, headers=headers, timeout=http_timeout())
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        raise _transport_error(exc) from exc
-
-
-def get_bytes(url: str, *, headers: dict, max_bytes: int) -> tuple[int, bytes, str]:
-    """GET a file, streamed, refusing more than max_bytes. Returns (status, bytes, content type)."""
-    try:
-        with http_session().get(url, headers=headers, timeout=http_timeout(), stream=True) as response:
-            declared = int(response.headers.get("Content-Length") or 0)
-            if response.status_code < 300 and declared > max_bytes:
-                raise too_large(max_bytes)
-            chunks, size = [], 0
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise too_large(max_bytes)
-                chunks.append(chunk)
-            return response.status_code, b"".join(chunks), response.headers.get("Content-Type", "")
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        raise _transport_error(exc) from exc
-
-
-def post_multipart(url: str, *, data: dict, files: dict, headers: dict) -> requests.Response:
-    """POST multipart/form-data (a file upload) with timeouts; transport failures are retryable SendErrors."""
-    try:
-        return http_session().post(url, data=data, files=files, headers=headers, timeout=http_timeout())
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        raise _transport_error(exc) from exc
 
 
 def too_large(limit: int) -> SendError:

@@ -28,6 +28,7 @@ from .types import (
     DownloadedMedia,
     InboundMessage,
     MediaRule,
+    MessageChange,
     MessageKind,
     ParsedMessage,
     ParseResult,
@@ -153,7 +154,12 @@ def _content(mtype: str, message: dict) -> tuple[str, str, dict, str]:
             reply_to,
         )
     if mtype == "protocolMessage":
-        return K.SYSTEM, "", {"type": as_str(body.get("type")), "key": body.get("key")}, ""
+        media = {"type": as_str(body.get("type")), "key": body.get("key")}
+        edited = as_dict(body.get("editedMessage"))
+        if edited:
+            inner = _unwrap(edited)
+            media["edited_text"] = _content(_message_type({}, inner), inner)[1]
+        return K.SYSTEM, "", media, ""
     return K.UNSUPPORTED, "", {}, ""
 
 
@@ -240,6 +246,37 @@ def parse_receipt(data: dict, at: datetime | None) -> StatusUpdate | None:
     )
 
 
+def parse_deleted(data: dict, at: datetime | None) -> MessageChange | None:
+    """messages.update with status DELETED: the client deleted (or, on some versions, edited) a message."""
+    update = as_dict(data.get("update"))
+    raw = as_str(data.get("status") if data.get("status") is not None else update.get("status")).upper()
+    pid = as_str(data.get("keyId") or as_dict(data.get("key")).get("id"))
+    if raw != "DELETED" or not pid or data.get("fromMe") is True:
+        return None
+    return MessageChange(provider_message_id=pid, action="deleted", timestamp=at)
+
+
+def protocol_change(parsed: ParsedMessage) -> MessageChange | None:
+    """A protocolMessage upsert that revokes (type REVOKE / 0) or edits (MESSAGE_EDIT / 14) an earlier message."""
+    media = parsed.message.media or {}
+    if parsed.from_me or parsed.message.kind != K.SYSTEM or parsed.message.raw_type != "protocolMessage":
+        return None
+    target = as_str(as_dict(media.get("key")).get("id"))
+    kind = as_str(media.get("type")).upper()
+    if not target:
+        return None
+    if kind in ("REVOKE", "0"):
+        return MessageChange(provider_message_id=target, action="deleted", timestamp=parsed.message.timestamp)
+    if kind in ("MESSAGE_EDIT", "14"):
+        return MessageChange(
+            provider_message_id=target,
+            action="edited",
+            text=as_str(media.get("edited_text")),
+            timestamp=parsed.message.timestamp,
+        )
+    return None
+
+
 class EvolutionProvider(Provider):
     max_text_length = TEXT_LIMIT
     credential_in_body = True
@@ -267,9 +304,17 @@ class EvolutionProvider(Provider):
         if event in ("messages.upsert", "send.message"):
             for data in items:
                 parsed = parse_upsert(data)
+                change = protocol_change(parsed) if parsed else None
+                if change is not None:
+                    result.changes.append(change)
+                    continue
                 result.messages.append(parsed) if parsed else result.skipped.append("message without sender")
         elif event == "messages.update":
             for data in items:
+                change = parse_deleted(data, at)
+                if change is not None:
+                    result.changes.append(change)
+                    continue
                 status = parse_receipt(data, at)
                 result.statuses.append(status) if status else result.skipped.append(
                     f"receipt {data.get('status')!r} is not a delivery state"

@@ -36,6 +36,7 @@ from .types import (
     SendError,
     SendResult,
     StatusUpdate,
+    TemplateInfo,
 )
 
 K = MessageKind
@@ -285,8 +286,8 @@ class MetaProvider(Provider):
             return http_error(response.status_code)
         retryable = code in RETRYABLE_CODES or response.status_code >= 500 or response.status_code == 429
         if download and code == "100":
-            reason = gettext("O arquivo não está mais disponível na Meta (o ID da mídia expirou ou não existe).")
-            return SendError(code, reason, retryable=retryable)
+            gone = gettext("O arquivo não está mais disponível na Meta (o ID da mídia expirou ou não existe).")
+            return SendError(code, gone, retryable=retryable)
         reason = SEND_REASONS.get(code) or (
             gettext("O provedor está indisponível no momento; nova tentativa em breve.")
             if retryable
@@ -388,3 +389,53 @@ class MetaProvider(Provider):
             body["filename"] = filename
         message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: body}
         return self._send_message(f"{base}/messages", message)
+
+    # --- message templates ------------------------------------------------------------------
+
+    def send_template(self, *, to: str, name: str, language: str, params: list[str]) -> SendResult:
+        """POST /{phone-number-id}/messages with type "template": the body's {{n}} filled by `params`."""
+        template: dict = {"name": name, "language": {"code": language}}
+        if params:
+            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template,
+        }
+        url = f"{self._base()}/{self.connection.phone_number_id}/messages"
+        return self._send_message(url, body)
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """GET /{business-account-id}/message_templates, every page (a few at most)."""
+        url = f"{self._base()}/{self.connection.business_account_id}/message_templates"
+        params: dict | None = {"limit": 100, "fields": "name,language,status,category,components"}
+        found: list[TemplateInfo] = []
+        for _page in range(20):
+            response = get_json(url, headers=self._auth(), params=params)
+            try:
+                data = as_dict(response.json())
+            except ValueError:
+                data = {}
+            if response.status_code >= 300:
+                refused = self._refusal(response)
+                raise SendError(refused.code, refused.text, retryable=False)
+            for t in as_list(data.get("data")):
+                t = as_dict(t)
+                components = [as_dict(c) for c in as_list(t.get("components"))]
+                body = next((as_str(c.get("text")) for c in components if c.get("type") == "BODY"), "")
+                found.append(
+                    TemplateInfo(
+                        name=as_str(t.get("name")),
+                        language=as_str(t.get("language")),
+                        status=as_str(t.get("status")).upper(),
+                        category=as_str(t.get("category")),
+                        body=body,
+                    )
+                )
+            url = as_str(as_dict(data.get("paging")).get("next"))
+            params = None  # the next URL carries them
+            if not url:
+                break
+        return [t for t in found if t.name]

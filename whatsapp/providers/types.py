@@ -26,6 +26,13 @@ class MessageKind(models.TextChoices):
     INTERACTIVE = "interactive", _("Resposta interativa")
     UNSUPPORTED = "unsupported", _("Não suportada")
     SYSTEM = "system", _("Sistema")
+    # An approved message template (Meta), the only thing a business may send outside the 24-hour window.
+    TEMPLATE = "template", _("Modelo")
+
+
+# The only direction an adapter sends (tickets' Message.Direction.OUT); internal notes and
+# inbound messages are refused by every adapter (Provider.send_outbound).
+OUTBOUND = "out"
 
 
 @dataclass(frozen=True)
@@ -84,18 +91,43 @@ class ConnectionStateUpdate:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class MessageChange:
+    """What a client did to a message already sent: "edited" (new `text`) or "deleted" (for everyone).
+
+    Evolution reports an edit with the same DELETED status it uses for deletes; see docs/whatsapp.md.
+    """
+
+    provider_message_id: str
+    action: str
+    text: str = ""
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A message template as the provider lists it (Meta: GET /{business-account-id}/message_templates)."""
+
+    name: str
+    language: str
+    status: str
+    category: str = ""
+    body: str = ""
+
+
 @dataclass
 class ParseResult:
     event_type: str = ""
     messages: list[ParsedMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     states: list[ConnectionStateUpdate] = field(default_factory=list)
+    changes: list[MessageChange] = field(default_factory=list)
     # Why parts of the body were skipped (not the provider's shape, unknown field...).
     skipped: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.messages or self.statuses or self.states)
+        return not (self.messages or self.statuses or self.states or self.changes)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import secrets
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Department, Reseller, ResellerConfig, User
+from tickets.models import MessageTemplate, QuickReply
 from whatsapp.models import Connection
 
 USERS = [
@@ -86,6 +87,23 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"connection: {c.key} ({c.provider}) webhook /whatsapp/webhook/{c.key}/ api_base={c.api_base_url}"
             )
+        MessageTemplate.objects.update_or_create(
+            connection=meta,
+            name="retomar_atendimento",
+            language="pt_BR",
+            defaults={
+                "category": "UTILITY",
+                "body": "Olá {{1}}, podemos continuar seu atendimento?",
+                "status": MessageTemplate.Status.APPROVED,
+            },
+        )
+        QuickReply.objects.update_or_create(
+            reseller=reseller,
+            department=None,
+            shortcut="/ola",
+            defaults={"text": "Olá {{nome}}, sou {{agente}}. Como posso ajudar?", "active": True},
+        )
+        self.stdout.write("template: retomar_atendimento (pt_BR) on demo-meta; quick reply: /ola")
         self.stdout.write(f"  demo-meta app secret: {meta.app_secret}")
         self.stdout.write(f"  demo-meta verify token: {meta.verify_token}")
         self.stdout.write(f"  demo-meta access token: {meta.access_token}")

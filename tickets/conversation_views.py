@@ -1,0 +1,75 @@
+"""The conversation tools' views: Transferir, Nota interna, Modelo. Thin, like tickets.views.
+
+Each reads the form, calls one service and answers 303 (back to the conversation), 400 with
+the page and the reason, 403 (tickets.services.NotAllowed) or 409 (the ticket moved meanwhile).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from . import conversation, presenters, services, views
+
+
+def tools_context(request, ticket, *, dept_ids, messages_page) -> dict:
+    """The conversation tools' part of the detail page's context (called by tickets.views)."""
+    conversation.attach_client_actions(ticket, messages_page)
+    presenters.present_notes(messages_page)
+    return conversation.tools_context(request.user, ticket, dept_ids=dept_ids, quick=request.GET.get("resposta", ""))
+
+
+def _page_with_error(request, pk, *, error: str, field: str, status: int = 400):
+    ticket = views._get_ticket(request, pk)
+    context = views._detail_context(request, ticket)
+    context[field] = error
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+@require_POST
+@login_required
+def transfer(request, pk):
+    ticket = views._get_ticket(request, pk)
+    try:
+        services.ticket_transfer(
+            ticket=ticket,
+            by=request.user,
+            agent=request.POST.get("agent", ""),
+            department=request.POST.get("department", ""),
+        )
+    except services.TransferRejected as exc:
+        return _page_with_error(request, pk, error=str(exc), field="transfer_error")
+    except services.TicketConflict as exc:
+        return views._conflict(request, exc)
+    return views._see_other(ticket)
+
+
+@require_POST
+@login_required
+def note(request, pk):
+    ticket = views._get_ticket(request, pk)
+    try:
+        services.ticket_note_add(ticket=ticket, by=request.user, text=request.POST.get("text", ""))
+    except services.ReplyRejected as exc:
+        return _page_with_error(request, pk, error=str(exc), field="note_error")
+    return views._see_other(ticket)
+
+
+@require_POST
+@login_required
+def template_send(request, pk):
+    ticket = views._get_ticket(request, pk)
+    try:
+        services.ticket_template_send(
+            ticket=ticket,
+            agent=request.user,
+            template=request.POST.get("template", ""),
+            params=request.POST.getlist("param"),
+            nonce=request.POST.get("nonce", "")[:64],
+        )
+    except services.ReplyRejected as exc:
+        return _page_with_error(request, pk, error=str(exc), field="template_error")
+    except services.TicketConflict as exc:
+        return views._conflict(request, exc)
+    return views._see_other(ticket)
