@@ -23,6 +23,7 @@ from whatsapp.providers import SendError, get_provider
 
 from .activity import ticket_touch
 from .models import Message, Ticket
+from .signals import message_sent
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
         log.exception("message %s: unexpected error while sending", message_id)
         return "retry"
     _record_sent(message_id, lease, result.provider_message_id)
+    message_sent.send(sender=Message, connection_id=message.connection_id, at=timezone.now())
     return "sent"
 
 

@@ -19,9 +19,10 @@ from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 
+from .department_menu import department_menu_for
+from .health import connection_state_apply
 from .models import Connection
 from .providers import ParsedMessage, ParseResult, StatusUpdate
-from .services import connection_state_ingest
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage) -> str:
         ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
     stored = ticket_services.message_store(ticket=ticket, msg=msg)
     ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp)
+    if stored or created:
+        # After the greeting and the out-of-hours text: the department menu, or the client's answer to it.
+        ticket_services.ticket_menu_after_inbound(
+            ticket=ticket,
+            created=created,
+            department_menu=department_menu_for(connection),
+            kind=msg.kind,
+            text=msg.text,
+        )
     return "stored" if stored else "duplicate"
 
 
@@ -113,5 +123,6 @@ def parsed_ingest(*, connection: Connection, result: ParseResult) -> dict:
     for status in result.statuses:
         bump(status_ingest(connection=connection, status=status))
     for update in result.states:
-        bump("state_stored" if connection_state_ingest(connection=connection, update=update) else "state_stale")
+        for key in connection_state_apply(connection=connection, update=update):
+            bump(key)
     return counts

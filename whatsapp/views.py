@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import journal
+from . import health, journal
 from .models import Connection
 from .providers import get_provider
 
@@ -77,6 +77,7 @@ def webhook(request, key: str):
         return JsonResponse({"error": "unauthenticated"}, status=401)
     if not_json:
         return JsonResponse({"error": "body is not JSON"}, status=400)
+    health.webhook_seen(connection)
     event, created = journal.webhook_event_store(connection=connection, raw_body=raw, headers=request.headers)
     # A duplicate of an event that never finished (crash, concurrent first copy) is processed again:
     # processing is idempotent, so this only ever completes work.

@@ -9,8 +9,10 @@ from .evolution import EvolutionProvider
 from .meta import MetaProvider
 from .types import (
     ConnectionStateUpdate,
+    HistoryPage,
     InboundMessage,
     MessageKind,
+    Pairing,
     ParsedMessage,
     ParseResult,
     Sender,
@@ -21,8 +23,10 @@ from .types import (
 
 __all__ = [
     "ConnectionStateUpdate",
+    "HistoryPage",
     "InboundMessage",
     "MessageKind",
+    "Pairing",
     "ParseResult",
     "ParsedMessage",
     "Provider",

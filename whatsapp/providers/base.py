@@ -67,6 +67,20 @@ def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
         ) from exc
 
 
+def get_json(url: str, *, headers: dict, params: dict | None = None) -> requests.Response:
+    """GET with the same timeouts and errors as post_json (provider status pages, pairing codes)."""
+    try:
+        return http_session().get(url, params=params, headers=headers, timeout=http_timeout())
+    except requests.Timeout as exc:
+        raise SendError(
+            "timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True
+        ) from exc
+    except requests.ConnectionError as exc:
+        raise SendError(
+            "connection", gettext("Não foi possível conectar ao provedor; nova tentativa em breve."), retryable=True
+        ) from exc
+
+
 def from_unix(value) -> datetime | None:
     """Provider timestamps: seconds since the epoch, as int or str (Baileys: {"low": n})."""
     if isinstance(value, dict):
