@@ -16,6 +16,13 @@ In-process (tests):
         fake.calls                                # list of Call(provider, path, headers, json, status, at)
         fake.texts()                              # the texts it was asked to send, in order
 
+Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
+
+        fake.connect_answer = {...}               # GET {url}/instance/connect/{instance} (default: a QR code)
+        fake.history = [record, ...]              # POST {url}/chat/findMessages/{instance}: messages.upsert
+        fake.history_endless = True               #   `data` records, filtered by where.messageTimestamp.gte,
+                                                  #   paged by the body's page/offset (or a never-ending paging)
+
 Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047"
 (24-hour window closed), "400" (Evolution-style bad request), "timeout" (holds the request
 without answering for `hang_seconds`, default 30, or until stop()).
@@ -42,6 +49,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 META_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/messages$")
 EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/sendText/(?P<instance>[^/]+)$")
+CONNECT_PATH = re.compile(r"^(?:/[^/]+)*/instance/connect/(?P<instance>[^/]+)$")
+FIND_MESSAGES_PATH = re.compile(r"^(?:/[^/]+)*/chat/findMessages/(?P<instance>[^/]+)$")
+# A 1x1 PNG: what the gateway's `base64` field carries, a data: URI of the QR image.
+QR_PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+DEFAULT_CONNECT = {"pairingCode": "WZYEH1YY", "code": "2@FAKEQRPAYLOAD,abc,def", "base64": QR_PNG, "count": 1}
 
 META_ERRORS = {
     "130429": (
@@ -94,6 +109,9 @@ class FakeProvider:
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.connect_answer: dict = dict(DEFAULT_CONNECT)
+        self.history: list[dict] = []
+        self.history_endless = False
 
     # --- control -------------------------------------------------------------------------
     @property
@@ -118,10 +136,17 @@ class FakeProvider:
             self._always = None
             self.calls.clear()
             self.latency_ms = 0
+            self.connect_answer = dict(DEFAULT_CONNECT)
+            self.history = []
+            self.history_endless = False
+
+    def history_calls(self) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.provider == "evolution:findMessages"]
 
     def texts(self) -> list[str]:
         with self._lock:
-            return [_text_of(c) for c in self.calls]
+            return [_text_of(c) for c in self.calls if c.provider in ("meta", "evolution")]
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -204,6 +229,34 @@ class FakeProvider:
             "source": "unknown",
         }
 
+    def failure_answer(self) -> tuple[int, dict] | None:
+        """A configured failure for the pairing/history endpoints (Evolution's error shape), or None."""
+        failure = self._next_failure()
+        if not failure or failure == "timeout":
+            return None
+        status, _code, message, details = META_ERRORS[failure]
+        error = "Internal Server Error" if status >= 500 else "Bad Request"
+        return status, {"status": status, "error": error, "response": {"message": [f"{message}: {details}"]}}
+
+    def find_messages(self, body: dict) -> tuple[int, dict]:
+        """Evolution v2's findMessages answer: {"messages": {"total", "pages", "currentPage", "records"}}."""
+        failed = self.failure_answer()
+        if failed:
+            return failed
+        where = (body.get("where") or {}).get("messageTimestamp") or {}
+        gte = int(where.get("gte") or 0)
+        page = max(1, int(body.get("page") or 1))
+        size = max(1, int(body.get("offset") or 50))
+        with self._lock:
+            records = [r for r in self.history if int(r.get("messageTimestamp") or 0) >= gte]
+        if self.history_endless:  # a gateway whose paging never ends: always one more page, same records
+            return 200, {
+                "messages": {"total": 10**9, "pages": page + 1, "currentPage": page, "records": records[:size]}
+            }
+        pages = max(1, -(-len(records) // size))
+        chunk = records[(page - 1) * size : page * size]
+        return 200, {"messages": {"total": len(records), "pages": pages, "currentPage": page, "records": chunk}}
+
 
 def _text_of(call: Call) -> str:
     body = call.json or {}
@@ -239,6 +292,15 @@ def _handler(fake: FakeProvider):
             if self.path.rstrip("/") == "/_fake/calls":
                 with fake._lock:
                     return self._send(200, [asdict(c) for c in fake.calls])
+            path = self.path.split("?", 1)[0]
+            if CONNECT_PATH.match(path):
+                call = Call(provider="evolution:connect", path=path, headers=dict(self.headers), json=None)
+                fake._record(call)
+                if not self.headers.get("apikey"):
+                    call.status = 401
+                    return self._send(401, {"status": 401, "error": "Unauthorized"})
+                call.status, answer = fake.failure_answer() or (200, fake.connect_answer)
+                return self._send(call.status, answer)
             self._send(404, {"error": "not found"})
 
         def do_POST(self):
@@ -246,6 +308,14 @@ def _handler(fake: FakeProvider):
             path = self.path.split("?", 1)[0]
             if path.startswith("/_fake/"):
                 return self._control(path, body or {})
+            if FIND_MESSAGES_PATH.match(path):
+                call = Call(provider="evolution:findMessages", path=path, headers=dict(self.headers), json=body)
+                fake._record(call)
+                if not self.headers.get("apikey"):
+                    call.status = 401
+                    return self._send(401, {"status": 401, "error": "Unauthorized"})
+                call.status, answer = fake.find_messages(body or {})
+                return self._send(call.status, answer)
             evo = EVOLUTION_PATH.match(path)
             provider = "evolution" if evo else "meta" if META_PATH.match(path) else None
             if provider is None:
