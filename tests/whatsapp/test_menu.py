@@ -104,7 +104,7 @@ def test_anything_else_repeats_the_menu_at_most_twice(client, menu_conn, tenant,
     assert ticket.department == tenant.suporte and ticket.menu_done_at is None
     assert auto_texts() == [MENU_TEXT] * 3 and ticket.menu_prompts_sent == 3
     assert not TicketEvent.objects.filter(action=TicketEvent.Action.MENU_ROUTED).exists()
-    # After the repeats it stays where it is, still in espera of the default department; a late valid answer still routes.
+    # After the repeats it stays in espera of the default department; a late valid answer still routes.
     say(client, menu_conn, "2")
     assert the_ticket().department == tenant.financeiro
 
