@@ -142,11 +142,12 @@ def recovery_run_execute(run: RecoveryRun, lease: datetime) -> dict[str, int]:
 def _failed(mine, run: RecoveryRun, exc: Exception) -> dict[str, int]:
     text = (exc.text if isinstance(exc, SendError) else str(exc)) or type(exc).__name__
     code = exc.code if isinstance(exc, SendError) else type(exc).__name__
-    retry = run.attempts + 1 < MAX_ATTEMPTS and (not isinstance(exc, SendError) or exc.retryable)
+    # `run` was read after its claim: its attempts already count this one.
+    retry = run.attempts < MAX_ATTEMPTS and (not isinstance(exc, SendError) or exc.retryable)
     now = timezone.now()
     mine.update(
         state=RecoveryRun.State.PENDING if retry else RecoveryRun.State.FAILED,
-        next_attempt_at=now + RETRY_AFTER * (run.attempts + 1) if retry else None,
+        next_attempt_at=now + RETRY_AFTER * run.attempts if retry else None,
         error=f"{code}: {text}"[:2000],
         finished_at=None if retry else now,
         lease_until=None,
