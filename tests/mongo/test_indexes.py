@@ -19,6 +19,7 @@ EXPECTED_COLLECTIONS = {
     "tickets.TicketEvent": "ticket_events",
     "whatsapp.Connection": "whatsapp_connections",
     "whatsapp.WebhookEvent": "webhook_events",
+    "whatsapp.RecoveryRun": "whatsapp_recovery_runs",
 }
 
 
