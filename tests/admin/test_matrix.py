@@ -22,10 +22,17 @@ MODELS = [
     "tickets.message",
     "tickets.ticketevent",
     "whatsapp.webhookevent",
+    "whatsapp.recoveryrun",
 ]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
-ADDABLE_BY_ADMIN = {"accounts.reseller", "accounts.department", "accounts.user", "whatsapp.connection"}
-ADDABLE_BY_MANAGER = {"accounts.department", "accounts.user", "whatsapp.connection"}
+ADDABLE_BY_ADMIN = {
+    "accounts.reseller",
+    "accounts.department",
+    "accounts.user",
+    "whatsapp.connection",
+    "whatsapp.recoveryrun",  # a recovery started by hand for a chosen period
+}
+ADDABLE_BY_MANAGER = {"accounts.department", "accounts.user", "whatsapp.connection", "whatsapp.recoveryrun"}
 MANAGERS = {"reseller_user": "demo", "outsider_reseller": "outra"}
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from tests import factories as f
 from tickets.models import Message, TicketEvent
 from whatsapp import journal
+from whatsapp.models import RecoveryRun
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Side:
     message: object
     ticket_event: object
     webhook_event: object
+    recovery_run: object
 
     def rows(self) -> dict:
         return {
@@ -36,6 +39,7 @@ class Side:
             "tickets.message": self.message,
             "tickets.ticketevent": self.ticket_event,
             "whatsapp.webhookevent": self.webhook_event,
+            "whatsapp.recoveryrun": self.recovery_run,
         }
 
 
@@ -55,6 +59,7 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
         message=Message.objects.get(ticket=ticket),
         ticket_event=TicketEvent.objects.get(ticket=ticket),
         webhook_event=event,
+        recovery_run=RecoveryRun.objects.create(connection=connection, trigger="manual", since=timezone.now()),
     )
 
 
