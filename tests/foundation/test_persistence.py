@@ -54,7 +54,7 @@ def history(meta_conn, agent1):
 def test_snapshot_has_the_contract_shape(history, tmp_path):
     counts = snapshot(tmp_path / "snap.json")
     # The contract's keys, plus (additively) every other protected table.
-    assert set(counts) == CONTRACT_KEYS | {"clients", "ticket_events"}
+    assert set(counts) == CONTRACT_KEYS | {"clients", "ticket_events", "whatsapp_recovery_runs"}
     assert counts["clients"] == 3 and counts["ticket_events"] >= 3
     assert counts["tickets"] == {"espera": 1, "atendendo": 1, "finalizado": 1}
     assert counts["messages"] == 3 and counts["connections"] == 1 and counts["resellers"] == 1

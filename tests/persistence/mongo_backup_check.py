@@ -13,7 +13,7 @@ from django.utils import timezone
 from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
-from whatsapp.models import WebhookEvent
+from whatsapp.models import RecoveryRun, WebhookEvent
 
 
 @contextmanager
@@ -49,6 +49,7 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     f.make_ticket(conn, agent=agent, closed_by=agent)
     f.make_ticket(conn, text="Olá, ação ✓")
     WebhookEvent.objects.create(connection=conn, dedup_key="k", body=b"\x00\xff raw", received_at=timezone.now())
+    RecoveryRun.objects.create(connection=conn, trigger="manual", since=timezone.now())
 
     manifest = backup(tmp_path / "bk")
     assert manifest["profile"] == "mongodb" and manifest["point_in_time"] is False

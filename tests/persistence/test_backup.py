@@ -13,7 +13,7 @@ from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox, services
 from tickets.models import Message, Ticket, TicketEvent
-from whatsapp.models import WebhookEvent
+from whatsapp.models import RecoveryRun, WebhookEvent
 
 from .. import factories as f
 from .helpers import lane_profile, normalise_times, read_export, scratch
@@ -46,6 +46,7 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     ResellerConfig.objects.filter(reseller=tenant.reseller).update(
         business_hours={"mon": [["08:00", "18:00"]]}, greeting_text="Olá! Em que posso ajudar?"
     )
+    RecoveryRun.objects.create(connection=evo_conn, trigger="reconnect", since=timezone.now(), found=3, stored=2)
     return closed
 
 
@@ -64,6 +65,7 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "messages": Message.objects.count(),
         "ticket_events": TicketEvent.objects.count(),
         "webhook_events": 1,
+        "whatsapp_recovery_runs": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

@@ -2,7 +2,7 @@
 chat/findMessages and stores what the webhook never delivered, once, in order, through the webhook's routing."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -17,8 +17,14 @@ from whatsapp.providers import ConnectionStateUpdate
 
 pytestmark = pytest.mark.django_db
 
-NOW = int(time.time())
+NOW = int(time.time())  # reset before every test (below): records are relative to the test's own start
 MARIA, JOAO = "5511970000001", "5511970000002"
+
+
+@pytest.fixture(autouse=True)
+def _now():
+    global NOW
+    NOW = int(time.time())
 
 
 def record(msg_id, number, text, ts, *, from_me=False, jid=None):
@@ -179,8 +185,8 @@ def test_a_fromme_echo_on_an_open_ticket_is_stored_like_its_webhook_would(evo_li
 
 def test_a_manual_period_stores_only_that_period(evo_live, fake):
     fake.history = [record(f"3EB0WIN{i}", MARIA, f"w{i}", NOW - 1000 + i * 100) for i in range(5)]
-    since = timezone.now() - timedelta(seconds=850)
-    until = timezone.now() - timedelta(seconds=650)
+    since = datetime.fromtimestamp(NOW - 850, tz=UTC)
+    until = datetime.fromtimestamp(NOW - 650, tz=UTC)
     health.recovery_request(connection=evo_live, trigger="manual", since=since, until=until)
     recovery.recovery_pass()
     assert texts_of(Ticket.objects.get()) == ["w2", "w3"]
