@@ -166,6 +166,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.branding",
+                "whatsapp.context_processors.connection_alerts",
             ],
         },
     },
@@ -275,6 +276,16 @@ WHATSAPP_OUTBOX_PER_CONNECTION = env.int("WHATSAPP_OUTBOX_PER_CONNECTION", defau
 # saved and when used. A base with a query string, a fragment or user-info is always refused.
 ALLOW_PRIVATE_PROVIDER_HOSTS = env.bool("IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
+# Connection health and gap recovery (docs/whatsapp.md#connection-health).
+# A connection that used to receive webhooks and has been silent this long gets a warning.
+WHATSAPP_SILENCE_WARNING_MINUTES = env.int("WHATSAPP_SILENCE_WARNING_MINUTES", default=360)
+# Recovery asks for messages since the last stored one minus this margin (clocks and late stores).
+WHATSAPP_RECOVERY_OVERLAP_SECONDS = env.int("WHATSAPP_RECOVERY_OVERLAP_SECONDS", default=300)
+# ...but never further back than this, however old the last stored message is.
+WHATSAPP_RECOVERY_MAX_LOOKBACK_HOURS = env.int("WHATSAPP_RECOVERY_MAX_LOOKBACK_HOURS", default=72)
+# findMessages paging: records per page and the most pages one run reads (a gateway that never ends).
+WHATSAPP_RECOVERY_PAGE_SIZE = env.int("WHATSAPP_RECOVERY_PAGE_SIZE", default=100)
+WHATSAPP_RECOVERY_MAX_PAGES = env.int("WHATSAPP_RECOVERY_MAX_PAGES", default=50)
 
 LOGGING = {
     "version": 1,

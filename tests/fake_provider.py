@@ -18,6 +18,13 @@ In-process (tests):
         fake.templates()                          # the templates (Meta type "template") it was asked to send
         fake.message_templates = [...]            # what GET {url}/{waba-id}/message_templates lists
 
+Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
+
+        fake.connect_answer = {...}               # GET {url}/instance/connect/{instance} (default: a QR code)
+        fake.history = [record, ...]              # POST {url}/chat/findMessages/{instance}: messages.upsert
+        fake.history_endless = True               #   `data` records, filtered by where.messageTimestamp.gte,
+                                                  #   paged by the body's page/offset (or a never-ending paging)
+
 Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047"
 (24-hour window closed), "400" (Evolution-style bad request), "expired" (Meta's answer for a media
 id that no longer exists), "timeout" (holds the request without answering for `hang_seconds`,
@@ -63,6 +70,14 @@ EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/(?P<what>sendText|sendMedia)/
 EVOLUTION_MEDIA_PATH = re.compile(r"^(?:/[^/]+)*/chat/getBase64FromMediaMessage/(?P<instance>[^/]+)$")
 DOWNLOAD_PATH = re.compile(r"^/_media/(?P<token>[A-Za-z0-9_-]+)$")
 TEMPLATES_PATH = re.compile(r"^(?:/[^/]+)*/(?P<waba>[^/]+)/message_templates$")
+CONNECT_PATH = re.compile(r"^(?:/[^/]+)*/instance/connect/(?P<instance>[^/]+)$")
+FIND_MESSAGES_PATH = re.compile(r"^(?:/[^/]+)*/chat/findMessages/(?P<instance>[^/]+)$")
+# A 1x1 PNG: what the gateway's `base64` field carries, a data: URI of the QR image.
+QR_PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+DEFAULT_CONNECT = {"pairingCode": "WZYEH1YY", "code": "2@FAKEQRPAYLOAD,abc,def", "base64": QR_PNG, "count": 1}
 
 META_ERRORS = {
     "130429": (
@@ -129,6 +144,9 @@ class FakeProvider:
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.connect_answer: dict = dict(DEFAULT_CONNECT)
+        self.history: list[dict] = []
+        self.history_endless = False
 
     # --- control -------------------------------------------------------------------------
     @property
@@ -154,6 +172,9 @@ class FakeProvider:
             self.calls.clear()
             self.latency_ms = 0
             self._expire = 0
+            self.connect_answer = dict(DEFAULT_CONNECT)
+            self.history = []
+            self.history_endless = False
 
     def add_media(self, media_id: str, content: bytes, mime_type: str, *, sha256: str | None = None) -> None:
         with self._lock:
@@ -237,9 +258,13 @@ class FakeProvider:
             return 404, b"URL signature expired", "text/plain"
         return 200, found[0], found[1]
 
+    def history_calls(self) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.provider == "evolution:findMessages"]
+
     def texts(self) -> list[str]:
         with self._lock:
-            return [_text_of(c) for c in self.calls]
+            return [_text_of(c) for c in self.calls if c.provider in ("meta", "evolution")]
 
     def templates(self) -> list[dict]:
         """The `template` objects of the Meta template sends, in order."""
@@ -327,6 +352,34 @@ class FakeProvider:
             "source": "unknown",
         }
 
+    def failure_answer(self) -> tuple[int, dict] | None:
+        """A configured failure for the pairing/history endpoints (Evolution's error shape), or None."""
+        failure = self._next_failure()
+        if not failure or failure == "timeout":
+            return None
+        status, _code, message, details = META_ERRORS[failure]
+        error = "Internal Server Error" if status >= 500 else "Bad Request"
+        return status, {"status": status, "error": error, "response": {"message": [f"{message}: {details}"]}}
+
+    def find_messages(self, body: dict) -> tuple[int, dict]:
+        """Evolution v2's findMessages answer: {"messages": {"total", "pages", "currentPage", "records"}}."""
+        failed = self.failure_answer()
+        if failed:
+            return failed
+        where = (body.get("where") or {}).get("messageTimestamp") or {}
+        gte = int(where.get("gte") or 0)
+        page = max(1, int(body.get("page") or 1))
+        size = max(1, int(body.get("offset") or 50))
+        with self._lock:
+            records = [r for r in self.history if int(r.get("messageTimestamp") or 0) >= gte]
+        if self.history_endless:  # a gateway whose paging never ends: always one more page, same records
+            return 200, {
+                "messages": {"total": 10**9, "pages": page + 1, "currentPage": page, "records": records[:size]}
+            }
+        pages = max(1, -(-len(records) // size))
+        chunk = records[(page - 1) * size : page * size]
+        return 200, {"messages": {"total": len(records), "pages": pages, "currentPage": page, "records": chunk}}
+
 
 def _text_of(call: Call) -> str:
     body = call.json or {}
@@ -377,6 +430,14 @@ def _handler(fake: FakeProvider):
                 if not (self.headers.get("Authorization") or "").startswith("Bearer "):
                     return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
                 return self._send(200, {"data": fake.message_templates, "paging": {}})
+            if CONNECT_PATH.match(path):
+                call = Call(provider="evolution:connect", path=path, headers=dict(self.headers), json=None)
+                fake._record(call)
+                if not self.headers.get("apikey"):
+                    call.status = 401
+                    return self._send(401, {"status": 401, "error": "Unauthorized"})
+                call.status, answer = fake.failure_answer() or (200, fake.connect_answer)
+                return self._send(call.status, answer)
             download = DOWNLOAD_PATH.match(path)
             call = Call(provider="meta", path=path, headers=dict(self.headers), json=None)
             fake._record(call)
@@ -473,6 +534,14 @@ def _handler(fake: FakeProvider):
                 return self._control(path, body or {})
             if EVOLUTION_MEDIA_PATH.match(path):
                 return self._evolution_media(path, body)
+            if FIND_MESSAGES_PATH.match(path):
+                call = Call(provider="evolution:findMessages", path=path, headers=dict(self.headers), json=body)
+                fake._record(call)
+                if not self.headers.get("apikey"):
+                    call.status = 401
+                    return self._send(401, {"status": 401, "error": "Unauthorized"})
+                call.status, answer = fake.find_messages(body or {})
+                return self._send(call.status, answer)
             evo = EVOLUTION_PATH.match(path)
             provider = "evolution" if evo else "meta" if META_PATH.match(path) else None
             if provider is None:

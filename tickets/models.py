@@ -53,6 +53,9 @@ class Ticket(BaseModel):
     # Automatic texts are sent at most once per ticket (see tickets.auto_messages).
     greeting_sent_at = models.DateTimeField(null=True, blank=True)
     out_of_hours_sent_at = models.DateTimeField(null=True, blank=True)
+    # Department menu (tickets.menu): how many times it was sent, and when the client's choice ended it.
+    menu_prompts_sent = models.PositiveSmallIntegerField(default=0)
+    menu_done_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProtectedManager.from_queryset(TicketQuerySet)()
 
@@ -200,6 +203,7 @@ class TicketEvent(BaseModel):
         TRANSFERRED = "transferred", _("Transferido")
         NOTE = "note", _("Nota interna")
         TEMPLATE = "template", _("Modelo enviado")
+        MENU_ROUTED = "menu_routed", _("Encaminhado pelo menu")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(

@@ -27,6 +27,7 @@ from whatsapp.providers.base import call_budget
 from . import media as media_store
 from .activity import message_preview, ticket_touch
 from .models import MediaFile, Message, Ticket
+from .signals import message_sent
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
         log.exception("message %s: unexpected error while sending", message_id)
         return "retry"
     _record_sent(message_id, lease, result.provider_message_id)
+    message_sent.send(sender=Message, connection_id=message.connection_id, at=clock.now())
     return "sent"
 
 

@@ -26,7 +26,7 @@ from accounts.models import Department, User
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
-from . import auto_messages, media, outbox, permissions, window
+from . import auto_messages, media, menu, outbox, permissions, window
 from .activity import event_record, message_preview, ticket_touch
 from .models import Message, MessageTemplate, Ticket, TicketEvent, UIState
 
@@ -64,10 +64,12 @@ def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
     if not permissions.may_claim(agent, ticket):
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     now = clock.now()
+    unclaimed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True)
+    if not permissions.supervises(agent, ticket):
+        # The department the permission was checked against: the menu may have moved the ticket meanwhile.
+        unclaimed = unclaimed.filter(department_id=ticket.department_id)
     with transaction.atomic():
-        won = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True).update(
-            agent=agent, claimed_at=now, updated_at=now
-        )
+        won = unclaimed.update(agent=agent, claimed_at=now, updated_at=now)
         if won == 1:
             event_record(
                 ticket,
@@ -212,6 +214,77 @@ def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None =
     config = auto_messages.reseller_config(ticket)
     for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or clock.now()):
         ticket_auto_message_send(ticket=ticket, auto=auto)
+
+
+def ticket_menu_after_inbound(
+    *, ticket: Ticket, created: bool, department_menu: menu.DepartmentMenu | None, kind: str, text: str
+) -> str:
+    """The department menu's part after a client's message was stored (after greeting and out-of-hours).
+
+    A new ticket gets the menu; while the ticket waits unclaimed, the client's answer moves it to the
+    chosen department's espera (one conditional update: still open, unclaimed, unanswered, in the
+    department it was in) and confirms; any other answer repeats the menu, at most twice. Returns what
+    happened: "", "offered", "routed", "repeated".
+    """
+    if department_menu is None or not department_menu.usable:
+        return ""
+    fresh = Ticket.objects.filter(pk=ticket.pk).first()
+    if fresh is None:
+        return ""
+    if created:
+        return "offered" if _menu_prompt(fresh, department_menu, sent=0) else ""
+    if not menu.awaiting_answer(fresh) or kind in menu.NOT_AN_ANSWER:
+        return ""
+    option = menu.choice(department_menu, kind=kind, text=text)
+    if option is None:
+        if fresh.menu_prompts_sent >= menu.MAX_PROMPTS:
+            return ""
+        return "repeated" if _menu_prompt(fresh, department_menu, sent=fresh.menu_prompts_sent) else ""
+    now = clock.now()
+    with transaction.atomic():
+        won = Ticket.objects.filter(
+            pk=fresh.pk,
+            status=Ticket.Status.OPEN,
+            agent__isnull=True,
+            menu_done_at__isnull=True,
+            department_id=fresh.department_id,
+        ).update(department_id=option.department_id, menu_done_at=now, updated_at=now)
+        if won == 1:
+            event_record(
+                fresh,
+                actor=None,
+                action=TicketEvent.Action.MENU_ROUTED,
+                from_state=UIState.ESPERA,
+                to_state=UIState.ESPERA,
+                at=now,
+                by="menu",
+                choice=option.number,
+                from_department=str(fresh.department_id),
+                to_department=str(option.department_id),
+            )
+    if won != 1:
+        return ""  # claimed, answered or moved a moment before: the answer is an ordinary message
+    ticket_auto_message_send(
+        ticket=fresh, auto=auto_messages.AutoText("menu_confirm", menu.confirmation(option), flag=None)
+    )
+    return "routed"
+
+
+def _menu_prompt(ticket: Ticket, department_menu: menu.DepartmentMenu, *, sent: int) -> bool:
+    """Send the menu for the (sent+1)-th time, if the count still says `sent` and nobody claimed the ticket.
+
+    The count moves first (one conditional update), so of two answers at once only one repeats the menu,
+    and a ticket claimed a moment before never gets it. A crash between the two steps costs one menu,
+    never a ticket: it already waits in the connection's default department.
+    """
+    won = Ticket.objects.filter(
+        pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=True, menu_prompts_sent=sent, menu_done_at__isnull=True
+    ).update(menu_prompts_sent=sent + 1, updated_at=clock.now())
+    if won != 1:
+        return False
+    auto = auto_messages.AutoText(f"menu:{sent + 1}", menu.render(department_menu), flag=None)
+    ticket_auto_message_send(ticket=ticket, auto=auto)
+    return True
 
 
 def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) -> Message | None:

@@ -12,9 +12,20 @@ from django.utils.translation import ngettext
 
 from accounts.admin import deactivate_active
 from accounts.admin_site import ScopedAdmin, can_use_admin, secret_fields_register
+from accounts.models import Department
+from accounts.selectors import queryset_for as accounts_queryset_for
 from tickets import message_templates
 
 from . import journal
+from .admin_health import (
+    HEALTH_FIELDS,
+    MENU_FIELDSET,
+    ConnectionHealthAdminMixin,
+    MenuFields,
+    health_column,
+    pair_connection,
+    recover_since_last,
+)
 from .models import Connection, WebhookEvent
 from .providers import SendError
 from .providers.urls import UnsafeURL, check_provider_url
@@ -42,7 +53,7 @@ def webhook_url(request, connection: Connection) -> str:
     return request.build_absolute_uri(f"/whatsapp/webhook/{connection.key}/")
 
 
-class ConnectionAdminForm(forms.ModelForm):
+class ConnectionAdminForm(MenuFields, forms.ModelForm):
     """Secrets are write-only: never sent back to the browser; a blank field keeps the stored value."""
 
     api_base_url = forms.URLField(
@@ -94,14 +105,24 @@ class ConnectionAdminForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ScopedAdmin):
+class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
     form = ConnectionAdminForm
     change_form_template = "admin/whatsapp/connection/change_form.html"
-    list_display = ("__str__", "provider", "reseller", "display_phone", "default_department", "active", "state")
+    list_display = (
+        "__str__",
+        "provider",
+        "reseller",
+        "display_phone",
+        "default_department",
+        "active",
+        "state",
+        health_column,
+        "last_webhook_at",
+    )
     list_filter = ("provider", "active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "display_phone", "phone_number_id", "instance_name", "key")
     list_select_related = ("reseller", "default_department")
-    actions = [deactivate_active, "sync_templates"]
+    actions = [deactivate_active, "sync_templates", pair_connection, recover_since_last]
     fieldsets = (
         (None, {"fields": ("reseller", "name", "provider", "default_department", "active", "key")}),
         (
@@ -119,13 +140,14 @@ class ConnectionAdmin(ScopedAdmin):
         ),
         (_("Evolution API"), {"fields": ("instance_name", "api_key")}),
         (_("Envio"), {"fields": ("api_base_url",)}),
-        (_("Estado informado pelo provedor"), {"fields": ("state", "state_updated_at")}),
+        MENU_FIELDSET,
+        (_("Estado informado pelo provedor"), {"fields": HEALTH_FIELDS}),
     )
 
     def get_readonly_fields(self, request, obj=None):
         # The key is generated (unguessable) and never typed: changing it would also silently break
         # the URL already pasted into the provider.
-        return ("key", "state", "state_updated_at")
+        return ("key", *HEALTH_FIELDS)
 
     @admin.action(description=_("Sincronizar modelos aprovados da Meta"))
     def sync_templates(self, request, queryset):
@@ -141,6 +163,19 @@ class ConnectionAdmin(ScopedAdmin):
                 % {"conn": connection, "created": created, "updated": updated},
                 messages.SUCCESS,
             )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        departments = accounts_queryset_for(request.user, Department)
+        if obj is not None:
+            departments = departments.filter(reseller_id=obj.reseller_id)
+
+        class ScopedMenuForm(form):  # type: ignore[valid-type,misc]
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                self.limit_menu_departments(departments)
+
+        return ScopedMenuForm
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

@@ -26,9 +26,10 @@ from tickets import media, outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
 
+from .department_menu import department_menu_for
+from .health import connection_state_apply
 from .models import Connection
 from .providers import MessageChange, ParsedMessage, ParseResult, StatusUpdate
-from .services import connection_state_ingest
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,15 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_even
             at=msg.timestamp,
         )
     ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp)
+    if stored or created:
+        # After the greeting and the out-of-hours text: the department menu, or the client's answer to it.
+        ticket_services.ticket_menu_after_inbound(
+            ticket=ticket,
+            created=created,
+            department_menu=department_menu_for(connection),
+            kind=msg.kind,
+            text=msg.text,
+        )
     return "stored" if stored else "duplicate"
 
 
@@ -185,5 +195,6 @@ def parsed_ingest(*, connection: Connection, result: ParseResult, source_event_i
     for change in getattr(result, "changes", ()):
         bump(change_ingest(connection=connection, change=change))
     for update in result.states:
-        bump("state_stored" if connection_state_ingest(connection=connection, update=update) else "state_stale")
+        for key in connection_state_apply(connection=connection, update=update):
+            bump(key)
     return counts

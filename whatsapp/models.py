@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,15 @@ class Connection(BaseModel):
     # Last state reported by the provider (Evolution connection.update: open, close, connecting).
     state = models.CharField(_("estado"), max_length=32, blank=True)
     state_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the provider reports `close`, cleared by the next `open` (which asks for a gap recovery).
+    disconnected_at = models.DateTimeField(_("desconectada desde"), null=True, blank=True)
+    # Health (whatsapp.health): last authenticated webhook and last successful send, stamped at most once a minute.
+    last_webhook_at = models.DateTimeField(_("último webhook"), null=True, blank=True)
+    last_send_at = models.DateTimeField(_("último envio"), null=True, blank=True)
+    # Department menu (tickets.menu): offered on every new ticket when on; department ids in menu order.
+    menu_enabled = models.BooleanField(_("menu de departamentos"), default=False)
+    menu_intro = models.TextField(_("texto de abertura do menu"), blank=True)
+    menu_department_ids = models.JSONField(_("departamentos do menu"), default=list, blank=True)
 
     class Meta:
         db_table = "whatsapp_connections"
@@ -89,3 +99,49 @@ class WebhookEvent(BaseModel):
 
     def __str__(self):
         return f"{self.connection_id} {self.event_type} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RecoveryRun(BaseModel):
+    """One gap recovery (whatsapp.recovery): ask the gateway for a period's messages, store the missing ones.
+
+    Requested by the webhook (a connection back to `open`) or by an admin, run by the outbox worker.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pendente")
+        RUNNING = "running", _("Em execução")
+        DONE = "done", _("Concluída")
+        FAILED = "failed", _("Falhou")
+
+    class Trigger(models.TextChoices):
+        RECONNECT = "reconnect", _("Reconexão")
+        MANUAL = "manual", _("Manual")
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="recovery_runs")
+    trigger = models.CharField(_("origem"), max_length=16, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    since = models.DateTimeField(_("desde"))
+    until = models.DateTimeField(_("até"), null=True, blank=True)
+    state = models.CharField(_("estado"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("início"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("fim"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("páginas"), default=0)
+    found = models.PositiveIntegerField(_("encontradas"), default=0)
+    stored = models.PositiveIntegerField(_("gravadas"), default=0)
+    duplicates = models.PositiveIntegerField(_("já existentes"), default=0)
+    ignored = models.PositiveIntegerField(_("ignoradas"), default=0)
+    error = models.TextField(_("erro"), blank=True)
+
+    class Meta:
+        db_table = "whatsapp_recovery_runs"
+        verbose_name = _("recuperação de mensagens")
+        verbose_name_plural = _("recuperações de mensagens")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="recovery_run_due")]
+
+    def __str__(self):
+        return f"{self.connection} {self.since:%Y-%m-%d %H:%M} {self.get_state_display()}"

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.selectors import scope_register, scoped
 
-from .models import Connection, WebhookEvent
+from .models import Connection, RecoveryRun, WebhookEvent
 
 
 def connection_queryset_for(user) -> QuerySet[Connection]:
@@ -18,5 +18,10 @@ def webhook_event_queryset_for(user) -> QuerySet[WebhookEvent]:
     return scoped(user, WebhookEvent.objects.all(), "connection__reseller_id")
 
 
+def recovery_run_queryset_for(user) -> QuerySet[RecoveryRun]:
+    return scoped(user, RecoveryRun.objects.all(), "connection__reseller_id")
+
+
 scope_register(Connection, connection_queryset_for)
+scope_register(RecoveryRun, recovery_run_queryset_for)
 scope_register(WebhookEvent, webhook_event_queryset_for)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from tickets import media
 
-from . import journal
+from . import health, journal
 from .models import Connection
 from .providers import get_provider
 
@@ -129,6 +129,7 @@ def webhook(request, key: str):
             payload = _parse(raw)
         if payload is _NOT_JSON:
             return JsonResponse({"error": "body is not JSON"}, status=400)
+        health.webhook_seen(connection)
         event, created = journal.webhook_event_store(
             connection=connection, raw_body=raw, headers=request.headers, spooled=spooled
         )

@@ -24,6 +24,7 @@ MODELS = [
     "whatsapp.webhookevent",
     "tickets.quickreply",
     "tickets.messagetemplate",
+    "whatsapp.recoveryrun",
 ]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
 ADDABLE_BY_ADMIN = {
@@ -33,6 +34,7 @@ ADDABLE_BY_ADMIN = {
     "whatsapp.connection",
     "tickets.quickreply",
     "tickets.messagetemplate",
+    "whatsapp.recoveryrun",
 }
 ADDABLE_BY_MANAGER = {
     "accounts.department",
@@ -40,6 +42,7 @@ ADDABLE_BY_MANAGER = {
     "whatsapp.connection",
     "tickets.quickreply",
     "tickets.messagetemplate",
+    "whatsapp.recoveryrun",
 }
 MANAGERS = {"reseller_user": "demo", "outsider_reseller": "outra"}
 

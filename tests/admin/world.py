@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from iaze.lib import clock
 from tests import factories as f
 from tickets.models import Message, MessageTemplate, QuickReply, TicketEvent
 from whatsapp import journal
+from whatsapp.models import RecoveryRun
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Side:
     webhook_event: object
     quick_reply: object
     message_template: object
+    recovery_run: object
 
     def rows(self) -> dict:
         return {
@@ -40,6 +43,7 @@ class Side:
             "whatsapp.webhookevent": self.webhook_event,
             "tickets.quickreply": self.quick_reply,
             "tickets.messagetemplate": self.message_template,
+            "whatsapp.recoveryrun": self.recovery_run,
         }
 
 
@@ -63,6 +67,7 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
         message_template=MessageTemplate.objects.create(
             connection=connection, name=f"retomar_{wa_id}", language="pt_BR", body="Olá {{1}}"
         ),
+        recovery_run=RecoveryRun.objects.create(connection=connection, trigger="manual", since=clock.now()),
     )
 
 

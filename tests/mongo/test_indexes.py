@@ -23,6 +23,7 @@ EXPECTED_COLLECTIONS = {
     "whatsapp.WebhookEvent": "webhook_events",
     "tickets.MediaFile": "media_files",
     "tickets.MediaDownload": "media_downloads",
+    "whatsapp.RecoveryRun": "whatsapp_recovery_runs",
 }
 
 

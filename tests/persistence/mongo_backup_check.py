@@ -15,7 +15,7 @@ from tests import factories as f
 from tests.mongo import fakes
 from tests.persistence.helpers import store_media_message
 from tickets.models import MessageTemplate, QuickReply
-from whatsapp.models import WebhookEvent
+from whatsapp.models import RecoveryRun, WebhookEvent
 
 
 @contextmanager
@@ -53,6 +53,7 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     WebhookEvent.objects.create(connection=conn, dedup_key="k", body=b"\x00\xff raw", received_at=timezone.now())
     QuickReply.objects.create(reseller=reseller, shortcut="/ola", text="Olá {{nome}}")
     MessageTemplate.objects.create(connection=conn, name="retomar", language="pt_BR", body="Olá {{1}}")
+    RecoveryRun.objects.create(connection=conn, trigger="manual", since=timezone.now())
 
     manifest = backup(tmp_path / "bk")
     assert manifest["profile"] == "mongodb" and manifest["point_in_time"] is False

@@ -13,7 +13,7 @@ from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox, services
 from tickets.models import Message, MessageTemplate, QuickReply, Ticket, TicketEvent
-from whatsapp.models import WebhookEvent
+from whatsapp.models import RecoveryRun, WebhookEvent
 
 from .. import factories as f
 from .helpers import lane_profile, normalise_times, read_export, scratch, store_media_message
@@ -49,6 +49,7 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     store_media_message(closed)
     QuickReply.objects.create(reseller=tenant.reseller, shortcut="/ola", text="Olá {{nome}}!")
     MessageTemplate.objects.create(connection=meta_conn, name="retomar", language="pt_BR", body="Olá {{1}}")
+    RecoveryRun.objects.create(connection=evo_conn, trigger="reconnect", since=clock.now(), found=3, stored=2)
     return closed
 
 
@@ -71,6 +72,7 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "media_downloads": 1,
         "quick_replies": 1,
         "message_templates": 1,
+        "whatsapp_recovery_runs": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

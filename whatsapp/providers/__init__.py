@@ -9,9 +9,11 @@ from .evolution import EvolutionProvider
 from .meta import MetaProvider
 from .types import (
     ConnectionStateUpdate,
+    HistoryPage,
     InboundMessage,
     MessageChange,
     MessageKind,
+    Pairing,
     ParsedMessage,
     ParseResult,
     Sender,
@@ -23,9 +25,11 @@ from .types import (
 
 __all__ = [
     "ConnectionStateUpdate",
+    "HistoryPage",
     "InboundMessage",
     "MessageChange",
     "MessageKind",
+    "Pairing",
     "ParseResult",
     "ParsedMessage",
     "Provider",

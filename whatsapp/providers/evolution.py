@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime
 
 from django.utils.translation import gettext
@@ -19,6 +20,7 @@ from .base import (
     as_str,
     base_mime,
     from_unix,
+    get_json,
     http_error,
     post_json,
     too_large,
@@ -26,10 +28,12 @@ from .base import (
 from .types import (
     ConnectionStateUpdate,
     DownloadedMedia,
+    HistoryPage,
     InboundMessage,
     MediaRule,
     MessageChange,
     MessageKind,
+    Pairing,
     ParsedMessage,
     ParseResult,
     Sender,
@@ -75,6 +79,8 @@ PERSONAL = ("@s.whatsapp.net", "@c.us")
 MB = 1024 * 1024
 # WhatsApp's own ceilings for what Evolution (Baileys) sends as each type.
 LIMITS = {K.IMAGE: 16 * MB, K.AUDIO: 16 * MB, K.VIDEO: 16 * MB, K.DOCUMENT: 100 * MB}
+# A QR image the gateway returns, before it reaches an <img src>: only PNG/JPEG base64, nothing else.
+QR_DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)$")
 
 
 def _event_name(payload: dict) -> str:
@@ -427,3 +433,92 @@ class EvolutionProvider(Provider):
         }
         response = post_json(self._url("message/sendMedia"), json=body, headers={"apikey": self.connection.api_key})
         return self._sent(response)
+
+
+def _http_error(response, data: dict) -> SendError:
+    # The gateway's own text is never shown: the base URL is the reseller's choice.
+    return http_error(response.status_code)
+
+
+def _json_of(response) -> dict:
+    try:
+        return as_dict(response.json())
+    except ValueError:
+        return {}
+
+
+def qr_data_uri(value) -> str:
+    """The gateway's QR image as a safe data: URI ("" when it is not a PNG/JPEG in base64)."""
+    text = as_str(value).strip()
+    if not text:
+        return ""
+    if not text.startswith("data:"):
+        text = "data:image/png;base64," + text
+    match = QR_DATA_URI.match(text)
+    if not match:
+        return ""
+    try:
+        base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    return text
+
+
+def parse_connect(data: dict) -> Pairing:
+    """GET /instance/connect/{instance}: {base64, code, pairingCode, count} or, when connected, {instance: {state}}."""
+    state = as_str(as_dict(data.get("instance")).get("state") or data.get("state"))
+    return Pairing(
+        state=state,
+        qr_data_uri=qr_data_uri(data.get("base64")),
+        pairing_code=as_str(data.get("pairingCode"))[:32],
+        code=as_str(data.get("code"))[:1024],
+    )
+
+
+def parse_history_page(data: dict, *, page: int) -> HistoryPage:
+    """POST /chat/findMessages/{instance}: {"messages": {"total", "pages", "currentPage", "records": [...]}}.
+
+    Each record has the shape of a messages.upsert `data`, so it goes through the same parser.
+    """
+    box = data.get("messages")
+    if isinstance(box, list):  # older gateways answer a bare list
+        box = {"records": box, "pages": 1, "currentPage": page}
+    box = as_dict(box)
+    records = [r for r in as_list(box.get("records")) if isinstance(r, dict)]
+    result = HistoryPage(records=len(records), page=page)
+    try:
+        result.pages = max(1, int(box.get("pages") or 1))
+    except (TypeError, ValueError):
+        result.pages = 1
+    for record in records:
+        parsed = parse_upsert(record)
+        if parsed is None:
+            result.unparsed += 1
+        else:
+            result.messages.append(parsed)
+    return result
+
+
+def _evolution_url(connection, path: str) -> str:
+    return f"{connection.api_base_url.rstrip('/')}/{path}/{connection.instance_name}"
+
+
+def evolution_connect(connection) -> Pairing:
+    """Ask the gateway to pair the number (GET /instance/connect/{instance}); SendError on failure."""
+    response = get_json(_evolution_url(connection, "instance/connect"), headers={"apikey": connection.api_key})
+    data = _json_of(response)
+    if response.status_code >= 300:
+        raise _http_error(response, data)
+    return parse_connect(data)
+
+
+def evolution_find_messages(connection, *, since: int, page: int, page_size: int) -> HistoryPage:
+    """One page of the messages the gateway stored since `since` (unix seconds); SendError on failure."""
+    body = {"where": {"messageTimestamp": {"gte": int(since)}}, "page": page, "offset": page_size}
+    response = post_json(
+        _evolution_url(connection, "chat/findMessages"), json=body, headers={"apikey": connection.api_key}
+    )
+    data = _json_of(response)
+    if response.status_code >= 300:
+        raise _http_error(response, data)
+    return parse_history_page(data, page=page)

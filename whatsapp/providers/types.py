@@ -130,6 +130,27 @@ class ParseResult:
         return not (self.messages or self.statuses or self.states or self.changes)
 
 
+@dataclass
+class HistoryPage:
+    """One page of a provider's stored messages (Evolution chat/findMessages), parsed like webhook records."""
+
+    messages: list[ParsedMessage] = field(default_factory=list)
+    records: int = 0  # records on the page, parsed or not
+    unparsed: int = 0
+    page: int = 1
+    pages: int = 1  # the total the provider announced
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """What the gateway answers to a pairing request: a QR image, a pairing code, or "already connected"."""
+
+    state: str = ""  # "open" when the number is already connected
+    qr_data_uri: str = ""  # data:image/png;base64,... (validated)
+    pairing_code: str = ""
+    code: str = ""  # the raw QR payload, for a client-side renderer
+
+
 @dataclass(frozen=True)
 class SendResult:
     provider_message_id: str

@@ -15,6 +15,7 @@ USERS = [
     ("agente2@demo.local", "Agente 2", User.Role.AGENT, ["Suporte"]),
     ("agente3@demo.local", "Agente 3", User.Role.AGENT, ["Financeiro"]),
 ]
+MENU_INTRO = "Olá! Para agilizar seu atendimento, responda com o número do setor:"
 
 
 class Command(BaseCommand):
@@ -26,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--meta-verify-token")
         parser.add_argument("--evolution-apikey")
         parser.add_argument("--api-base", help="base URL of both connections' outbound calls (a local fake)")
+        parser.add_argument(
+            "--department-menu",
+            action="store_true",
+            help="turn the department menu on for both demo connections: 1 = Suporte, 2 = Financeiro",
+        )
 
     def handle(self, *args, **opts):
         reseller, _ = Reseller.objects.get_or_create(slug="demo", defaults={"name": "Revenda Demo"})
@@ -83,6 +89,13 @@ class Command(BaseCommand):
             api_key=opts["evolution_apikey"],
             api_base=opts["api_base"],
         )
+        if opts["department_menu"]:
+            for c in (meta, evo):
+                c.menu_enabled = True
+                c.menu_intro = c.menu_intro or MENU_INTRO
+                c.menu_department_ids = [str(depts["Suporte"].pk), str(depts["Financeiro"].pk)]
+                c.save(update_fields=["menu_enabled", "menu_intro", "menu_department_ids", "updated_at"])
+            self.stdout.write("department menu: on for demo-meta and demo-evolution (1 = Suporte, 2 = Financeiro)")
         for c in (meta, evo):
             self.stdout.write(
                 f"connection: {c.key} ({c.provider}) webhook /whatsapp/webhook/{c.key}/ api_base={c.api_base_url}"

@@ -6,7 +6,7 @@ import threading
 from django.core.management.base import BaseCommand
 
 from tickets import outbox
-from whatsapp import downloads, journal
+from whatsapp import downloads, journal, recovery
 
 
 class Command(BaseCommand):
@@ -47,6 +47,17 @@ class Command(BaseCommand):
             replayed = journal.webhook_events_replay_due()
             if replayed:
                 self.stdout.write("journal: " + " ".join(f"{k}={v}" for k, v in sorted(replayed.items())))
+            # Gap recoveries requested by a reconnection or an admin (whatsapp.recovery), never run in a webhook.
+            recovered = self._recover()
+            if recovered:
+                self.stdout.write("recovery: " + " ".join(f"{k}={v}" for k, v in sorted(recovered.items())))
             stop.wait(opts["interval"])
         sender.close()
         self.stdout.write("send_outbox: stopped")
+
+    def _recover(self) -> dict:
+        try:
+            return recovery.recovery_pass()
+        except Exception as exc:  # noqa: BLE001 - the worker keeps delivering replies whatever happens here
+            self.stderr.write(f"recovery pass failed: {exc}")
+            return {}

@@ -1,0 +1,187 @@
+"""Connection health: the admin's state column and pairing page, the supervisors' banner, Meta's silence
+warning, last webhook / last send stamps, and recovery runs in the admin."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tests import factories as f
+from tests.support.webhooks import post_meta_text
+from whatsapp import health
+from whatsapp.models import Connection, RecoveryRun
+
+pytestmark = pytest.mark.django_db
+
+
+def set_state(conn, state):
+    Connection.objects.filter(pk=conn.pk).update(state=state, state_updated_at=timezone.now())
+    conn.refresh_from_db()
+
+
+# --- pairing -----------------------------------------------------------------------------------
+
+
+def test_pair_page_shows_the_qr_image_and_pairing_code_and_refreshes(client, reseller_user, evo_live, fake):
+    set_state(evo_live, "close")
+    client.force_login(reseller_user)
+    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    assert 'id="pairing-qr" src="data:image/png;base64,iVBOR' in page
+    assert "WZYEH1YY" in page and 'http-equiv="refresh"' in page
+    call = fake.calls[0]
+    assert call.provider == "evolution:connect" and call.path == "/instance/connect/demo"
+    assert call.headers["apikey"] == evo_live.api_key
+
+
+def test_pair_page_stops_refreshing_once_connected(client, reseller_user, evo_live, fake):
+    set_state(evo_live, "open")
+    client.force_login(reseller_user)
+    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    assert "Número conectado" in page and "http-equiv" not in page and fake.calls == []
+    set_state(evo_live, "connecting")
+    fake.connect_answer = {"instance": {"instanceName": "demo", "state": "open"}}
+    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    assert "Número conectado" in page and "http-equiv" not in page
+
+
+def test_pair_page_never_renders_anything_but_an_image(client, reseller_user, evo_live, fake):
+    set_state(evo_live, "close")
+    fake.connect_answer = {"base64": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "code": "x"}
+    client.force_login(reseller_user)
+    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    assert "pairing-qr" not in page and "data:text/html" not in page
+
+
+def test_pair_page_reports_a_gateway_error_and_keeps_trying(client, reseller_user, evo_live, fake):
+    set_state(evo_live, "close")
+    fake.fail_next("500")
+    client.force_login(reseller_user)
+    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    assert "errornote" in page and 'http-equiv="refresh"' in page
+
+
+def test_pair_page_of_another_tenant_is_a_404(client, outsider, evo_live):
+    client.force_login(outsider.reseller_user)
+    assert client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").status_code == 404
+
+
+def test_pair_action_redirects_to_the_pairing_page(client, reseller_user, evo_live):
+    client.force_login(reseller_user)
+    response = client.post(
+        "/admin/whatsapp/connection/", {"action": "pair_connection", "_selected_action": [str(evo_live.pk)]}
+    )
+    assert response.status_code == 302 and response["Location"].endswith(f"/{evo_live.pk}/pair/")
+
+
+# --- admin list, banner ---------------------------------------------------------------------------
+
+
+def test_admin_list_shows_each_connections_health(client, reseller_user, evo_conn, meta_conn):
+    set_state(evo_conn, "close")
+    client.force_login(reseller_user)
+    page = client.get("/admin/whatsapp/connection/").content.decode()
+    assert "iaze-health-down" in page and "Desconectada" in page
+    assert "Nenhum webhook recebido ainda" in page  # the Meta connection
+
+
+def test_supervisors_see_a_banner_while_a_connection_is_not_open(client, reseller_user, agent1, evo_conn, outsider):
+    set_state(evo_conn, "close")
+    client.force_login(reseller_user)
+    page = client.get("/tickets/").content.decode()
+    assert 'id="connection-alerts"' in page and "Desconectada" in page
+    client.force_login(agent1)
+    assert 'id="connection-alerts"' not in client.get("/tickets/").content.decode()
+    client.force_login(outsider.reseller_user)  # another tenant's connection is not theirs
+    assert 'id="connection-alerts"' not in client.get("/tickets/").content.decode()
+    set_state(evo_conn, "open")
+    client.force_login(reseller_user)
+    assert 'id="connection-alerts"' not in client.get("/tickets/").content.decode()
+
+
+def test_meta_records_the_last_webhook_and_warns_after_a_long_silence(client, meta_conn, reseller_user, settings):
+    settings.WHATSAPP_SILENCE_WARNING_MINUTES = 60
+    post_meta_text(client, meta_conn, wa_id="5511961610009", text="oi")
+    meta_conn.refresh_from_db()
+    assert meta_conn.last_webhook_at is not None
+    assert health.connection_health(meta_conn).level == "ok"
+    later = meta_conn.last_webhook_at + timedelta(minutes=61)
+    assert health.connection_health(meta_conn, now=later).level == "warning"
+    Connection.objects.filter(pk=meta_conn.pk).update(last_webhook_at=timezone.now() - timedelta(hours=2))
+    client.force_login(reseller_user)
+    assert "Sem webhooks desde" in client.get("/tickets/").content.decode()
+
+
+def test_a_successful_send_stamps_the_connection(meta_live, fake, agent1):
+    from tickets import services
+
+    ticket = services.ticket_claim(ticket=f.make_ticket(meta_live), agent=agent1)
+    services.ticket_reply(ticket=ticket, agent=agent1, text="olá")
+    call_command("send_outbox", stdout=StringIO())
+    meta_live.refresh_from_db()
+    assert meta_live.last_send_at is not None
+
+
+# --- recovery runs in the admin ---------------------------------------------------------------------
+
+
+def test_admin_starts_a_recovery_for_a_chosen_period(client, reseller_user, evo_conn, meta_conn, outsider):
+    client.force_login(reseller_user)
+    form = client.get("/admin/whatsapp/recoveryrun/add/").content.decode()
+    assert str(evo_conn.pk) in form and str(meta_conn.pk) not in form and str(outsider.connection.pk) not in form
+    response = client.post(
+        "/admin/whatsapp/recoveryrun/add/",
+        {
+            "connection": str(evo_conn.pk),
+            "since_0": "2026-01-10",
+            "since_1": "08:00:00",
+            "until_0": "2026-01-10",
+            "until_1": "12:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = RecoveryRun.objects.get()
+    assert run.trigger == "manual" and run.requested_by == reseller_user and run.state == "pending"
+    assert client.get("/admin/whatsapp/recoveryrun/").status_code == 200
+    client.force_login(outsider.reseller_user)
+    assert client.get(f"/admin/whatsapp/recoveryrun/{run.pk}/change/").status_code == 404
+
+
+def test_recover_action_schedules_a_run_for_evolution_connections(client, reseller_user, evo_conn, meta_conn):
+    client.force_login(reseller_user)
+    client.post(
+        "/admin/whatsapp/connection/",
+        {"action": "recover_since_last", "_selected_action": [str(evo_conn.pk), str(meta_conn.pk)]},
+    )
+    assert list(RecoveryRun.objects.values_list("connection_id", "trigger")) == [(evo_conn.pk, "manual")]
+
+
+def test_admin_saves_the_menu_in_order_and_refuses_another_tenants_department(
+    client, reseller_user, evo_conn, tenant, outsider
+):
+    client.force_login(reseller_user)
+    url = f"/admin/whatsapp/connection/{evo_conn.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "menu_option_1" in page and str(outsider.department.pk) not in page
+    data = {
+        "reseller": str(tenant.reseller.pk),
+        "name": "Evo",
+        "provider": "evolution",
+        "default_department": str(tenant.suporte.pk),
+        "active": "on",
+        "instance_name": "demo",
+        "api_base_url": "http://127.0.0.1:9/evolution",
+        "menu_enabled": "on",
+        "menu_intro": "Escolha:",
+        "menu_option_1": str(tenant.financeiro.pk),
+        "menu_option_2": str(tenant.suporte.pk),
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    evo_conn.refresh_from_db()
+    assert evo_conn.menu_enabled and evo_conn.menu_department_ids == [str(tenant.financeiro.pk), str(tenant.suporte.pk)]
+    response = client.post(url, {**data, "menu_option_3": str(outsider.department.pk)})
+    assert response.status_code == 200  # not a valid choice
+    evo_conn.refresh_from_db()
+    assert len(evo_conn.menu_department_ids) == 2
