@@ -34,6 +34,16 @@ class ResellerConfig(BaseModel):
     business_hours = models.JSONField(_("horário de atendimento"), default=dict, blank=True)
     timezone = models.CharField(_("fuso horário"), max_length=64, default="America/Sao_Paulo")
     reply_signature = models.BooleanField(_("assinar respostas com o nome do agente"), default=False)
+    # Satisfaction survey after Finalizar (docs/reports.md): off by default.
+    satisfaction_enabled = models.BooleanField(_("pedir avaliação ao finalizar"), default=False)
+    satisfaction_question_text = models.TextField(
+        _("pergunta de avaliação"),
+        blank=True,
+        default="Como você avalia este atendimento? Responda com uma nota de 1 a 5 (5 = excelente).",
+    )
+    satisfaction_thanks_text = models.TextField(
+        _("agradecimento pela avaliação"), blank=True, default="Obrigado pela sua avaliação!"
+    )
 
     class Meta:
         db_table = "reseller_configs"

@@ -51,6 +51,17 @@ class Ticket(BaseModel):
     # Automatic texts are sent at most once per ticket (see tickets.auto_messages).
     greeting_sent_at = models.DateTimeField(null=True, blank=True)
     out_of_hours_sent_at = models.DateTimeField(null=True, blank=True)
+    # Reports (see docs/reports.md): stamped by the services, once, by conditional updates.
+    # The durations are whole seconds from the ticket's opening, so a percentile is one sorted query.
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Satisfaction: the question's send stamp (the 24-hour answer window starts there), the answer 1–5,
+    # and the provider id of the message that gave it (a replay of that message is recognised).
+    rating_asked_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    rating_message_id = models.CharField(max_length=255, blank=True)
 
     objects = ProtectedManager.from_queryset(TicketQuerySet)()
 
@@ -76,6 +87,9 @@ class Ticket(BaseModel):
             # The queue's keyset order (newest activity first) for a tenant, and for admins across tenants.
             models.Index(fields=["reseller", "status", "-last_message_at", "-id"], name="ticket_queue_tenant_time"),
             models.Index(fields=["status", "-last_message_at", "-id"], name="ticket_queue_time"),
+            # Reports: tickets opened / closed in a date range of one tenant.
+            models.Index(fields=["reseller", "created_at"], name="ticket_report_opened"),
+            models.Index(fields=["reseller", "closed_at"], name="ticket_report_closed"),
         ]
 
     def __str__(self):
@@ -180,6 +194,8 @@ class TicketEvent(BaseModel):
         CLOSED = "closed", _("Finalizado")
         REPLIED = "replied", _("Respondido")
         AUTO_MESSAGE = "auto_message", _("Mensagem automática")
+        RATED = "rated", _("Avaliado pelo cliente")
+        DATA_EXPORTED = "data_exported", _("Dados do cliente exportados (LGPD)")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
