@@ -81,13 +81,16 @@ class ReportFilterForm(forms.Form):
         return cleaned
 
     def scope(self) -> Scope | None:
-        """The tenant, days and filters asked for; invalid values fall back to the last 7 days, no filter."""
+        """The tenant, days and filters asked for; an invalid filter is ignored, an invalid period is 7 days."""
         if self.reseller is None:
             return None
         tz = reseller_timezone(self.reseller)
         today = self.now.astimezone(tz).date()
-        cleaned = self.cleaned_data if self.is_valid() else {}
+        self.is_valid()  # an invalid filter is dropped (and shown); the valid ones still apply
+        cleaned = self.cleaned_data
         period = cleaned.get("periodo") or "7d"
+        if self.non_field_errors():
+            period = "7d"
         first, last = _period(period, today, cleaned.get("inicio"), cleaned.get("fim"))
         pick = lambda name: getattr(cleaned.get(name), "pk", None)  # noqa: E731
         return Scope(
