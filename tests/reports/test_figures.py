@@ -19,7 +19,8 @@ def history(tenant, meta_conn, agent1, agent2, agent3, outsider):
 
 
 def scope(tenant, **filters):
-    return figures.Scope(reseller=tenant.reseller, tz=SP, first_day=date(2026, 3, 2), last_day=date(2026, 3, 4), **filters)
+    days = dict(first_day=date(2026, 3, 2), last_day=date(2026, 3, 4))
+    return figures.Scope(reseller=tenant.reseller, tz=SP, **days, **filters)
 
 
 def test_services_stamp_the_durations(history):

@@ -98,7 +98,11 @@ def test_figure_csv(client, reseller_user, history):
     total = rows[1]
     assert total[0] == "total" and total[2:12] == ["5", "", "4", "1", "120", "600", "3600", "46800", "4.0", "2"]
     days = [r for r in rows if r[0] == "dia"]
-    assert [(r[1], r[2], r[4]) for r in days] == [("2026-03-02", "2", "3"), ("2026-03-03", "2", "0"), ("2026-03-04", "1", "1")]
+    assert [(r[1], r[2], r[4]) for r in days] == [
+        ("2026-03-02", "2", "3"),
+        ("2026-03-03", "2", "0"),
+        ("2026-03-04", "1", "1"),
+    ]
     agent1 = next(r for r in rows if r[0] == "agente" and r[1] == "Agente 1")
     assert agent1[2:5] == ["2", "2", "3"]
 
