@@ -1,6 +1,6 @@
 """The report page in a real browser, as the reseller: figures, charts and their tables.
 
-It also takes docs/screenshots/reports.png (with IAZE_REFRESH_SCREENSHOTS=1).
+It also takes docs/screenshots/reports.png (with IAZE_REFRESH_SCREENSHOTS=1)."""
 
 import random
 from datetime import timedelta
