@@ -123,6 +123,9 @@ class ResellerConfigForm(forms.ModelForm):
             "business_hours",
             "timezone",
             "reply_signature",
+            "satisfaction_enabled",
+            "satisfaction_question_text",
+            "satisfaction_thanks_text",
         )
         widgets = {"primary_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
@@ -134,6 +137,10 @@ class ResellerConfigForm(forms.ModelForm):
             "greeting_text": _("Enviada uma vez na primeira mensagem de cada novo atendimento. Vazio: não envia."),
             "farewell_text": _("Enviada ao Finalizar. Vazio: não envia."),
             "out_of_hours_text": _("Enviada no máximo uma vez por atendimento, fora do horário. Vazio: não envia."),
+            "satisfaction_enabled": _(
+                "Ao Finalizar, pergunta ao cliente uma nota de 1 a 5 (no Meta, só dentro da janela de 24 horas). "
+                "Uma resposta de 1 a 5 em até 24 horas fica no atendimento finalizado e não abre outro."
+            ),
         }
 
     def clean_primary_color(self):

@@ -41,6 +41,16 @@ class ResellerConfig(BaseModel):
         blank=True,
         help_text=_("Vazio: nenhuma mensagem. Ex.: Você foi transferido para o {{departamento}}."),
     )
+    # Satisfaction survey after Finalizar (docs/reports.md): off by default.
+    satisfaction_enabled = models.BooleanField(_("pedir avaliação ao finalizar"), default=False)
+    satisfaction_question_text = models.TextField(
+        _("pergunta de avaliação"),
+        blank=True,
+        default="Como você avalia este atendimento? Responda com uma nota de 1 a 5 (5 = excelente).",
+    )
+    satisfaction_thanks_text = models.TextField(
+        _("agradecimento pela avaliação"), blank=True, default="Obrigado pela sua avaliação!"
+    )
 
     class Meta:
         db_table = "reseller_configs"

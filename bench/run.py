@@ -15,7 +15,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import outbox_bench, pages, report, scenarios
+from . import outbox_bench, pages, report, reports_bench, scenarios
 from .config import RESULTS, ROOT, Config
 from .loadgen import client_ceiling, get, run_load
 from .proc import TaskFailed, task
@@ -155,6 +155,8 @@ class Run:
             if "pages" in cfg.scenarios:
                 pages.queue_and_conversation(self, profile, env, tenant, out, health)
                 out["memory_after_pages"] = server.worker_memory()
+                if "reports" in cfg.scenarios:
+                    reports_bench.run(self, profile, env, tenant, out, health, server)
         self.memory(profile, out)
         if "claims" in cfg.scenarios:
             self.claims(profile, env, out)

@@ -196,8 +196,15 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
                         updated_at=at,
                     )
                 )
+            # Report fields as the services stamp them: the first agent reply (message 2), resolution, a rating.
+            answered = agent is not None
+            closed_at = last if state == "finalizado" else None
             tickets.append(
                 dict(
+                    first_response_at=first + timedelta(minutes=6) if answered else None,
+                    first_response_seconds=360 + rng.randint(0, 3600) if answered else None,
+                    resolution_seconds=int((closed_at - first).total_seconds()) if closed_at else None,
+                    rating=rng.randint(1, 5) if closed_at and i % 2 else None,
                     id=ticket_id,
                     reseller_id=reseller.pk,
                     department_id=dept.pk,

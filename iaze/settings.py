@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "accounts",
     "tickets",
     "whatsapp",
+    "reports",
     "ops",
 ]
 if DB_PROFILE == "mongodb":

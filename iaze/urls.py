@@ -20,5 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("whatsapp/", include("whatsapp.urls")),
     path("tickets/", include("tickets.urls")),
+    path("relatorios/", include("reports.urls")),
     path("", RedirectView.as_view(url="/tickets/", permanent=False)),
 ]

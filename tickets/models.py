@@ -56,6 +56,17 @@ class Ticket(BaseModel):
     # Department menu (tickets.menu): how many times it was sent, and when the client's choice ended it.
     menu_prompts_sent = models.PositiveSmallIntegerField(default=0)
     menu_done_at = models.DateTimeField(null=True, blank=True)
+    # Reports (see docs/reports.md): stamped by the services, once, by conditional updates.
+    # The durations are whole seconds from the ticket's opening, so a percentile is one sorted query.
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Satisfaction: the question's send stamp (the 24-hour answer window starts there), the answer 1–5,
+    # and the provider id of the message that gave it (a replay of that message is recognised).
+    rating_asked_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    rating_message_id = models.CharField(max_length=255, blank=True)
 
     objects = ProtectedManager.from_queryset(TicketQuerySet)()
 
@@ -81,6 +92,9 @@ class Ticket(BaseModel):
             # The queue's keyset order (newest activity first) for a tenant, and for admins across tenants.
             models.Index(fields=["reseller", "status", "-last_message_at", "-id"], name="ticket_queue_tenant_time"),
             models.Index(fields=["status", "-last_message_at", "-id"], name="ticket_queue_time"),
+            # Reports: tickets opened / closed in a date range of one tenant.
+            models.Index(fields=["reseller", "created_at"], name="ticket_report_opened"),
+            models.Index(fields=["reseller", "closed_at"], name="ticket_report_closed"),
         ]
 
     def __str__(self):
@@ -204,6 +218,8 @@ class TicketEvent(BaseModel):
         NOTE = "note", _("Nota interna")
         TEMPLATE = "template", _("Modelo enviado")
         MENU_ROUTED = "menu_routed", _("Encaminhado pelo menu")
+        RATED = "rated", _("Avaliado pelo cliente")
+        DATA_EXPORTED = "data_exported", _("Dados do cliente exportados (LGPD)")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(

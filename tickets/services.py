@@ -26,7 +26,7 @@ from accounts.models import Department, User
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
-from . import auto_messages, media, menu, outbox, permissions, window
+from . import auto_messages, media, menu, outbox, permissions, satisfaction, window
 from .activity import event_record, message_preview, ticket_touch
 from .models import Message, MessageTemplate, Ticket, TicketEvent, UIState
 
@@ -94,7 +94,13 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     if not permissions.supervises(by, ticket):
         qs = qs.filter(agent=by)  # the holder's own ticket, whatever their departments are now
     with transaction.atomic():
-        won = qs.update(status=Ticket.Status.CLOSED, closed_at=now, closed_by=by, updated_at=now)
+        won = qs.update(
+            status=Ticket.Status.CLOSED,
+            closed_at=now,
+            closed_by=by,
+            updated_at=now,
+            resolution_seconds=_seconds_between(ticket.created_at, now),
+        )
         if won == 1:
             event_record(
                 ticket,
@@ -112,7 +118,15 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     config = auto_messages.reseller_config(fresh)
     for auto in auto_messages.after_close(config):
         ticket_auto_message_send(ticket=fresh, auto=auto)
+    for auto in satisfaction.after_close(config, fresh, now=now):
+        ticket_auto_message_send(ticket=fresh, auto=auto)
     return fresh
+
+
+def _seconds_between(start: datetime | None, end: datetime) -> int | None:
+    """Whole seconds from a ticket's opening (its first message) to `end`, for the reports."""
+    # Rounded, not truncated: stamps a few milliseconds apart (iaze.lib.clock) must not lose a second.
+    return None if start is None else max(0, round((end - start).total_seconds()))
 
 
 def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -> tuple[Ticket, bool]:
@@ -387,6 +401,12 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", uplo
         event_record(
             fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state, message_id=str(message.pk)
         )
+        if fresh.first_response_at is None:
+            # The first agent reply, stamped once: only the first of concurrent replies matches the filter.
+            Ticket.objects.filter(pk=fresh.pk, first_response_at__isnull=True).update(
+                first_response_at=message.created_at,
+                first_response_seconds=_seconds_between(fresh.created_at, message.created_at),
+            )
         outbox.send_soon_if_inline(message)
     return message
 
@@ -627,3 +647,61 @@ def message_client_delete(*, connection: Any, provider_message_id: str, at: date
         .update(deleted_by_client_at=at or now, updated_at=now)
         == 1
     )
+
+
+def rating_answer_ingest(*, connection: Any, client: Any, msg: InboundMessage) -> Ticket | None:
+    """A client's answer to the rating question: stored on the closed ticket, thanked, no new ticket.
+
+    Returns the rated ticket, or None when the message is not such an answer (the caller routes it as
+    usual). The rating is one conditional update (closed, not rated yet, asked within 24 hours) whose
+    row count decides: a second answer, or a concurrent one that lost, changes nothing and is routed.
+    """
+    if not satisfaction.is_text(msg.kind):
+        return None
+    rating = satisfaction.parse_rating(msg.text)
+    if rating is None:
+        return None
+    now = clock.now()
+    at = msg.timestamp or now
+    message_id = msg.provider_message_id
+    ticket = satisfaction.awaiting_answer(connection=connection, client=client, at=at, message_id=message_id)
+    if ticket is None:
+        return None
+    won = Ticket.objects.filter(
+        pk=ticket.pk,
+        status=Ticket.Status.CLOSED,
+        rating__isnull=True,
+        rating_asked_at__gte=at - satisfaction.ANSWER_WINDOW,
+    ).update(rating=rating, rated_at=at, rating_message_id=msg.provider_message_id, updated_at=now)
+    if won != 1:
+        # Not rated by us: another answer won, unless this very message set it before a crash (a replay).
+        mine = Ticket.objects.filter(pk=ticket.pk, rating_message_id=msg.provider_message_id)
+        if not msg.provider_message_id or not mine.exists():
+            return None
+    message_store(ticket=ticket, msg=msg)
+    if won == 1:
+        event_record(
+            ticket, actor=None, action=TicketEvent.Action.RATED, to_state=UIState.FINALIZADO, at=at, rating=rating
+        )
+    for auto in satisfaction.thanks(auto_messages.reseller_config(ticket)):
+        ticket_auto_message_send(ticket=ticket, auto=auto)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def client_data_export_log(*, client: Any, by: Any, export_name: str, counts: dict[str, int]) -> int:
+    """Log a client's data export (LGPD) as an event on each of the client's tickets. Changes nothing else.
+
+    Returns how many events were written (none when the client has no ticket; the export is logged
+    by `reports.lgpd` too)."""
+    written = 0
+    for ticket in Ticket.objects.filter(client=client).order_by("created_at"):
+        event_record(
+            ticket,
+            actor=by,
+            action=TicketEvent.Action.DATA_EXPORTED,
+            to_state=ticket.ui_state,
+            export=export_name,
+            counts=counts,
+        )
+        written += 1
+    return written

@@ -115,6 +115,9 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_even
     client = client_upsert(reseller_id=connection.reseller_id, sender=parsed.sender)
     ticket = _reaction_target(connection, parsed) or _edit_target(connection, parsed)
     created = False
+    # Before routing: an answer to the rating question is stored on its closed ticket and opens none.
+    if ticket is None and ticket_services.rating_answer_ingest(connection=connection, client=client, msg=msg):
+        return "rated"
     if ticket is None:
         ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
     stored = ticket_services.message_store(ticket=ticket, msg=msg, source_event_id=source_event_id)

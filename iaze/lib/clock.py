@@ -22,6 +22,7 @@ def to_ms(value: datetime | None) -> datetime | None:
 
 _lock = threading.Lock()
 _last: datetime | None = None
+_last_raw: datetime | None = None
 # Within this distance behind the last stamp, a stamp is moved just past it (see now()); a clock set
 # further back (a test travelling in time, an NTP step) is taken as it is.
 _SAME_MOMENT = timedelta(seconds=1)
@@ -30,14 +31,17 @@ _SAME_MOMENT = timedelta(seconds=1)
 def now() -> datetime:
     """timezone.now() to the millisecond: an aware UTC datetime, as the database will store it.
 
-    Strictly increasing within a process: two rows written in the same millisecond (a webhook batch,
-    a reply and its event) get stamps one millisecond apart, so ordering by time keeps the order in
-    which they were written instead of falling back to their random ids.
+    Strictly increasing within a process while the clock runs: two rows written in the same
+    millisecond (a webhook batch, a reply and its event) get stamps one millisecond apart, so ordering
+    by time keeps the order in which they were written instead of falling back to their random ids.
+    A clock that answers the very same microsecond twice is a frozen one (a test): taken as it is.
     """
-    global _last
-    stamp = to_ms(timezone.now())
+    global _last, _last_raw
+    raw = timezone.now()
+    stamp = to_ms(raw)
     with _lock:
-        if _last is not None and _last - _SAME_MOMENT < stamp <= _last:
+        frozen = raw == _last_raw
+        if not frozen and _last is not None and _last - _SAME_MOMENT < stamp <= _last:
             stamp = _last + timedelta(milliseconds=1)
-        _last = stamp
+        _last, _last_raw = stamp, raw
     return stamp

@@ -62,11 +62,16 @@ def test_stamps_written_in_the_same_millisecond_keep_their_order(monkeypatch):
 
     from iaze.lib import clock
 
-    fixed = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    ticks = iter(range(5))
+    # A running clock inside one millisecond: 123.456 ms, 123.457 ms, ...
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 5, 1, 12, 0, 0, 123456 + next(ticks), tzinfo=UTC))
     stamps = [clock.now() for _ in range(5)]
     assert stamps == sorted(stamps) and len(set(stamps)) == 5
     assert all(s.microsecond % 1000 == 0 for s in stamps)
+    # A frozen clock (a test's) answers the same instant every time, as it is.
+    fixed = datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    assert {clock.now() for _ in range(3)} == {datetime(2026, 6, 1, 12, 0, 0, 123000, tzinfo=UTC)}
     # A clock set well back (a test travelling in time) is taken as it is.
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 4, 1, tzinfo=UTC))
     assert clock.now() == datetime(2026, 4, 1, tzinfo=UTC)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.report, name="report"),
+    path("export.csv", views.export_csv, name="export_csv"),
+    path("atendimentos.csv", views.tickets_csv, name="tickets_csv"),
+]

@@ -1,0 +1,65 @@
+"""/relatorios/: the report page and its two CSV exports. Resellers and admins only (agents: 403).
+
+A reseller user always sees their own tenant; an installation admin chooses one. Every figure is
+computed for exactly one tenant (reports.figures), so another tenant's data never enters a total.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from iaze.lib import clock
+from . import exports, figures, presenters
+from .forms import ReportFilterForm, may_see_reports
+
+
+def _form(request) -> ReportFilterForm:
+    if not may_see_reports(request.user):
+        raise PermissionDenied(_("Os relatórios são para a revenda e os administradores."))
+    return ReportFilterForm(request.GET, user=request.user, now=clock.now())
+
+
+def _filename(scope: figures.Scope, what: str) -> str:
+    return f"iaze-{what}-{scope.reseller.slug}-{scope.first_day.isoformat()}-{scope.last_day.isoformat()}.csv"
+
+
+@require_GET
+@login_required
+def report(request):
+    form = _form(request)
+    scope = form.scope()
+    context = {"form": form, "query": request.GET.urlencode()}
+    if scope is not None:
+        context.update(presenters.present(figures.build(scope)))
+    return render(request, "reports/report.html", context)
+
+
+@require_GET
+@login_required
+def export_csv(request):
+    scope = _form(request).scope()
+    if scope is None:
+        return HttpResponse(status=404)
+    report = figures.build(scope)
+    body = "".join(exports.csv_lines(exports.figure_rows(report)))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "relatorio")}"'
+    return response
+
+
+@require_GET
+@login_required
+def tickets_csv(request):
+    scope = _form(request).scope()
+    if scope is None:
+        return HttpResponse(status=404)
+    response = StreamingHttpResponse(
+        exports.csv_lines(exports.ticket_rows(scope)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "atendimentos")}"'
+    return response

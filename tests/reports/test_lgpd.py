@@ -1,0 +1,79 @@
+"""A client's data on request (LGPD): the ZIP holds everything, changes nothing, and is logged."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import Client
+from reports import lgpd
+from tests import factories as f
+from tickets.models import Message, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def maria(tenant, meta_conn, agent1, outsider):
+    client = f.make_client(tenant.reseller, wa_id="5511955550001", name="Maria")
+    f.make_ticket(meta_conn, client=client, text="primeira", agent=agent1, closed_by=agent1)
+    f.make_ticket(meta_conn, client=client, text="segunda")
+    f.make_ticket(meta_conn, text="de outro cliente")
+    return client
+
+
+def _snapshot():
+    return [list(m.objects.order_by("pk").values()) for m in (Client, Ticket, Message)], TicketEvent.objects.exclude(
+        action="data_exported"
+    ).count()
+
+
+def test_the_zip_holds_the_profile_tickets_messages_events_and_files(maria, agent1):
+    @lgpd.register_file_source
+    def one_file(client, messages):
+        yield lgpd.ExportFile(name="audio.ogg", open=lambda: io.BytesIO(b"OggS"), source="test", message_id="m1")
+
+    try:
+        before = _snapshot()
+        out = io.BytesIO()
+        counts = lgpd.client_export(client=maria, out=out, by=agent1)
+    finally:
+        lgpd._FILE_SOURCES.remove(one_file)
+    archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    assert sorted(archive.namelist()) == ["client.json", "files/audio.ogg"]
+    data = json.loads(archive.read("client.json"))
+    assert data["client"]["name"] == "Maria" and data["client"]["wa_id"] == "5511955550001"
+    assert [t["messages"][0]["text"] for t in data["tickets"]] == ["primeira", "segunda"]
+    assert {e["action"] for e in data["tickets"][0]["events"]} == {"created", "claimed", "closed"}
+    assert "de outro cliente" not in archive.read("client.json").decode()
+    assert counts == {"tickets": 2, "messages": 2, "events": 4, "files": 1}
+    assert archive.read("files/audio.ogg") == b"OggS"
+    # Nothing changed; the export is logged on each of the client's tickets.
+    assert _snapshot() == before
+    logged = TicketEvent.objects.filter(action="data_exported")
+    assert logged.count() == 2 and {e.ticket.client_id for e in logged} == {maria.pk}
+    assert all(e.actor_id == agent1.pk for e in logged)
+
+
+def test_management_command(maria, tmp_path, capsys):
+    target = tmp_path / "maria.zip"
+    call_command("export_client_data", "5511955550001", "--reseller", "demo", "--out", str(target))
+    assert "2 tickets, 2 messages" in capsys.readouterr().out
+    assert json.loads(zipfile.ZipFile(target).read("client.json"))["client"]["name"] == "Maria"
+    with pytest.raises(Exception, match="exists"):
+        call_command("export_client_data", "5511955550001", "--out", str(target))
+
+
+def test_admin_action_is_scoped_to_the_tenant(client, maria, reseller_user, outsider):
+    url = reverse("admin:accounts_client_changelist")
+    client.force_login(reseller_user)
+    response = client.post(url, {"action": "export_client_data", "_selected_action": [maria.pk]})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("client.json"))["client"]["name"] == "Maria"
+    client.force_login(outsider.reseller_user)  # another tenant's client is not in their queryset
+    response = client.post(url, {"action": "export_client_data", "_selected_action": [maria.pk]})
+    assert response["Content-Type"] != "application/zip"
+    assert TicketEvent.objects.filter(action="data_exported").count() == 2
