@@ -25,8 +25,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.module_loading import import_string
 
-from iaze.lib import clock
 from accounts.models import Client
+from iaze.lib import clock
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket, TicketEvent
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from iaze.lib import clock
+
 from . import exports, figures, presenters
 from .forms import ReportFilterForm, may_see_reports
 
