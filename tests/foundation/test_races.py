@@ -4,41 +4,16 @@ Each thread has its own database connection (Django gives every thread one) and
 closes it when done, so nothing is shared but the server.
 """
 
-import threading
-
 import pytest
-from django.db import connections
 
 from tests import factories as f
+from tests.support.races import race
 from tickets import services
 from tickets.models import Message, Ticket, TicketEvent, UIState
 
 pytestmark = [pytest.mark.realserver, pytest.mark.django_db(transaction=True)]
 
 THREADS = 16
-
-
-def race(work) -> list:
-    """Run work(i) in THREADS threads released together; return each thread's result or exception."""
-    barrier = threading.Barrier(THREADS)
-    results = [None] * THREADS
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"race-{i}") for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a racing thread is stuck"
-    return results
 
 
 def test_16_agents_claim_one_ticket_exactly_one_wins(meta_conn, tenant):
@@ -48,7 +23,7 @@ def test_16_agents_claim_one_ticket_exactly_one_wins(meta_conn, tenant):
     ]
     ticket = f.make_ticket(meta_conn)
 
-    results = race(lambda i: services.ticket_claim(ticket=ticket, agent=agents[i]))
+    results = race(THREADS, lambda i: services.ticket_claim(ticket=ticket, agent=agents[i]))
 
     winners = [r for r in results if isinstance(r, Ticket)]
     losers = [r for r in results if isinstance(r, services.TicketConflict)]
@@ -72,7 +47,7 @@ def test_16_first_messages_of_one_client_make_one_ticket(meta_conn):
         stored = services.message_store(ticket=ticket, msg=msg)
         return ticket.pk, created, stored
 
-    results = race(deliver)
+    results = race(THREADS, deliver)
 
     unexpected = [r for r in results if isinstance(r, BaseException)]
     assert not unexpected, unexpected

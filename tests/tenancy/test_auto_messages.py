@@ -1,13 +1,11 @@
 """Greeting, farewell and out-of-hours texts, end to end: signed webhook → outbox → provider."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from tests import factories as f
+from tests.support.races import race
 from tests.support.webhooks import post_evolution_text, post_meta_text
 from tickets.models import Message, Ticket, TicketEvent
 from whatsapp.models import Connection
@@ -127,23 +125,12 @@ def test_concurrent_first_messages_greet_once(tenant, live, fake):
     from django.test import Client
 
     configure(tenant, greeting_text=GREETING, out_of_hours_text=OUT_OF_HOURS, business_hours=WEEKDAYS_8_TO_18)
-    barrier = threading.Barrier(6)
-    errors = []
 
     def first_message(n):
-        try:
-            barrier.wait(timeout=30)
-            post_meta_text(Client(), live, wa_id="5511967670008", text=f"oi {n}", ts=SUNDAY_EVENING + n)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        post_meta_text(Client(), live, wa_id="5511967670008", text=f"oi {n}", ts=SUNDAY_EVENING + n)
 
-    threads = [threading.Thread(target=first_message, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race(6, first_message, join_timeout=60)
+    errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
     assert Ticket.objects.count() == 1 and Message.objects.filter(direction="in").count() == 6
     assert sorted(deliver(fake)) == sorted([GREETING, OUT_OF_HOURS])

@@ -1,15 +1,14 @@
 """Real races on a real database server (PostgreSQL, MongoDB): many webhook and outbox workers, real threads."""
 
 import random
-import threading
 
 import pytest
-from django.db import connections
 from django.db.models import Count
 from django.test import Client as HttpClient
 
 from accounts.models import Client
 from tests import factories as f
+from tests.support.races import race, raise_first_error
 from tests.support.webhooks import meta_text, raw_json, sign, webhook_url
 from tickets import outbox
 from tickets import services as ticket_services
@@ -17,29 +16,6 @@ from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
 
 pytestmark = [pytest.mark.realserver, pytest.mark.django_db(transaction=True)]
-
-
-def _run_threads(n, work):
-    """Start n workers together; re-raise the first error of any of them."""
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            work(i)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a worker is stuck"
-    if errors:
-        raise errors[0]
 
 
 def test_16_workers_deliver_200_events_shuffled_with_duplicates(meta_conn):
@@ -67,7 +43,7 @@ def test_16_workers_deliver_200_events_shuffled_with_duplicates(meta_conn):
             r = http.post(url, data=raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(secret, raw))
             statuses.append(r.status_code)
 
-    _run_threads(16, work)
+    raise_first_error(race(16, work, join_timeout=300))
     assert statuses == [200] * len(deliveries)
     assert Message.objects.count() == 200
     assert WebhookEvent.objects.count() == 200
@@ -86,7 +62,7 @@ def test_same_delivery_five_times_three_concurrently(meta_conn):
     def work(i):
         answers.append(HttpClient().post(url, data=raw, content_type="application/json", **headers).status_code)
 
-    _run_threads(3, work)
+    raise_first_error(race(3, work, join_timeout=300))
     for _ in range(2):
         answers.append(HttpClient().post(url, data=raw, content_type="application/json", **headers).status_code)
     assert answers == [200] * 5
@@ -103,7 +79,7 @@ def test_four_outbox_workers_never_send_a_message_twice(tenant, agent1, settings
         for i in range(40):
             ticket_services.ticket_reply(ticket=ticket, agent=agent1, text=f"resposta {i}")
 
-        _run_threads(4, lambda i: outbox.send_pending(ignore_backoff=True))
+        raise_first_error(race(4, lambda i: outbox.send_pending(ignore_backoff=True), join_timeout=300))
         assert sorted(fake.texts()) == sorted(f"resposta {i}" for i in range(40))
     assert set(Message.objects.filter(direction="out").values_list("delivery_status", flat=True)) == {"sent"}
     assert Message.objects.filter(direction="out").values("provider_message_id").distinct().count() == 40

@@ -1,14 +1,13 @@
 """Recovery running several times at once, on a real PostgreSQL server: each message is stored once."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.db.models import Count
 from django.utils import timezone
 
+from tests.support.races import race
 from tests.whatsapp.test_recovery import record
 from tickets.models import Message, Ticket
 from whatsapp import health, recovery
@@ -28,23 +27,7 @@ def test_eight_recoveries_of_one_gap_at_once_store_each_message_once(evo_live, f
     ]
     since = timezone.now() - timedelta(hours=1)
     runs = [health.recovery_request(connection=evo_live, trigger="manual", since=since) for _ in range(THREADS)]
-    barrier, results = threading.Barrier(THREADS), [None] * THREADS
-
-    def work(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = recovery.recovery_run_now(runs[i])
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a recovery is stuck"
+    results = race(THREADS, lambda i: recovery.recovery_run_now(runs[i]))
     assert not [r for r in results if isinstance(r, BaseException)], results
 
     assert Message.objects.count() == 20

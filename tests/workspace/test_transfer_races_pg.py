@@ -1,39 +1,19 @@
 """Transfers racing on a real PostgreSQL server: real threads released together by a barrier, no sleeps."""
 
-import threading
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from accounts.models import User
 from tests import factories as f
+from tests.support.races import race
 from tickets import services
 from tickets.models import Ticket, TicketEvent, UIState
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
-def race(*works) -> list:
-    barrier = threading.Barrier(len(works))
-    results: list = [None] * len(works)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = works[i]()
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"transfer-race-{i}") for i in range(len(works))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a racing thread is stuck"
-    return results
+def race_all(*works) -> list:
+    return race(len(works), lambda i: works[i]())
 
 
 def test_two_supervisors_transfer_one_ticket_at_once_one_wins_one_409(meta_conn, tenant, agent1, agent2, agent3):
@@ -51,7 +31,7 @@ def test_two_supervisors_transfer_one_ticket_at_once_one_wins_one_409(meta_conn,
 
         return work
 
-    results = race(
+    results = race_all(
         transfer(boss1, {"agent": str(agent2.pk)}),
         transfer(boss2, {"agent": str(agent3.pk), "department": str(tenant.financeiro.pk)}),
     )
@@ -70,7 +50,7 @@ def test_a_transfer_racing_a_close_never_leaves_both(meta_conn, tenant, agent1, 
     ticket = f.make_ticket(meta_conn, agent=agent1)
     seen = Ticket.objects.select_related("department", "agent", "reseller").get(pk=ticket.pk)
 
-    results = race(
+    results = race_all(
         lambda: services.ticket_transfer(ticket=seen, by=agent1, agent=str(agent2.pk)),
         lambda: services.ticket_close(ticket=seen, by=agent1),
     )
