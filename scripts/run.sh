@@ -15,7 +15,7 @@ echo $$ >"$RUN_DIR/run.pid"
 
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v0
-$PY manage.py ensure_superuser
+$PY manage.py ensure_superuser --print  # the contract: make run shows the password once
 
 $PY -m gunicorn iaze.wsgi:application --bind "$HOST:$PORT" --workers "$WORKERS" \
   --graceful-timeout 20 --access-logfile - --pid "$RUN_DIR/gunicorn.pid" &

@@ -44,6 +44,22 @@ def test_ensure_superuser_never_prints_the_password_into_a_log(settings, tmp_pat
 
 
 @pytest.mark.django_db
+def test_make_run_shows_the_password_once_even_without_a_terminal(settings, tmp_path):
+    """The contract: `make run` prints the first superuser's e-mail and generated password once.
+    scripts/run.sh asks for it with --print (its output is the newcomer's terminal, piped or not)."""
+    settings.DATA_DIR = tmp_path
+    out = io.StringIO()
+    call_command("ensure_superuser", "--print", stdout=out)
+    password = out.getvalue().split("password: ", 1)[1].split()[0]
+    assert User.objects.get(email="admin@iaze.local").check_password(password)
+    assert not (tmp_path / "initial_superuser_password").exists()
+    again = io.StringIO()
+    call_command("ensure_superuser", "--print", stdout=again)
+    assert again.getvalue() == ""  # once: a second start prints nothing
+    assert "ensure_superuser --print" in (settings.BASE_DIR / "scripts" / "run.sh").read_text()
+
+
+@pytest.mark.django_db
 def test_seed_demo_never_takes_over_another_tenants_connection():
     other = f.make_reseller("alheia")
     dept = f.make_department(other, "Vendas")

@@ -1,8 +1,9 @@
-"""Create a first superuser when there is none, showing its password once (used by `make run`).
+"""Create a first superuser when there is none, showing its password once.
 
-On a terminal the password is printed. Anywhere else (a container, a service manager) standard
-output ends up in logs that outlive the moment, so the password goes to a file only its owner can
-read, under DATA_DIR, and only that file's path is printed.
+`make run` passes --print: it is the newcomer's terminal command, and the contract promises the
+password there. Otherwise it is printed only on a terminal: anywhere else (a container, a service
+manager) standard output ends up in logs that outlive the moment, so the password goes to a file
+only its owner can read, under DATA_DIR, and only that file's path is printed.
 """
 
 import os
@@ -26,13 +27,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default="admin@iaze.local")
+        parser.add_argument(
+            "--print", action="store_true", dest="print_password", help="print the password even when not on a terminal"
+        )
 
-    def handle(self, *args, email, **opts):
+    def handle(self, *args, email, print_password=False, **opts):
         if User.objects.filter(Q(is_superuser=True)).exists():
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(email=email, password=password, name="Administrador")
-        if self.stdout.isatty():
+        if print_password or self.stdout.isatty():
             self.stdout.write(
                 self.style.SUCCESS(f"Superuser created — e-mail: {email}  password: {password}  (shown only this once)")
             )
