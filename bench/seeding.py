@@ -19,6 +19,7 @@ from django.db import connections, models, transaction
 
 from accounts.models import Client, Department, User
 from iaze.lib import clock
+from tickets import localtime
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 
@@ -128,8 +129,8 @@ def _text(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 16))).capitalize()
 
 
-def seed_queue(*, total: int, connection_key: str) -> dict:
-    """Grow the bench tenant to `total` tickets with 10 messages each (adds only the missing ones).
+def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PER_TICKET) -> dict:
+    """Grow the bench tenant to `total` tickets with `per_ticket` messages each (adds only the missing ones).
 
     Mix: 40 % espera, 40 % atendendo, 20 % finalizado; 70 % in Suporte, 30 % in Financeiro;
     last activity spread over the past 30 days.
@@ -145,10 +146,11 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
         name: list(User.objects.filter(departments=dept, role=User.Role.AGENT, is_active=True).order_by("email")[:2])
         for name, dept in depts.items()
     }
+    tz = localtime.tenant_timezone(reseller.pk)
     now = clock.now()
     t0 = time.monotonic()
     _fast_writes()
-    bar = Progress("messages", missing * MESSAGES_PER_TICKET)
+    bar = Progress("tickets", missing)
     for start in range(existing, total, BATCH // MESSAGES_PER_TICKET):
         stop = min(total, start + BATCH // MESSAGES_PER_TICKET)
         clients, tickets, messages = [], [], []
@@ -175,7 +177,7 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
                 )
             )
             texts = [_text(rng) for _ in range(MESSAGES_PER_TICKET)]
-            for j, text in enumerate(texts):
+            for j, text in enumerate(texts[:per_ticket]):
                 at = first + timedelta(minutes=3 * (j + 1))
                 inbound = j % 2 == 0
                 messages.append(
@@ -220,17 +222,21 @@ def seed_queue(*, total: int, connection_key: str) -> dict:
                     last_inbound_at=first + timedelta(minutes=3 * 9),
                     created_at=first,
                     updated_at=last,
+                    **localtime.opened_stamps(first, tz),
+                    closed_local_date=localtime.closed_stamps(closed_at, tz)["closed_local_date"]
+                    if closed_at
+                    else None,
                 )
             )
         bulk_insert(Client, clients)
         bulk_insert(Ticket, tickets)
         bulk_insert(Message, messages)
-        bar.add(len(messages))
+        bar.add(len(tickets))
     analyze()
     # Read back through the ORM: the raw rows must be ordinary tickets with their 10 messages.
     seeded = Ticket.objects.filter(connection=conn, client__identity__startswith="5500")
     newest = seeded.order_by("-client__identity").select_related("client").first()
-    if seeded.count() != total or newest.messages.count() != MESSAGES_PER_TICKET:
+    if seeded.count() != total or newest.messages.count() != per_ticket:
         raise RuntimeError(f"seeding check failed: {seeded.count()} tickets, {newest.messages.count()} messages")
     return {"tickets": total, "added": missing, "seconds": round(time.monotonic() - t0, 1)}
 

@@ -118,7 +118,7 @@ TICKET_FIELDS = (
 
 def ticket_pages(scope: Scope) -> Iterator[list[Ticket]]:
     """Tickets opened in the scope, PAGE at a time, by keyset (created_at, id): each page is one indexed query."""
-    base = scope.opened().only(*TICKET_FIELDS).order_by("created_at", "id")
+    base = scope.opened_at().only(*TICKET_FIELDS).order_by("created_at", "id")
     after: tuple[datetime, Any] | None = None
     while True:
         qs = base

@@ -1,42 +1,43 @@
-"""The report's figures, computed in the database with a bounded number of queries.
+"""The report's figures, computed in the database with a number of queries that does not grow with tickets.
 
-Every figure reads `Ticket` rows of one tenant only (`Scope.reseller`), through the report indexes
-(reseller, created_at) and (reseller, closed_at); nothing loads all tickets into memory. The
-durations are stored on the ticket in whole seconds by the services (`first_response_seconds` when
-the first agent reply is queued, `resolution_seconds` at Finalizar), so a percentile is one count
-and one sorted query that reads a single row at an offset (nearest-rank method). Counts per day and
-hour are GROUP BY queries on local fields; medians per department and agent are one offset query per
-department or agent, bounded by the tenant's size, never by its number of tickets.
+Every figure reads `Ticket` rows of one tenant only (`Scope.reseller`). The services stamp, in the
+same write that opens or closes a ticket, its local day and hour of the week in the tenant's time
+zone (`opened_local_date`, `opened_local_how`, `closed_local_date`; see tickets.localtime), so a
+range of local days is a plain range of an indexed column and the groupings convert no time zone.
+The report is a fixed set of GROUP BY queries (per day and hour; per department × agent; per rating),
+whose results are bounded by days, departments and agents, never by tickets; totals are summed from
+them in Python. The durations are stored in whole seconds (`first_response_seconds`,
+`resolution_seconds`), so a percentile is exact: its count comes from a grouping, and one sorted
+query reads a single row at an offset (nearest-rank method), on an index ending with the duration.
+Medians per department and agent are one such query each, bounded by the tenant's size.
 
 Only plain aggregates, `annotate` on local fields and `values_list` of local fields are used, so the
-same code runs on SQLite, PostgreSQL and MongoDB (no raw SQL, no `values()` across relations).
+same code runs on SQLite, PostgreSQL and MongoDB (no raw SQL, no `values()` across relations);
+department and agent names come from one `in_bulk` each.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, QuerySet
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models import Count, QuerySet
 
-from accounts.models import Department, Reseller, ResellerConfig, User
+from accounts.models import Department, Reseller, User
+from tickets import localtime
 from tickets.models import Ticket, UIState
 
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
+DEFAULT_TIMEZONE = localtime.DEFAULT_TIMEZONE
 PERCENTILES = (50, 90)
 
 
 def reseller_timezone(reseller: Reseller) -> ZoneInfo:
-    name = ResellerConfig.objects.filter(reseller=reseller).values_list("timezone", flat=True).first()
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+    return localtime.tenant_timezone(reseller.pk)
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,17 @@ class Scope:
         return qs
 
     def opened(self) -> QuerySet[Ticket]:
-        return self.tickets().filter(created_at__gte=self.start, created_at__lt=self.end)
+        """Opened on one of the days, by the local day stamped at opening (tickets.localtime)."""
+        return self.tickets().filter(opened_local_date__gte=self.first_day, opened_local_date__lte=self.last_day)
 
     def closed(self) -> QuerySet[Ticket]:
-        return self.tickets().filter(status=Ticket.Status.CLOSED, closed_at__gte=self.start, closed_at__lt=self.end)
+        """Closed on one of the days. Only ticket_close stamps closed_local_date, with status closed in the
+        same write, and a closed ticket never reopens: the status need not be read (the index answers)."""
+        return self.tickets().filter(closed_local_date__gte=self.first_day, closed_local_date__lte=self.last_day)
+
+    def opened_at(self) -> QuerySet[Ticket]:
+        """Opened between the first day's local midnight and the last day's end, by created_at (exports)."""
+        return self.tickets().filter(created_at__gte=self.start, created_at__lt=self.end)
 
 
 @dataclass
@@ -111,7 +119,7 @@ def percentiles(qs: QuerySet[Ticket], field_name: str, *, count: int | None = No
 
 
 def _grouped_counts(qs: QuerySet[Ticket], key: str) -> dict[Any, int]:
-    return {row[key]: row["n"] for row in qs.values(key).annotate(n=Count("pk")).order_by()}
+    return {row[key]: row["n"] for row in qs.values(key).annotate(n=Count("*")).order_by()}
 
 
 @dataclass
@@ -148,68 +156,124 @@ class Report:
     agents: list[Row]
 
 
-def _rating_stats(qs: QuerySet[Ticket]) -> tuple[int, float | None]:
-    agg = qs.filter(rating__isnull=False).aggregate(n=Count("pk"), avg=Avg("rating"))
-    return agg["n"] or 0, (round(float(agg["avg"]), 2) if agg["avg"] is not None else None)
+def _rating(n: int, total: int) -> float | None:
+    return round(total / n, 2) if n else None
 
 
-def _per_day(scope: Scope) -> list[tuple[date, int, int]]:
-    opened = _grouped_counts(scope.opened().annotate(day=TruncDate("created_at", tzinfo=scope.tz)), "day")
-    closed = _grouped_counts(scope.closed().annotate(day=TruncDate("closed_at", tzinfo=scope.tz)), "day")
+@dataclass
+class _Cell:
+    """The counts of one (department, agent) pair, summed into the department's and the agent's rows."""
+
+    opened: int = 0
+    responded: int = 0  # opened with a first response
+    closed: int = 0
+    resolved: int = 0  # closed with a resolution time
+    asked: int = 0
+    ratings: Counter = field(default_factory=Counter)  # score -> closed tickets rated so
+
+    def add(self, other: _Cell) -> None:
+        self.opened += other.opened
+        self.responded += other.responded
+        self.closed += other.closed
+        self.resolved += other.resolved
+        self.asked += other.asked
+        self.ratings.update(other.ratings)
+
+    @property
+    def rated(self) -> int:
+        return sum(self.ratings.values())
+
+    @property
+    def rating_avg(self) -> float | None:
+        return _rating(self.rated, sum(score * n for score, n in self.ratings.items()))
+
+
+def _cells(scope: Scope) -> dict[tuple[Any, Any], _Cell]:
+    """Two GROUP BY queries: opened per (department, agent), closed per (department, agent, rating)."""
+    cells: dict[tuple[Any, Any], _Cell] = {}
+    opened = (
+        scope.opened()
+        .values("department_id", "agent_id")
+        .annotate(n=Count("*"), responded=Count("first_response_seconds"))
+        .order_by()
+    )
+    for row in opened:
+        cell = cells.setdefault((row["department_id"], row["agent_id"]), _Cell())
+        cell.opened += row["n"]
+        cell.responded += row["responded"]
+    closed = (
+        scope.closed()
+        .values("department_id", "agent_id", "rating")
+        .annotate(n=Count("*"), resolved=Count("resolution_seconds"), asked=Count("rating_asked_at"))
+        .order_by()
+    )
+    for crow in closed:
+        cell = cells.setdefault((crow["department_id"], crow["agent_id"]), _Cell())
+        cell.closed += crow["n"]
+        cell.resolved += crow["resolved"]
+        cell.asked += crow["asked"]
+        if crow["rating"] is not None:
+            cell.ratings[crow["rating"]] += crow["n"]
+    return cells
+
+
+def _by(cells: dict[tuple[Any, Any], _Cell], index: int) -> dict[Any, _Cell]:
+    out: dict[Any, _Cell] = {}
+    for pair, cell in cells.items():
+        out.setdefault(pair[index], _Cell()).add(cell)
+    return out
+
+
+def _opened_grid(scope: Scope) -> dict[tuple[Any, Any], int]:
+    """Tickets opened per (local day, hour of the week): at most 24 rows a day, from one index."""
+    rows = scope.opened().values("opened_local_date", "opened_local_how").annotate(n=Count("*")).order_by()
+    return {(row["opened_local_date"], row["opened_local_how"]): row["n"] for row in rows}
+
+
+def _per_day(scope: Scope, grid: dict[tuple[Any, Any], int]) -> list[tuple[date, int, int]]:
+    opened: Counter = Counter()
+    for (day, _how), n in grid.items():
+        opened[day] += n
+    closed = _grouped_counts(scope.closed(), "closed_local_date")
     return [(day, opened.get(day, 0), closed.get(day, 0)) for day in scope.days]
 
 
-def _per_hour(scope: Scope) -> dict[tuple[int, int], int]:
-    rows = (
-        scope.opened()
-        .annotate(wd=ExtractIsoWeekDay("created_at", tzinfo=scope.tz), h=ExtractHour("created_at", tzinfo=scope.tz))
-        .values("wd", "h")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {(row["wd"], row["h"]): row["n"] for row in rows}
+def _per_hour(grid: dict[tuple[Any, Any], int]) -> dict[tuple[int, int], int]:
+    out: Counter = Counter()
+    for (_day, how), n in grid.items():
+        if how is not None:
+            out[localtime.weekday_hour(how)] += n
+    return dict(out)
 
 
-def _rows(scope: Scope, key: str, label_for: Callable[[set], dict[Any, str]]) -> list[Row]:
-    """Per department (key department_id) or per agent (key agent_id)."""
-    opened_qs, closed_qs = scope.opened(), scope.closed()
-    opened = _grouped_counts(opened_qs, key)
-    closed = _grouped_counts(closed_qs, key)
-    responded = _grouped_counts(opened_qs.filter(first_response_seconds__isnull=False), key)
-    resolved = _grouped_counts(closed_qs.filter(resolution_seconds__isnull=False), key)
-    rated = {
-        row[key]: (row["n"], row["avg"])
-        for row in closed_qs.filter(rating__isnull=False)
-        .values(key)
-        .annotate(n=Count("pk"), avg=Avg("rating"))
-        .order_by()
-    }
-    claimed: dict[Any, int] = {}
-    waiting: dict[Any, int] = {}
-    if key == "agent_id":
-        in_range = scope.tickets().filter(claimed_at__gte=scope.start, claimed_at__lt=scope.end)
-        claimed = _grouped_counts(in_range, key)
-    else:
-        waiting = _grouped_counts(scope.tickets(with_agent=False).in_state(UIState.ESPERA), key)
-    keys = [k for k in {*opened, *closed, *claimed, *waiting} if k is not None]
+def _rows(
+    scope: Scope,
+    key: str,
+    cells: dict[Any, _Cell],
+    extra: dict[Any, int],
+    label_for: Callable[[set], dict[Any, str]],
+) -> list[Row]:
+    """Per department (key department_id; extra = waiting now) or per agent (key agent_id; extra = claimed)."""
+    keys = [k for k in {*(k for k, c in cells.items() if c.opened or c.closed), *extra} if k is not None]
     labels = label_for(set(keys))
+    opened_qs, closed_qs = scope.opened(), scope.closed()
     rows = []
     for k in keys:
-        n, avg = rated.get(k, (0, None))
+        cell = cells.get(k) or _Cell()
         rows.append(
             Row(
                 key=k,
                 label=labels.get(k, "—"),
-                opened=opened.get(k, 0),
-                claimed=claimed.get(k, 0),
-                closed=closed.get(k, 0),
-                waiting=waiting.get(k, 0),
+                opened=cell.opened,
+                claimed=extra.get(k, 0) if key == "agent_id" else 0,
+                closed=cell.closed,
+                waiting=extra.get(k, 0) if key == "department_id" else 0,
                 first_response=percentiles(
-                    opened_qs.filter(**{key: k}), "first_response_seconds", count=responded.get(k, 0)
+                    opened_qs.filter(**{key: k}), "first_response_seconds", count=cell.responded
                 ),
-                resolution=percentiles(closed_qs.filter(**{key: k}), "resolution_seconds", count=resolved.get(k, 0)),
-                ratings=n,
-                rating_avg=round(float(avg), 2) if avg is not None else None,
+                resolution=percentiles(closed_qs.filter(**{key: k}), "resolution_seconds", count=cell.resolved),
+                ratings=cell.rated,
+                rating_avg=cell.rating_avg,
             )
         )
     rows.sort(key=lambda r: (-r.opened - r.closed, r.label))
@@ -217,33 +281,42 @@ def _rows(scope: Scope, key: str, label_for: Callable[[set], dict[Any, str]]) ->
 
 
 def department_labels(ids: set) -> dict[Any, str]:
-    return dict(Department.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    if not ids:
+        return {}
+    return {pk: d.name for pk, d in Department.objects.only("id", "name").in_bulk(list(ids)).items()}
 
 
 def agent_labels(ids: set) -> dict[Any, str]:
     """Names of the agents that appear (an installation admin who answered a ticket included)."""
-    users = User.objects.filter(pk__in=ids).values_list("pk", "name", "email") if ids else []
-    return {pk: name or email for pk, name, email in users}
+    if not ids:
+        return {}
+    users = User.objects.only("id", "name", "email").in_bulk(list(ids))
+    return {pk: u.name or u.email for pk, u in users.items()}
 
 
 def build(scope: Scope) -> Report:
-    opened_qs, closed_qs = scope.opened(), scope.closed()
-    ratings, rating_avg = _rating_stats(closed_qs)
-    distribution = _grouped_counts(closed_qs.filter(rating__isnull=False), "rating")
+    cells = _cells(scope)
+    total = _Cell()
+    for cell in cells.values():
+        total.add(cell)
+    grid = _opened_grid(scope)
+    # Tickets in Espera have no agent: the agent filter does not apply to them.
+    waiting = _grouped_counts(scope.tickets(with_agent=False).in_state(UIState.ESPERA), "department_id")
+    in_range = scope.tickets().filter(claimed_at__gte=scope.start, claimed_at__lt=scope.end)
+    claimed = _grouped_counts(in_range, "agent_id")
     return Report(
         scope=scope,
-        opened=opened_qs.count(),
-        closed=closed_qs.count(),
-        # Tickets in Espera have no agent: the agent filter does not apply to them.
-        waiting=scope.tickets(with_agent=False).in_state(UIState.ESPERA).count(),
-        first_response=percentiles(opened_qs, "first_response_seconds"),
-        resolution=percentiles(closed_qs, "resolution_seconds"),
-        ratings=ratings,
-        rating_avg=rating_avg,
-        ratings_asked=closed_qs.filter(rating_asked_at__isnull=False).count(),
-        rating_distribution={score: distribution.get(score, 0) for score in range(1, 6)},
-        per_day=_per_day(scope),
-        per_hour=_per_hour(scope),
-        departments=_rows(scope, "department_id", department_labels),
-        agents=_rows(scope, "agent_id", agent_labels),
+        opened=total.opened,
+        closed=total.closed,
+        waiting=sum(waiting.values()),
+        first_response=percentiles(scope.opened(), "first_response_seconds", count=total.responded),
+        resolution=percentiles(scope.closed(), "resolution_seconds", count=total.resolved),
+        ratings=total.rated,
+        rating_avg=total.rating_avg,
+        ratings_asked=total.asked,
+        rating_distribution={score: total.ratings.get(score, 0) for score in range(1, 6)},
+        per_day=_per_day(scope, grid),
+        per_hour=_per_hour(grid),
+        departments=_rows(scope, "department_id", _by(cells, 0), waiting, department_labels),
+        agents=_rows(scope, "agent_id", _by(cells, 1), claimed, agent_labels),
     )

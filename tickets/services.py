@@ -26,7 +26,7 @@ from accounts.models import Department, User
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
-from . import auto_messages, media, menu, outbox, permissions, satisfaction, window
+from . import auto_messages, localtime, media, menu, outbox, permissions, satisfaction, window
 from .activity import event_record, message_preview, ticket_touch
 from .models import Message, MessageTemplate, Ticket, TicketEvent, UIState
 
@@ -89,6 +89,7 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
     """Atendendo → finalizado, by the holder or a supervisor of the ticket's reseller."""
     if not by.is_active:
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
+    tz = localtime.tenant_timezone(ticket.reseller_id)
     now = clock.now()
     qs = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.OPEN, agent__isnull=False)
     if not permissions.supervises(by, ticket):
@@ -100,6 +101,7 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
             closed_by=by,
             updated_at=now,
             resolution_seconds=_seconds_between(ticket.created_at, now),
+            **localtime.closed_stamps(now, tz),
         )
         if won == 1:
             event_record(
@@ -136,10 +138,15 @@ def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -
     one ticket through the partial unique index (connection, client, status=open).
     """
     open_tickets = Ticket.objects.filter(connection=connection, client=client, status=Ticket.Status.OPEN)
+    tz = None
     for _attempt in range(5):
         ticket = open_tickets.first()
         if ticket is not None:
             return ticket, False
+        tz = tz or localtime.tenant_timezone(connection.reseller_id)
+        # The reports' local day and hour (tickets.localtime), in the insert itself. created_at is stamped
+        # by the same clock in the same call (a millisecond later at most, unless the clock is frozen).
+        now = clock.now()
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
@@ -148,7 +155,8 @@ def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -
                     client=client,
                     connection=connection,
                     status=Ticket.Status.OPEN,
-                    last_message_at=clock.to_ms(at) or clock.now(),
+                    last_message_at=clock.to_ms(at) or now,
+                    **localtime.opened_stamps(now, tz),
                 )
         except IntegrityError:
             continue  # another worker opened it first: read theirs
