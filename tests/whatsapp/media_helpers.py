@@ -5,6 +5,7 @@ import copy
 import hashlib
 import io
 import itertools
+import time
 from pathlib import Path
 
 from django.urls import reverse
@@ -55,8 +56,11 @@ def meta_media(
     wa_id="5511988880001",
     message_id=None,
     sha256=None,
+    ts=None,
 ) -> tuple[dict, str]:
-    """A Meta media webhook body (meta_image.json / meta_document.json shapes). Returns (body, media id)."""
+    """A Meta media webhook body (meta_image.json / meta_document.json shapes). Returns (body, media id).
+
+    Sent now unless `ts` says otherwise, so the client's 24-hour window is open."""
     name = "meta_document.json" if kind == "document" else "meta_image.json"
     body = meta_sample(name, connection, wa_id=wa_id, message_id=message_id or f"wamid.M{next(_seq):08d}")
     m = body["entry"][0]["changes"][0]["value"]["messages"][0]
@@ -79,6 +83,7 @@ def meta_media(
         part["voice"] = True
     m["type"] = kind
     m[kind] = part
+    m["timestamp"] = str(ts if ts is not None else int(time.time()))
     return body, media_id
 
 
