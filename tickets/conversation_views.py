@@ -10,14 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from . import conversation, presenters, services, views
-
-
-def tools_context(request, ticket, *, dept_ids, messages_page) -> dict:
-    """The conversation tools' part of the detail page's context (called by tickets.views)."""
-    conversation.attach_client_actions(ticket, messages_page)
-    presenters.present_notes(messages_page)
-    return conversation.tools_context(request.user, ticket, dept_ids=dept_ids, quick=request.GET.get("resposta", ""))
+from . import services, views
 
 
 def _page_with_error(request, pk, *, error: str, field: str, status: int = 400):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from iaze.lib import clock
 
-from . import conversation_views, permissions, presenters, selectors, services
+from . import conversation, permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
 from .serving import media_response
@@ -95,6 +95,13 @@ def queue(request):
     return render(request, template, context)
 
 
+def _tools_context(request, ticket, *, dept_ids, messages_page) -> dict:
+    """The conversation tools' part of the page (transfer targets, quick replies, window, templates)."""
+    conversation.attach_client_actions(ticket, messages_page)
+    presenters.present_notes(messages_page)
+    return conversation.tools_context(request.user, ticket, dept_ids=dept_ids, quick=request.GET.get("resposta", ""))
+
+
 def _detail_context(request, ticket, *, reply_form=None, before="", messages_page=None):
     user = request.user
     if messages_page is None:
@@ -115,7 +122,7 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
         "can_reply": state == UIState.ATENDENDO and permissions.may_reply(user, ticket),
         "reply_form": reply_form or ReplyForm(),
         # Transfer, notes, quick replies, templates and the 24-hour window (tickets.conversation).
-        **conversation_views.tools_context(request, ticket, dept_ids=dept_ids, messages_page=messages_page),
+        **_tools_context(request, ticket, dept_ids=dept_ids, messages_page=messages_page),
     }
 
 
