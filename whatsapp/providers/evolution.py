@@ -435,11 +435,6 @@ class EvolutionProvider(Provider):
         return self._sent(response)
 
 
-def _http_error(response, data: dict) -> SendError:
-    # The gateway's own text is never shown: the base URL is the reseller's choice.
-    return http_error(response.status_code)
-
-
 def _json_of(response) -> dict:
     try:
         return as_dict(response.json())
@@ -508,7 +503,7 @@ def evolution_connect(connection) -> Pairing:
     response = get_json(_evolution_url(connection, "instance/connect"), headers={"apikey": connection.api_key})
     data = _json_of(response)
     if response.status_code >= 300:
-        raise _http_error(response, data)
+        raise http_error(response.status_code)  # the gateway's own text is never shown
     return parse_connect(data)
 
 
@@ -520,5 +515,5 @@ def evolution_find_messages(connection, *, since: int, page: int, page_size: int
     )
     data = _json_of(response)
     if response.status_code >= 300:
-        raise _http_error(response, data)
+        raise http_error(response.status_code)  # the gateway's own text is never shown
     return parse_history_page(data, page=page)
