@@ -22,7 +22,7 @@ each meant as an exact equivalence, never a behaviour of our own:
 - the `$type` (the backend's IS NULL test) and `$getField` (its COUNT)
   aggregation operators are evaluated as MongoDB documents them.
 
-Everything else is mongomock's own behaviour. The README says what this does
+Everything else is mongomock's own behaviour. docs/mongodb.md says what this does
 and does not cover.
 """
 

@@ -4,7 +4,7 @@ What runs here: migrations (every collection and index, the partial unique ones
 included), seed data, inbound routing, message dedup, claim, close, replies with
 their idempotency key, the queue selectors and the persistence counts. What does
 not: concurrency (mongomock serialises everything; races are proven on
-PostgreSQL), write concern / journaling, and transactions. See the README.
+PostgreSQL), write concern / journaling, and transactions. See docs/mongodb.md.
 """
 
 import pytest
