@@ -157,7 +157,7 @@ def message_store(
                 kind=msg.kind,
                 raw_type=msg.raw_type,
                 text=msg.text,
-                media=msg.media or {},
+                media=_without_nul(msg.media or {}),
                 provider_message_id=msg.provider_message_id,
                 reply_to_provider_id=msg.reply_to_provider_id,
                 provider_timestamp=msg.timestamp,
@@ -174,6 +174,17 @@ def message_store(
         inbound=direction == Message.Direction.IN,
     )
     return message
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's JSON cannot hold NUL characters, which a provider may pass on in a file name."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
