@@ -190,7 +190,7 @@ def message_store(
                 kind=msg.kind,
                 raw_type=msg.raw_type,
                 text=msg.text,
-                media=msg.media or {},
+                media=_without_nul(msg.media or {}),
                 provider_message_id=msg.provider_message_id,
                 reply_to_provider_id=msg.reply_to_provider_id,
                 provider_timestamp=clock.to_ms(msg.timestamp),
@@ -227,6 +227,17 @@ def message_settle(*, ticket: Ticket, message: Message) -> None:
         ticket_touch(
             ticket.pk, at=at, preview=message_preview(message.kind, message.text, message.media), inbound=inbound
         )
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's JSON cannot hold NUL characters, which a provider may pass on in a file name."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
