@@ -103,7 +103,7 @@ def test_a_backup_is_readable_by_its_owner_only(tmp_path):
 
 def test_the_sqlite_file_is_readable_by_its_owner_only(settings):
     if settings.DB_PROFILE != "sqlite":
-        pytest.skip("the embedded SQLite profile only")
+        pytest.skip("by design: the embedded SQLite profile only (the file the test checks)")
     path = settings.DATA_DIR / "iaze.sqlite3"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
