@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories as f
+from tests.support.admin_forms import connection_form_data
 from tests.support.webhooks import post_evolution_text, post_meta_text
 from whatsapp.models import Connection, WebhookEvent
 
@@ -66,38 +67,17 @@ def test_no_page_renders_a_secret(client, conns, who, request):
     assert "segredo?" in page and "••••••••" in page
 
 
-def _form_data(conn, **changes):
-    data = {
-        "reseller": str(conn.reseller_id),
-        "name": conn.name,
-        "provider": conn.provider,
-        "default_department": str(conn.default_department_id),
-        "active": "on",
-        "phone_number_id": conn.phone_number_id,
-        "business_account_id": "",
-        "display_phone": "",
-        "access_token": "",
-        "app_secret": "",
-        "verify_token": "",
-        "instance_name": conn.instance_name,
-        "api_key": "",
-        "api_base_url": conn.api_base_url,
-    }
-    data.update(changes)
-    return data
-
-
 def test_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(client, conns, admin_user):
     meta, _evo = conns
     client.force_login(admin_user)
     url = reverse("admin:whatsapp_connection_change", args=[meta.pk])
-    response = client.post(url, _form_data(meta, name="Renomeada"))
+    response = client.post(url, connection_form_data(meta, name="Renomeada"))
     assert response.status_code == 302, response.context["adminform"].form.errors
     meta.refresh_from_db()
     assert meta.name == "Renomeada"
     assert {k: getattr(meta, k) for k in META_SECRETS} == META_SECRETS
 
-    response = client.post(url, _form_data(meta, app_secret="novo-APP-secret-0000"))
+    response = client.post(url, connection_form_data(meta, app_secret="novo-APP-secret-0000"))
     assert response.status_code == 302
     meta.refresh_from_db()
     assert meta.app_secret == "novo-APP-secret-0000" and meta.access_token == META_SECRETS["access_token"]
@@ -114,7 +94,8 @@ def test_a_form_error_does_not_echo_the_typed_secret(client, conns, admin_user, 
     url = reverse("admin:whatsapp_connection_change", args=[meta.pk])
     # Another tenant's department: refused, and the page comes back with the form.
     response = client.post(
-        url, _form_data(meta, default_department=str(outsider.department.pk), access_token="typed-NEW-token-7777")
+        url,
+        connection_form_data(meta, default_department=str(outsider.department.pk), access_token="typed-NEW-token-7777"),
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests import factories as f
 from tests.slow_server import LEAK_TEXT, SlowServer
+from tests.support.admin_forms import connection_form_data
 from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message
@@ -93,27 +94,6 @@ def test_a_public_address_and_an_unresolvable_name_at_save(private_refused):
     assert exc.value.unresolved
 
 
-def _connection_form(conn, **changes):
-    data = {
-        "reseller": str(conn.reseller_id),
-        "name": conn.name,
-        "provider": conn.provider,
-        "default_department": str(conn.default_department_id),
-        "active": "on",
-        "phone_number_id": conn.phone_number_id,
-        "business_account_id": "",
-        "display_phone": "",
-        "access_token": "",
-        "app_secret": "",
-        "verify_token": "",
-        "instance_name": conn.instance_name,
-        "api_key": "",
-        "api_base_url": conn.api_base_url,
-    }
-    data.update(changes)
-    return data
-
-
 @pytest.mark.parametrize(
     "base, allowed",
     [
@@ -130,7 +110,7 @@ def test_admin_refuses_an_internal_base_when_saved(client, tenant, reseller_user
     )
     client.force_login(reseller_user)
     url = reverse("admin:whatsapp_connection_change", args=[conn.pk])
-    response = client.post(url, _connection_form(conn, api_base_url=base))
+    response = client.post(url, connection_form_data(conn, api_base_url=base))
     conn.refresh_from_db()
     if allowed:
         assert response.status_code == 302 and conn.api_base_url == base
@@ -145,9 +125,9 @@ def test_admin_accepts_a_local_base_when_the_environment_allows_it(client, tenan
     conn = f.make_connection(tenant.reseller, tenant.suporte, provider=Connection.Provider.EVOLUTION)
     client.force_login(reseller_user)
     url = reverse("admin:whatsapp_connection_change", args=[conn.pk])
-    assert client.post(url, _connection_form(conn, api_base_url="http://127.0.0.1:8081")).status_code == 302
+    assert client.post(url, connection_form_data(conn, api_base_url="http://127.0.0.1:8081")).status_code == 302
     # ...but never one with a query string.
-    response = client.post(url, _connection_form(conn, api_base_url="http://127.0.0.1:8081/?x=1"))
+    response = client.post(url, connection_form_data(conn, api_base_url="http://127.0.0.1:8081/?x=1"))
     assert response.status_code == 200 and "api_base_url" in response.context["adminform"].form.errors
 
 
