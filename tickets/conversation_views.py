@@ -24,12 +24,16 @@ def _page_with_error(request, pk, *, error: str, field: str, status: int = 400):
 @login_required
 def transfer(request, pk):
     ticket = views._get_ticket(request, pk)
+    seen = None
+    if "seen_department" in request.POST:
+        seen = (request.POST.get("seen_agent", ""), request.POST.get("seen_department", ""))
     try:
         services.ticket_transfer(
             ticket=ticket,
             by=request.user,
             agent=request.POST.get("agent", ""),
             department=request.POST.get("department", ""),
+            seen=seen,
         )
     except services.TransferRejected as exc:
         return _page_with_error(request, pk, error=str(exc), field="transfer_error")

@@ -487,13 +487,19 @@ def _transfer_agent(ticket: Ticket, value: str, department_id) -> User | None:
     return agent
 
 
-def ticket_transfer(*, ticket: Ticket, by: Any, agent: str = "", department: str = "") -> Ticket:
+def ticket_transfer(
+    *, ticket: Ticket, by: Any, agent: str = "", department: str = "", seen: tuple[str, str] | None = None
+) -> Ticket:
     """Hand a ticket to another agent (atendendo stays atendendo) or department (espera stays espera).
 
     `ticket` is the ticket as the caller saw it: the write is conditional on its status, holder and
     department still being those, so a concurrent claim, close or transfer makes this a TicketConflict.
-    `agent` and `department` are the targets' ids as the form sent them.
+    `agent` and `department` are the targets' ids as the form sent them. `seen` is (holder, department)
+    as the agent's page showed them, when the form carried them: a page older than the ticket is a
+    TicketConflict too, so two people transferring from the same page never both win.
     """
+    if seen is not None and seen != (str(ticket.agent_id or ""), str(ticket.department_id)):
+        raise TicketConflict(ticket, _("O atendimento mudou enquanto você o transferia; confira e tente de novo."))
     state = ticket.ui_state
     if state == UIState.FINALIZADO:
         raise TicketConflict(ticket, _("Só é possível transferir um atendimento em Espera ou Atendendo."))

@@ -159,6 +159,21 @@ def test_a_ticket_closed_meanwhile_is_409_through_the_view(client, world):
     assert _post(client, ticket, agent=str(world.agent2.pk)).status_code == 409
 
 
+def test_a_form_from_a_page_older_than_the_ticket_is_409_and_changes_nothing(client, world, reseller_user):
+    ticket = world.t["um"]
+    client.force_login(reseller_user)
+    html = client.get(url(ticket)).content.decode()
+    seen = {"seen_agent": str(world.agent1.pk), "seen_department": str(ticket.department_id)}
+    assert f'name="seen_agent" value="{seen["seen_agent"]}"' in html
+    assert f'name="seen_department" value="{seen["seen_department"]}"' in html
+    # Someone else transfers it after the page was drawn; the old form's post must not win too.
+    services.ticket_transfer(ticket=Ticket.objects.get(pk=ticket.pk), by=world.agent1, agent=str(world.agent2.pk))
+    before = _snapshot(ticket)
+    assert _post(client, ticket, agent=str(world.agent3.pk), **seen).status_code == 409
+    assert _snapshot(ticket) == before
+    assert TicketEvent.objects.filter(ticket=ticket, action="transferred").count() == 1
+
+
 def test_the_dialog_lists_departments_and_their_active_agents(client, world, tenant):
     world.agent3.is_active = False
     world.agent3.save(update_fields=["is_active"])

@@ -21,6 +21,9 @@ def test_two_supervisors_transfer_one_ticket_at_once_one_wins_one_409(meta_conn,
     boss1 = f.make_user("chefe1@demo.local", reseller=tenant.reseller, role=User.Role.RESELLER)
     boss2 = f.make_user("chefe2@demo.local", reseller=tenant.reseller, role=User.Role.RESELLER)
     url = f"/tickets/{ticket.pk}/transferir/"
+    # What both supervisors' pages showed: the form carries it, so whichever posts second loses,
+    # however the two requests interleave.
+    seen = {"seen_agent": str(agent1.pk), "seen_department": str(tenant.suporte.pk)}
 
     def transfer(boss, data):
         def work():
@@ -32,8 +35,8 @@ def test_two_supervisors_transfer_one_ticket_at_once_one_wins_one_409(meta_conn,
         return work
 
     results = race_all(
-        transfer(boss1, {"agent": str(agent2.pk)}),
-        transfer(boss2, {"agent": str(agent3.pk), "department": str(tenant.financeiro.pk)}),
+        transfer(boss1, {"agent": str(agent2.pk), **seen}),
+        transfer(boss2, {"agent": str(agent3.pk), "department": str(tenant.financeiro.pk), **seen}),
     )
     assert sorted(results) == [303, 409], results
     stored = Ticket.objects.get(pk=ticket.pk)
