@@ -8,6 +8,7 @@ from accounts.models import Client
 from tests.support.webhooks import meta_text, post_meta
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.services import inbound as ticket_inbound
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
 
@@ -90,17 +91,17 @@ def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypat
 def test_crash_between_a_message_and_its_tickets_activity_then_replay(client, meta_conn, monkeypatch):
     """Without a transaction the message's insert can outlive a crash before its ticket is touched;
     processing the body again completes the ticket instead of skipping the stored message."""
-    real_touch = ticket_services.ticket_touch
+    real_touch = ticket_inbound.ticket_touch
 
     def crash(*args, **kwargs):
         raise SimulatedCrash
 
-    monkeypatch.setattr(ticket_services, "ticket_touch", crash)
+    monkeypatch.setattr(ticket_inbound, "ticket_touch", crash)
     with pytest.raises(SimulatedCrash):
         post_meta(
             client, meta_conn, meta_text(meta_conn, wa_id="5511900000001", message_id="wamid.t1", text="primeira")
         )
-    monkeypatch.setattr(ticket_services, "ticket_touch", real_touch)
+    monkeypatch.setattr(ticket_inbound, "ticket_touch", real_touch)
     if connection.features.supports_transactions:
         assert Message.objects.count() == 0  # rolled back with the rest of the body
     else:

@@ -1,0 +1,69 @@
+"""The writers of tickets: every change of a ticket's state, and the messages stored on it.
+
+Every state change is one conditional update whose row count is checked
+(compare-and-set), so two agents, two gunicorn workers or two provider
+retries can never both win. Correctness never relies on transaction.atomic or
+select_for_update: both are no-ops on MongoDB. Where a state change and its
+TicketEvent are written together, `atomic()` makes them one commit on SQL
+databases; on MongoDB the state is written first and the event after it, so a
+crash between the two leaves a correct ticket that only lacks its log line.
+Delivery state of outbound messages is written by `tickets.outbox`.
+
+The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
+`transfer`, `inbound` (what clients send), `replies` (replies, notes, templates), `automatic`
+(automatic texts) and `client_data` (the LGPD export's log); `common` holds the errors. Callers
+import them from here: `from tickets import services; services.ticket_claim(...)`.
+"""
+
+from whatsapp.providers.types import InboundMessage
+
+from .automatic import ticket_auto_message_send
+from .client_data import client_data_export_log
+from .common import NotAllowed, ReplyRejected, TicketConflict, TransferRejected
+from .inbound import (
+    inbound_route,
+    message_client_delete,
+    message_client_edit,
+    message_settle,
+    message_store,
+    rating_answer_ingest,
+    ticket_after_inbound,
+    ticket_menu_after_inbound,
+)
+from .lifecycle import ticket_claim, ticket_close
+from .replies import (
+    NOTE_MAX_LENGTH,
+    reply_signed,
+    ticket_note_add,
+    ticket_reply,
+    ticket_template_send,
+    window_require_open,
+)
+from .transfer import ticket_transfer
+
+__all__ = [
+    "NOTE_MAX_LENGTH",
+    "InboundMessage",
+    "NotAllowed",
+    "ReplyRejected",
+    "TicketConflict",
+    "TransferRejected",
+    "client_data_export_log",
+    "inbound_route",
+    "message_client_delete",
+    "message_client_edit",
+    "message_settle",
+    "message_store",
+    "rating_answer_ingest",
+    "reply_signed",
+    "ticket_after_inbound",
+    "ticket_auto_message_send",
+    "ticket_claim",
+    "ticket_close",
+    "ticket_menu_after_inbound",
+    "ticket_note_add",
+    "ticket_reply",
+    "ticket_template_send",
+    "ticket_transfer",
+    "window_require_open",
+]

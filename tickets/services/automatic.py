@@ -1,0 +1,35 @@
+"""Automatic texts (greeting, out of hours, menu, rating, transfer notice), queued exactly once."""
+
+from __future__ import annotations
+
+from iaze.lib import clock
+
+from .. import auto_messages, outbox
+from ..activity import event_record
+from ..models import Message, Ticket, TicketEvent
+
+
+def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) -> Message | None:
+    """Queue an automatic text on the outbox exactly once per ticket and kind.
+
+    The message is queued first under the unique per-ticket nonce `auto:<what>`, then the
+    ticket's flag is set: concurrent workers collapse on the nonce, and a crash between the
+    two steps cannot lose the text (the next attempt finds the queued one and only sets the flag).
+    """
+    flag = auto.flag
+    if flag and not Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).exists():
+        return None
+    message, created = outbox.message_queue(ticket=ticket, text=auto.text, nonce=f"auto:{auto.what}")
+    if flag:
+        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
+    if not created:
+        return None
+    event_record(
+        ticket,
+        actor=None,
+        action=TicketEvent.Action.AUTO_MESSAGE,
+        to_state=ticket.ui_state,
+        what=auto.what,
+        message_id=str(message.pk),
+    )
+    return message
