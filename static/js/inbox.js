@@ -221,15 +221,17 @@
     var active = document.activeElement;
     var target = event.detail.target;
     focusKey = null;
-    if (active && target && target.contains(active) && active.dataset && active.dataset.focusKey) {
-      focusKey = active.dataset.focusKey;
+    if (active && target && target.contains(active) && active !== document.body) {
+      // A control of the list or thread is found again by its data-focus-key; a field by its id.
+      focusKey = active.dataset && active.dataset.focusKey ? '[data-focus-key="' + active.dataset.focusKey + '"]'
+        : active.id ? "#" + CSS.escape(active.id) : null;
     }
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (focusKey) {
-      var again = document.querySelector('[data-focus-key="' + focusKey + '"]');
+      var again = document.querySelector(focusKey);
       if (again && again !== document.activeElement) { again.focus({ preventScroll: true }); }
       focusKey = null;
     }
