@@ -125,7 +125,7 @@ def wait_thresholds(user) -> tuple[int, int]:
 
 
 def wait_level(since: datetime | None, now: datetime, thresholds: tuple[int, int]) -> str:
-    """"late", "warn" or "" for a row waiting since `since`."""
+    """ "late", "warn" or "" for a row waiting since `since`."""
     if since is None:
         return ""
     minutes = (now - since).total_seconds() / 60

@@ -98,7 +98,9 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
     page.wait_for_url(f"{live_server.url}/tickets/{ticket.pk}/")
     expect(page.locator(f'.ticket-row[data-ticket="{ticket.pk}"] .ticket-link')).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.locator(f'.ticket-row[data-ticket="{ticket.pk}"]').get_by_role("button", name="Assumir")).to_be_focused()
+    expect(
+        page.locator(f'.ticket-row[data-ticket="{ticket.pk}"]').get_by_role("button", name="Assumir")
+    ).to_be_focused()
     page.keyboard.press("Enter")
 
     box = page.locator("#conversation-pane").get_by_label("Resposta", exact=True)
@@ -125,7 +127,9 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
 
 
 def test_the_phone_keeps_list_and_conversation_apart(live_server, login, meta_conn, agent1):
-    ticket = f.make_ticket(meta_conn, client=_client(meta_conn, "Carla Mendes"), text="Minha internet caiu", agent=agent1)
+    ticket = f.make_ticket(
+        meta_conn, client=_client(meta_conn, "Carla Mendes"), text="Minha internet caiu", agent=agent1
+    )
     f.make_ticket(meta_conn, client=_client(meta_conn, "Maria Oliveira"), text="Meu boleto venceu ontem")
     page = login(agent1, viewport={"width": 390, "height": 844})
     expect(page.locator("#conversation-pane")).to_be_hidden()

@@ -176,8 +176,13 @@ def test_thresholds_default_to_5_and_15_minutes_and_late_is_not_before_warn(tena
     config = ResellerConfig(reseller=tenant.reseller)
     assert (config.wait_warn_minutes, config.wait_late_minutes) == (5, 15)
     form = ResellerConfigForm(
-        data={"primary_color": "#0f766e", "timezone": "America/Sao_Paulo", "business_hours": "{}",
-              "wait_warn_minutes": 20, "wait_late_minutes": 10},
+        data={
+            "primary_color": "#0f766e",
+            "timezone": "America/Sao_Paulo",
+            "business_hours": "{}",
+            "wait_warn_minutes": 20,
+            "wait_late_minutes": 10,
+        },
     )
     assert not form.is_valid() and "wait_late_minutes" in form.errors
 

@@ -10,8 +10,9 @@ crash between the two leaves a correct ticket that only lacks its log line.
 Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
-`transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies, notes, templates), `automatic`
-(automatic texts) and `client_data` (the LGPD export's log); `common` holds the errors. Callers
+`transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
+notes, templates), `automatic` (automatic texts) and `client_data` (the LGPD export's log); `common`
+holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
