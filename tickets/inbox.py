@@ -73,7 +73,7 @@ def unread_count(unread: Unread) -> Unread:
         Message.objects.filter(match, direction=Message.Direction.IN)
         .order_by()
         .values("ticket_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     unread.counts = {row["ticket_id"]: row["n"] for row in rows if row["n"]}
     return unread
