@@ -313,7 +313,7 @@ def _unset_stage(project):
 
     def handle(in_collection, database, fields):
         names = [fields] if isinstance(fields, str) else list(fields)
-        return project(in_collection, database, {name: 0 for name in names})
+        return project(in_collection, database, dict.fromkeys(names, 0))
 
     return handle
 
