@@ -150,8 +150,11 @@
   }
 
   function raise(item) {
-    item.sound = soundOn() && beep();
-    item.notified = notify(item);
+    // A client writing in the conversation the agent is looking at is seen, not signalled.
+    var shown = split() ? openTicketId() : "";
+    item.quiet = !!shown && item.kind === "message" && item.url.indexOf(shown) >= 0 && document.hasFocus();
+    item.sound = !item.quiet && soundOn() && beep();
+    item.notified = !item.quiet && notify(item);
     window.iazeAlerts.push(item);
     document.body.dataset.alertCount = String(window.iazeAlerts.length);
     announce(item);

@@ -216,3 +216,16 @@ def test_pages_load_the_inbox_script_from_static_only(client, agent1, path):
     client.force_login(agent1)
     html = client.get(path).content.decode()
     assert "js/inbox.js" in html and "<script>" not in html
+
+
+def test_the_unchanged_answer_counts_nothing(client, meta_conn, agent1):
+    """The 204 path reads the held tickets and their marks for its stamp, never the messages."""
+    for _ in range(3):
+        _inbound(f.make_ticket(meta_conn, agent=agent1))
+    client.force_login(agent1)
+    html = client.get("/tickets/?status=atendendo").content.decode()
+    version = re.search(r"v=([0-9a-f]{16})", html).group(1)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/tickets/?status=atendendo&v={version}", **HTMX).status_code == 204
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert '"messages"' not in sql and "ticket_reads" in sql
