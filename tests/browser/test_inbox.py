@@ -114,6 +114,14 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
     expect(box).to_be_focused()  # the reply box came back where the agent was typing
     assert Message.objects.filter(ticket=ticket, direction="out").count() == 1
 
+    # A client message arriving in the open conversation is announced once to screen readers.
+    _inbound(ticket, "Obrigado, recebi!")
+    expect(page.locator("#thread-announcer")).to_have_text(
+        "Nova mensagem de Paulo Reis: Obrigado, recebi!", timeout=15_000
+    )
+    expect(page.locator("#thread-announcer")).to_have_attribute("aria-live", "polite")
+    expect(box).to_be_focused()  # the live refresh left the agent where they were
+
     close = page.locator('#conversation-pane [data-focus-key="head-close"]')
     for _ in range(8):
         if page.evaluate("document.activeElement.dataset.focusKey") == "head-close":

@@ -229,3 +229,14 @@ def test_the_unchanged_answer_counts_nothing(client, meta_conn, agent1):
         assert client.get(f"/tickets/?status=atendendo&v={version}", **HTMX).status_code == 204
     sql = " ".join(q["sql"] for q in ctx.captured_queries)
     assert '"messages"' not in sql and "ticket_reads" in sql
+
+
+def test_the_inbox_in_english(client, meta_conn, agent1, agent2):
+    ticket = f.make_ticket(meta_conn)
+    client.force_login(agent2)
+    html = client.get("/tickets/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Alert sound: on" in html and "Turn on notifications" in html and "Shortcuts" in html
+    assert ">Claim<" in _row(html, ticket)
+    services.ticket_claim(ticket=ticket, agent=agent1)
+    lost = client.post(f"/tickets/{ticket.pk}/assumir/", HTTP_ACCEPT_LANGUAGE="en", **HTMX)
+    assert lost.status_code == 409 and "This ticket is with Agente 1." in lost.content.decode()
