@@ -126,6 +126,8 @@ class ResellerConfigForm(forms.ModelForm):
             "satisfaction_enabled",
             "satisfaction_question_text",
             "satisfaction_thanks_text",
+            "wait_warn_minutes",
+            "wait_late_minutes",
         )
         widgets = {"primary_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
@@ -142,6 +144,13 @@ class ResellerConfigForm(forms.ModelForm):
                 "Uma resposta de 1 a 5 em até 24 horas fica no atendimento finalizado e não abre outro."
             ),
         }
+
+    def clean(self):
+        data = super().clean()
+        warn, late = data.get("wait_warn_minutes"), data.get("wait_late_minutes")
+        if warn and late and late < warn:
+            self.add_error("wait_late_minutes", _("Deve ser maior ou igual ao tempo de alerta."))
+        return data
 
     def clean_primary_color(self):
         color = (self.cleaned_data.get("primary_color") or "").strip()

@@ -51,6 +51,13 @@ class ResellerConfig(BaseModel):
     satisfaction_thanks_text = models.TextField(
         _("agradecimento pela avaliação"), blank=True, default="Obrigado pela sua avaliação!"
     )
+    # The inbox colours a waiting row (Espera, or Atendendo with the client's message unanswered) after these.
+    wait_warn_minutes = models.PositiveSmallIntegerField(
+        _("espera: alerta após (minutos)"), default=5, help_text=_("A linha fica amarela na lista.")
+    )
+    wait_late_minutes = models.PositiveSmallIntegerField(
+        _("espera: atraso após (minutos)"), default=15, help_text=_("A linha fica vermelha na lista.")
+    )
 
     class Meta:
         db_table = "reseller_configs"
@@ -114,6 +121,9 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     departments = models.ManyToManyField(Department, blank=True, related_name="agents")
     is_active = models.BooleanField(_("ativo"), default=True)
     is_staff = models.BooleanField(_("acesso ao admin"), default=False)
+    # The inbox's own preferences (accounts.services.user_preferences_set), remembered across devices.
+    alert_sound = models.BooleanField(_("som dos alertas"), default=True)
+    enter_sends = models.BooleanField(_("Enter envia a resposta"), default=True)
 
     objects = UserManager()
 

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from iaze.lib import clock
 
-from .models import Client
+from .models import Client, User
 
 
 class ClientProfile(Protocol):
@@ -88,3 +88,19 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
 def deactivate(queryset: QuerySet, *, field: str = "active") -> int:
     """One conditional write over an already scoped selection: active rows become inactive."""
     return queryset.filter(**{field: True}).update(**{field: False})
+
+
+# The inbox preferences a user may change for themselves (sound of the alerts, Enter sends the reply).
+USER_PREFERENCES = ("alert_sound", "enter_sends")
+
+
+def user_preferences_set(*, user: User, **changes: bool) -> dict:
+    """Store the user's own inbox preferences; unknown names are ignored. Returns what was stored.
+
+    One write of only the given columns: a preference changed from another device meanwhile is kept."""
+    values = {name: bool(value) for name, value in changes.items() if name in USER_PREFERENCES}
+    if values:
+        User.objects.filter(pk=user.pk).update(**values, updated_at=clock.now())
+        for name, value in values.items():
+            setattr(user, name, value)
+    return values

@@ -272,6 +272,26 @@ class TicketEvent(BaseModel):
         return f"{self.get_action_display()} {self.from_state}→{self.to_state}"
 
 
+class TicketRead(BaseModel):
+    """How far an agent has read a ticket: the newest client message it was shown (tickets.services.unread).
+
+    One row per (agent, ticket), moved forward only; the inbox's unread count is the client messages
+    of the ticket created after `read_upto`."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    read_upto = models.DateTimeField()
+
+    class Meta:
+        db_table = "ticket_reads"
+        verbose_name = _("leitura do atendimento")
+        verbose_name_plural = _("leituras dos atendimentos")
+        constraints = [models.UniqueConstraint(fields=["agent", "ticket"], name="ticket_read_one_per_agent")]
+
+    def __str__(self):
+        return f"{self.agent_id} {self.ticket_id} {self.read_upto}"
+
+
 class MediaFile(BaseModel):
     """One stored file, named by the SHA-256 of its bytes in the media storage (tickets.media).
 

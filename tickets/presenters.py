@@ -14,18 +14,22 @@ from django.utils import dateformat, formats, timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from . import conversation, media
+from . import conversation, inbox, media
 from .models import MediaDownload, MediaFile, Message
 
 _ZERO_ID = uuid.UUID(int=0)
 
 
-def present_rows(*pages, now):
+def present_rows(*pages, now, thresholds=(0, 0), unread=None):
     """Give each listed ticket the strings its row shows, so the row template only prints them.
 
     Formats, translations and the detail URL are looked up once per page, not once per row:
     per-row template filters and translation tags were most of the queue's rendering time.
+    `thresholds`: the tenant's (warn, late) minutes (tickets.inbox.wait_thresholds); `unread`: ticket id →
+    the holder's unread client messages (tickets.inbox.unread_count).
     """
+    unread = unread or {}
+    unread_label = gettext("mensagens não lidas")
     recent = now - timedelta(minutes=1)  # under a minute, "0 minutos" reads oddly
     date_fmt = formats.get_format("SHORT_DATETIME_FORMAT")
     # One reverse() for the page; each row fills in its id.
@@ -51,19 +55,23 @@ def present_rows(*pages, now):
             at = t.last_message_at
             t.at_iso = at.isoformat() if at else ""
             t.at_text = dateformat.format(timezone.localtime(at), date_fmt) if at else ""
-            t.wait_text = t.wait_title = ""
+            t.wait_text = t.wait_title = t.wait_level = ""
+            t.unread = unread.get(t.pk, 0)
+            t.unread_label = f"{t.unread} {unread_label}"
             if t.status != t.Status.OPEN:
                 continue
             if not t.agent_id:
                 since = t.created_at
                 t.wait_title = text["waiting_title"]
                 t.wait_text = text["new"] if since > recent else text["waiting"] % {"since": timesince(since, now)}
+                t.wait_level = inbox.wait_level(since, now, thresholds)
             elif t.last_inbound_at and at and t.last_inbound_at >= at:
                 since = t.last_inbound_at
                 t.wait_title = text["unanswered_title"]
                 t.wait_text = (
                     text["unanswered_now"] if since > recent else text["unanswered"] % {"since": timesince(since, now)}
                 )
+                t.wait_level = inbox.wait_level(since, now, thresholds)
 
 
 def present_messages(page):

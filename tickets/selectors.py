@@ -247,7 +247,7 @@ def count_label(count: int) -> str:
     return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
-def queue_version(counts: dict, *pages: Page | None) -> str:
+def queue_version(counts: dict, *pages: Page | None, extra: tuple = ()) -> str:
     """A stamp of what the queue shows: the counts and every listed row as it stands.
 
     A visible ticket that is created, claimed, closed or gets a message changes a count or
@@ -260,7 +260,8 @@ def queue_version(counts: dict, *pages: Page | None) -> str:
         if page is not None
         for t in page.items
     ]
-    return _stamp(sorted(counts.items()), rows, *(page.next_cursor for page in pages if page is not None))
+    # `extra`: what else the page shows, e.g. the unread counts' inputs (tickets.inbox.Unread.stamp).
+    return _stamp(sorted(counts.items()), rows, extra, *(page.next_cursor for page in pages if page is not None))
 
 
 # What a message bubble shows (and what its delivery stamp needs); the raw provider fields stay behind.

@@ -6,6 +6,7 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("preferencias/", views.preferences, name="preferences"),
     path("<uuid:pk>/", views.detail, name="detail"),
     path("<uuid:pk>/assumir/", views.claim, name="claim"),
     path("<uuid:pk>/finalizar/", views.close, name="close"),

@@ -4,14 +4,18 @@ Views stay thin: they read the request, fetch through the selectors (which alrea
 decide visibility, so a foreign ticket is a 404), call one service and answer.
 """
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.services import USER_PREFERENCES, user_preferences_set
 from iaze.lib import clock
 
-from . import conversation, permissions, presenters, selectors, services
+from . import conversation, inbox, permissions, presenters, selectors, services
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
 from .serving import media_response
@@ -68,10 +72,13 @@ def queue(request):
     others = None
     if state == UIState.ATENDENDO and not supervisor and holder != "others" and not form.value("cursor"):
         others = selectors.ticket_list_for(user, state, filters=filters, holder="others", base=visible)
-    version = selectors.queue_version(counts, page, others)
+    unread = inbox.unread_for(user)
+    version = selectors.queue_version(counts, page, others, extra=unread.stamp())
     if _is_htmx(request) and request.GET.get("v") == version:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
-    presenters.present_rows(page, others, now=clock.now())
+    inbox.unread_count(unread)
+    presenters.present_rows(page, others, now=clock.now(), thresholds=inbox.wait_thresholds(user), unread=unread.counts)
+    title_count = unread.total + min(counts[UIState.ESPERA], selectors.COUNT_CAP)
     context = {
         "form": form,
         "state": state,
@@ -84,15 +91,34 @@ def queue(request):
         "polling": not form.value("cursor"),
         # A capped count reads "1000+" (see selectors.COUNT_CAP).
         "tabs": [
-            (value, label, selectors.count_label(counts[value]), counts[value] > selectors.COUNT_CAP)
+            (
+                value,
+                label,
+                selectors.count_label(counts[value]),
+                counts[value] > selectors.COUNT_CAP,
+                unread.total if value == UIState.ATENDENDO else 0,
+            )
             for value, label in UIState.choices
         ],
+        "title_count": title_count,
+        "alerts": _alert_feed(request, state, page, form, unread),
         "count_cap": selectors.COUNT_CAP,
         "query": _query(request, drop=("v", "cursor")),
         "tab_query": _query(request, drop=("v", "cursor", "status", "holder")),
     }
     template = "tickets/_queue_live.html" if _is_htmx(request) else "tickets/queue.html"
     return render(request, template, context)
+
+
+def _alert_feed(request, state, page, form, unread) -> list[dict]:
+    """The newest Espera tickets and the held tickets with unread messages, for the alert script."""
+    if state == UIState.ESPERA and not form.value("cursor") and not form.value("q"):
+        espera = page.items[: inbox.ESPERA_ALERTS]  # already read for the list
+    else:
+        espera = selectors.ticket_list_for(
+            request.user, UIState.ESPERA, limit=inbox.ESPERA_ALERTS, base=_visible(request)[1]
+        ).items
+    return inbox.alert_feed(unread, espera)
 
 
 def _tools_context(request, ticket, *, dept_ids, messages_page) -> dict:
@@ -131,14 +157,27 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
 def detail(request, pk):
     ticket = _get_ticket(request, pk)
     before = request.GET.get("before", "")
+    if _is_htmx(request) and request.headers.get("HX-Target") == "conversation-pane":
+        # The split inbox swaps only its right pane (static/js/inbox.js); the URL stays this page's.
+        return render(request, "tickets/_conversation.html", _read(request, _detail_context(request, ticket)))
     if _is_htmx(request) and not before:
         messages_page = selectors.ticket_messages_for(ticket)
         if request.GET.get("v") == selectors.ticket_thread_version(ticket, messages_page):
             return HttpResponse(status=204)
-        return render(
-            request, "tickets/_thread_live.html", _detail_context(request, ticket, messages_page=messages_page)
-        )
-    return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
+        context = _detail_context(request, ticket, messages_page=messages_page)
+        return render(request, "tickets/_thread_live.html", _read(request, context))
+    context = _detail_context(request, ticket, before=before)
+    return render(request, "tickets/detail.html", _read(request, context) if not before else context)
+
+
+def _read(request, context: dict) -> dict:
+    """The holder has now seen the latest page of the thread: its unread count clears."""
+    services.ticket_read_mark(
+        ticket=context["ticket"],
+        agent=request.user,
+        upto=services.newest_inbound_at(context["messages_page"].items),
+    )
+    return context
 
 
 def _conflict(request, exc: services.TicketConflict):
@@ -161,7 +200,41 @@ def _transition(request, pk, change):
 @require_POST
 @login_required
 def claim(request, pk):
-    return _transition(request, pk, lambda ticket: services.ticket_claim(ticket=ticket, agent=request.user))
+    if not _is_htmx(request):
+        return _transition(request, pk, lambda ticket: services.ticket_claim(ticket=ticket, agent=request.user))
+    # Assumir from a row of the list: the agent stays on the list. A won claim tells the page's script
+    # to open the conversation; a lost one names the holder in the list's notice area.
+    ticket = _get_ticket(request, pk)
+    try:
+        services.ticket_claim(ticket=ticket, agent=request.user)
+    except services.TicketConflict as exc:
+        response = render(
+            request,
+            "tickets/_claim_conflict.html",
+            {"ticket": exc.ticket, "holder": exc.holder, "reason": str(exc)},
+            status=409,
+        )
+        response["HX-Retarget"] = "#queue-notice"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    response = HttpResponse(status=200)
+    response["HX-Reswap"] = "none"
+    url = reverse("tickets:detail", args=[ticket.pk])
+    response["HX-Trigger"] = json.dumps({"iaze-claimed": {"url": url, "ticket": str(ticket.pk)}})
+    return response
+
+
+@require_POST
+@login_required
+def preferences(request):
+    """The user's own inbox preferences (alert sound, Enter sends); htmx gets the toggle back."""
+    changes = {name: request.POST[name] in ("1", "on", "true") for name in USER_PREFERENCES if name in request.POST}
+    user_preferences_set(user=request.user, **changes)
+    if _is_htmx(request):
+        return render(request, "tickets/_inbox_prefs.html", {})
+    response = redirect("tickets:queue")
+    response.status_code = 303
+    return response
 
 
 @require_POST
@@ -197,7 +270,7 @@ def reply(request, pk):
             form = None  # a fresh form, with a fresh nonce, for the next reply
             status = 200
     ticket = _get_ticket(request, pk)
-    context = _detail_context(request, ticket, reply_form=form)
+    context = _read(request, _detail_context(request, ticket, reply_form=form))
     if _is_htmx(request):
         return render(request, "tickets/_reply_swap.html", context, status=status)
     return render(request, "tickets/detail.html", context, status=status)

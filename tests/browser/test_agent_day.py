@@ -54,16 +54,17 @@ def test_agent_day(live_server, login, meta_conn, agent1, agent2):
     other = login(agent2)
     other.route(re.compile(r".*[?&]v=.*"), lambda route: route.abort())
     other.goto(ticket_url)
-    expect(other.get_by_role("button", name="Assumir")).to_be_visible()
+    # The list beside the conversation has its own Assumir buttons: this is the ticket page's.
+    expect(other.locator(".ticket-head").get_by_role("button", name="Assumir")).to_be_visible()
 
     row.get_by_role("link").click()
     page.wait_for_url(ticket_url)
-    page.get_by_role("button", name="Assumir").click()
+    page.locator(".ticket-head").get_by_role("button", name="Assumir").click()
     page.wait_for_url(ticket_url)
     expect(page.locator(".badge")).to_have_text("Atendendo")
     assert Ticket.objects.get(pk=ticket.pk).agent_id == agent1.pk
 
-    other.get_by_role("button", name="Assumir").click()
+    other.locator(".ticket-head").get_by_role("button", name="Assumir").click()
     expect(other.locator("h1")).to_have_text("Este atendimento mudou de estado")
     expect(other.locator(".holder-info")).to_contain_text("Agente 1")
     expect(other.locator(".holder-info")).to_contain_text("agente1@demo.local")

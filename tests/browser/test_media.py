@@ -68,7 +68,7 @@ def test_media_in_the_conversation_and_an_agent_sending_an_image(live_server, lo
         expect(player).to_be_visible()
         page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
 
-        page.get_by_role("button", name="Assumir").click()
+        page.locator(".ticket-head").get_by_role("button", name="Assumir").click()  # not a row's
         page.wait_for_url(f"{live_server.url}/tickets/{ticket.pk}/")
         shot = png_bytes(320, 200, (30, 160, 90))
         upload = tmp_path / "comprovante.png"

@@ -20,7 +20,9 @@ each meant as an exact equivalence, never a behaviour of our own:
 - a duplicate-key BulkWriteError is raised as DuplicateKeyError (mongomock
   capitalises the "E11000 duplicate key error" text the backend looks for);
 - the `$type` (the backend's IS NULL test) and `$getField` (its COUNT)
-  aggregation operators are evaluated as MongoDB documents them.
+  aggregation operators are evaluated as MongoDB documents them;
+- the `$unset` stage (the backend's GROUP BY drops its helper fields with it) is
+  run as what MongoDB defines it to be, a `$project` excluding those fields.
 
 Everything else is mongomock's own behaviour. docs/mongodb.md says what this does
 and does not cover.
@@ -306,6 +308,16 @@ def _patched_lookup(original):
     return handle
 
 
+def _unset_stage(project):
+    """`{"$unset": "a"}` / `{"$unset": ["a", "b"]}`: by MongoDB's definition, `{"$project": {"a": 0, ...}}`."""
+
+    def handle(in_collection, database, fields):
+        names = [fields] if isinstance(fields, str) else list(fields)
+        return project(in_collection, database, dict.fromkeys(names, 0))
+
+    return handle
+
+
 @contextmanager
 def mongomock_backend(connection):
     """Point the backend's MongoClient at a fresh in-process mongomock server."""
@@ -316,7 +328,11 @@ def mongomock_backend(connection):
     server = mongomock.MongoClient()
     server._server_version = MONGOMOCK_SERVER_VERSION
     type_operators = [*aggregate.type_operators, *_EXTRA_OPERATORS]
-    handlers = {**aggregate._PIPELINE_HANDLERS, "$lookup": _patched_lookup(aggregate._PIPELINE_HANDLERS["$lookup"])}
+    handlers = {
+        **aggregate._PIPELINE_HANDLERS,
+        "$lookup": _patched_lookup(aggregate._PIPELINE_HANDLERS["$lookup"]),
+        "$unset": _unset_stage(aggregate._handle_project_stage),
+    }
     with (
         mock.patch.object(aggregate, "type_operators", type_operators),
         mock.patch.object(aggregate, "_PIPELINE_HANDLERS", handlers),

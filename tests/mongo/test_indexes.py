@@ -24,6 +24,7 @@ EXPECTED_COLLECTIONS = {
     "tickets.MediaFile": "media_files",
     "tickets.MediaDownload": "media_downloads",
     "whatsapp.RecoveryRun": "whatsapp_recovery_runs",
+    "tickets.TicketRead": "ticket_reads",
 }
 
 

@@ -131,3 +131,23 @@ def test_nothing_is_deleted_on_mongomock(tenant):
     with pytest.raises(DeletionRefused):
         Ticket.objects.all().delete()
     assert tenant.db.tickets.count_documents({}) == 1
+
+
+def test_unread_marks_and_counts_on_mongomock(tenant):
+    """The inbox's read marks (insert, then forward-only updates) and its one aggregate count."""
+    from tickets import inbox
+
+    ticket = f.make_ticket(tenant.conn, agent=tenant.agent1, text="primeira")
+    other = f.make_ticket(tenant.conn, agent=tenant.agent1, text="outra")
+    unread = inbox.unread_count(inbox.unread_for(tenant.agent1))
+    assert unread.counts == {ticket.pk: 1, other.pk: 1} and unread.total == 2
+
+    shown = Message.objects.filter(ticket=ticket)
+    assert services.ticket_read_mark(ticket=ticket, agent=tenant.agent1, upto=services.newest_inbound_at(shown))
+    assert not services.ticket_read_mark(ticket=ticket, agent=tenant.agent1, upto=services.newest_inbound_at(shown))
+    services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.u1", text="mais"))
+    services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.u2", text="e mais"))
+    unread = inbox.unread_count(inbox.unread_for(tenant.agent1))
+    assert unread.counts == {ticket.pk: 2, other.pk: 1}
+    feed = inbox.alert_feed(unread, [])
+    assert {a["ticket"] for a in feed} == {ticket.pk, other.pk}

@@ -14,6 +14,7 @@ from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
 from tests.persistence.helpers import store_media_message
+from tickets import services
 from tickets.models import MessageTemplate, QuickReply
 from whatsapp.models import RecoveryRun, WebhookEvent
 
@@ -48,7 +49,8 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     dept = f.make_department(reseller, "Suporte")
     agent = f.make_user("agente1@demo.local", reseller=reseller, departments=[dept])
     conn = f.make_connection(reseller, dept, key="demo-meta")
-    f.make_ticket(conn, agent=agent, closed_by=agent)
+    held = f.make_ticket(conn, agent=agent, closed_by=agent)
+    services.ticket_read_mark(ticket=held, agent=agent, upto=timezone.now())
     store_media_message(f.make_ticket(conn, text="Olá, ação ✓"))
     WebhookEvent.objects.create(connection=conn, dedup_key="k", body=b"\x00\xff raw", received_at=timezone.now())
     QuickReply.objects.create(reseller=reseller, shortcut="/ola", text="Olá {{nome}}")

@@ -50,6 +50,7 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     QuickReply.objects.create(reseller=tenant.reseller, shortcut="/ola", text="Olá {{nome}}!")
     MessageTemplate.objects.create(connection=meta_conn, name="retomar", language="pt_BR", body="Olá {{1}}")
     RecoveryRun.objects.create(connection=evo_conn, trigger="reconnect", since=clock.now(), found=3, stored=2)
+    services.ticket_read_mark(ticket=closed, agent=closed.agent, upto=clock.now())
     return closed
 
 
@@ -73,6 +74,7 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "quick_replies": 1,
         "message_templates": 1,
         "whatsapp_recovery_runs": 1,
+        "ticket_reads": 1,
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

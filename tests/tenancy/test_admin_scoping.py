@@ -105,6 +105,8 @@ def test_manager_edits_its_configuration_but_not_its_identity(client, world, ten
         f"{prefix}-0-out_of_hours_text": "",
         f"{prefix}-0-business_hours": '{"mon": [["08:00", "18:00"]]}',
         f"{prefix}-0-timezone": "America/Sao_Paulo",
+        f"{prefix}-0-wait_warn_minutes": "4",
+        f"{prefix}-0-wait_late_minutes": "12",
         "name": "Hacked",
         "active": "",
     }
@@ -114,6 +116,7 @@ def test_manager_edits_its_configuration_but_not_its_identity(client, world, ten
     config.refresh_from_db()
     assert (tenant.reseller.name, tenant.reseller.active) == ("Demo", True)
     assert (config.display_name, config.primary_color, config.greeting_text) == ("Demo Telecom", "#aa3300", "Olá!")
+    assert (config.wait_warn_minutes, config.wait_late_minutes) == (4, 12)
     assert config.business_hours == {"mon": [["08:00", "18:00"]]}
 
     bad = {

@@ -10,8 +10,9 @@ crash between the two leaves a correct ticket that only lacks its log line.
 Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
-`transfer`, `inbound` (what clients send), `replies` (replies, notes, templates), `automatic`
-(automatic texts) and `client_data` (the LGPD export's log); `common` holds the errors. Callers
+`transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
+notes, templates), `automatic` (automatic texts) and `client_data` (the LGPD export's log); `common`
+holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -40,6 +41,7 @@ from .replies import (
     window_require_open,
 )
 from .transfer import ticket_transfer
+from .unread import newest_inbound_at, ticket_read_mark
 
 __all__ = [
     "NOTE_MAX_LENGTH",
@@ -54,6 +56,7 @@ __all__ = [
     "message_client_edit",
     "message_settle",
     "message_store",
+    "newest_inbound_at",
     "rating_answer_ingest",
     "reply_signed",
     "ticket_after_inbound",
@@ -62,6 +65,7 @@ __all__ = [
     "ticket_close",
     "ticket_menu_after_inbound",
     "ticket_note_add",
+    "ticket_read_mark",
     "ticket_reply",
     "ticket_template_send",
     "ticket_transfer",
