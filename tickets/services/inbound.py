@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
+from accounts.models import ResellerConfig
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
@@ -16,14 +18,16 @@ from ..models import Message, Ticket, TicketEvent, UIState
 from .automatic import ticket_auto_message_send
 
 
-def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -> tuple[Ticket, bool]:
+def inbound_route(
+    *, connection: Any, client: Any, at: datetime | None = None, tz: ZoneInfo | None = None
+) -> tuple[Ticket, bool]:
     """The client's open ticket on this connection, or a new one in espera.
 
     A closed ticket is never reopened. Concurrent first messages converge on
     one ticket through the partial unique index (connection, client, status=open).
+    `tz`: the tenant's zone when the caller already read its config (read here otherwise).
     """
     open_tickets = Ticket.objects.filter(connection=connection, client=client, status=Ticket.Status.OPEN)
-    tz = None
     for _attempt in range(5):
         ticket = open_tickets.first()
         if ticket is not None:
@@ -125,11 +129,22 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
-    """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due."""
+def reseller_config_of(reseller_id: Any) -> ResellerConfig | None:
+    """A tenant's config, read once per inbound message for its zone and its automatic texts."""
+    return ResellerConfig.objects.filter(reseller_id=reseller_id).first()
+
+
+_READ = object()
+
+
+def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None, config: Any = _READ) -> None:
+    """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due.
+
+    `config`: the tenant's ResellerConfig (or None) when the caller already read it."""
     if ticket.status != Ticket.Status.OPEN:
         return
-    config = auto_messages.reseller_config(ticket)
+    if config is _READ:
+        config = auto_messages.reseller_config(ticket)
     for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or clock.now()):
         ticket_auto_message_send(ticket=ticket, auto=auto)
 
