@@ -316,18 +316,28 @@ def message_with_file_for(ticket: Ticket, message_pk) -> Message:
     return message
 
 
-def ticket_thread_version(ticket: Ticket, page: Page) -> str:
+# The columns of a shown message its stamp follows (a delivery update need not touch updated_at).
+_STAMP_MESSAGE_FIELDS = ("pk", "updated_at", "delivery_status", "attempts", "sent_at", "delivered_at", "read_at")
+
+
+def ticket_thread_version(ticket: Ticket, page: Page | None = None) -> str:
     """A stamp of the ticket's state and of the latest page as shown (`page` from ticket_messages_for).
 
     A new message lands on the latest page and a delivery update changes a shown row's
-    columns (status callbacks need not touch updated_at), so the stamp moves with every
-    visible change while costing nothing beyond the page the view reads anyway: no
-    aggregate over a thread of thousands of messages.
+    columns, so the stamp moves with every visible change: no aggregate over a thread of
+    thousands of messages. Without `page` (the live refresh, which renders nothing when the
+    stamp is unchanged) only the stamp's columns of that page are read, as plain tuples; both
+    ways give the same stamp for the same rows.
     """
-    rows = [
-        (m.pk, m.updated_at, m.delivery_status, m.attempts, m.sent_at, m.delivered_at, m.read_at) for m in page.items
-    ]
-    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
+    if page is not None:
+        rows = [tuple(getattr(m, f) for f in _STAMP_MESSAGE_FIELDS) for m in page.items]
+        return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
+    latest = list(
+        ticket.messages.order_by("-created_at", "-pk").values_list(*_STAMP_MESSAGE_FIELDS)[: THREAD_PAGE_SIZE + 1]
+    )
+    earlier = str(latest[THREAD_PAGE_SIZE - 1][0]) if len(latest) > THREAD_PAGE_SIZE else ""
+    rows = list(reversed(latest[:THREAD_PAGE_SIZE]))
+    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, earlier)
 
 
 def ticket_history_for(user, ticket: Ticket, *, base: TicketQuerySet | None = None) -> list[Ticket]:

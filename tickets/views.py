@@ -132,12 +132,9 @@ def detail(request, pk):
     ticket = _get_ticket(request, pk)
     before = request.GET.get("before", "")
     if _is_htmx(request) and not before:
-        messages_page = selectors.ticket_messages_for(ticket)
-        if request.GET.get("v") == selectors.ticket_thread_version(ticket, messages_page):
-            return HttpResponse(status=204)
-        return render(
-            request, "tickets/_thread_live.html", _detail_context(request, ticket, messages_page=messages_page)
-        )
+        if request.GET.get("v") == selectors.ticket_thread_version(ticket):
+            return HttpResponse(status=204)  # the stamp alone: no message is loaded when nothing changed
+        return render(request, "tickets/_thread_live.html", _detail_context(request, ticket))
     return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
 
 
