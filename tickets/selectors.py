@@ -332,12 +332,26 @@ def ticket_thread_version(ticket: Ticket, page: Page | None = None) -> str:
     if page is not None:
         rows = [tuple(getattr(m, f) for f in _STAMP_MESSAGE_FIELDS) for m in page.items]
         return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
+    return _thread_stamp(ticket.pk, ticket.status, ticket.agent_id, ticket.updated_at)
+
+
+def ticket_thread_version_of(pk, *, base: TicketQuerySet) -> str | None:
+    """The stamp of ticket_thread_version from the stamp's own columns, for the live refresh: None when
+    `base` (the user's visible tickets) does not hold the ticket, and the caller answers as for any
+    unknown ticket."""
+    row = next(iter(base.filter(pk=pk).values_list("status", "agent_id", "updated_at")[:1]), None)
+    return None if row is None else _thread_stamp(pk, *row)
+
+
+def _thread_stamp(ticket_id, status, agent_id, updated_at) -> str:
     latest = list(
-        ticket.messages.order_by("-created_at", "-pk").values_list(*_STAMP_MESSAGE_FIELDS)[: THREAD_PAGE_SIZE + 1]
+        Message.objects.filter(ticket_id=ticket_id)
+        .order_by("-created_at", "-pk")
+        .values_list(*_STAMP_MESSAGE_FIELDS)[: THREAD_PAGE_SIZE + 1]
     )
     earlier = str(latest[THREAD_PAGE_SIZE - 1][0]) if len(latest) > THREAD_PAGE_SIZE else ""
     rows = list(reversed(latest[:THREAD_PAGE_SIZE]))
-    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, earlier)
+    return _stamp(status, agent_id, updated_at, rows, earlier)
 
 
 def ticket_history_for(user, ticket: Ticket, *, base: TicketQuerySet | None = None) -> list[Ticket]:

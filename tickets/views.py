@@ -129,11 +129,12 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
 @require_GET
 @login_required
 def detail(request, pk):
-    ticket = _get_ticket(request, pk)
     before = request.GET.get("before", "")
+    v = request.GET.get("v") if _is_htmx(request) and not before else None
+    if v and v == selectors.ticket_thread_version_of(pk, base=_visible(request)[1]):
+        return HttpResponse(status=204)  # from the stamp's columns alone: nothing is loaded to render
+    ticket = _get_ticket(request, pk)
     if _is_htmx(request) and not before:
-        if request.GET.get("v") == selectors.ticket_thread_version(ticket):
-            return HttpResponse(status=204)  # the stamp alone: no message is loaded when nothing changed
         return render(request, "tickets/_thread_live.html", _detail_context(request, ticket))
     return render(request, "tickets/detail.html", _detail_context(request, ticket, before=before))
 
