@@ -3,8 +3,8 @@
 - One client: sequential requests from one connection (an agent clicking), against /healthz
   measured the same way; the 16-connection closed loop (bench/pages.py) is the load case.
 - The poll: what an open queue or conversation sends every 3-4 s (templates/tickets/_queue_live.html,
-  _thread_live.html), with nothing changed since, so the server answers 204 (tickets/views.py). Its
-  rate under load, divided by 1/4 s, is how many agents polling every 4 s one server carries.
+  templates/tickets/_thread_live.html), with nothing changed since, so the server answers 204
+  (tickets/views.py). Its rate under load times 4 s is how many agents polling every 4 s one server carries.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ def meta_text_events(
     return factory
 
 
-# The stamp a live fragment polls with: `hx-get="…?v=<stamp>"` (tickets/_queue_live.html, _thread_live.html).
+# The stamp a live fragment polls with: `hx-get="…?v=<stamp>"`
+# (templates/tickets/_queue_live.html, templates/tickets/_thread_live.html).
 VERSION_RE = re.compile(rb"[?&;]v=([0-9a-f]{8,64})\"")
 
 
