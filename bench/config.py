@@ -35,6 +35,7 @@ class Config:
     ingest_s: float
     ingest_clients: int
     page_s: float
+    one_client_s: float
     queue_sizes: list[int]
     conversation_messages: int
     claim_agents: int
@@ -66,6 +67,8 @@ class Config:
             ingest_s=_env("BENCH_INGEST_S", q(60.0, 5.0), float),
             ingest_clients=_env("BENCH_INGEST_CLIENTS", q(5000, 500), int),
             page_s=_env("BENCH_PAGE_S", q(6.0, 3.0), float),
+            # One client's sequential requests (/healthz, pages, polls), each phase.
+            one_client_s=_env("BENCH_ONE_CLIENT_S", q(5.0, 2.0), float),
             queue_sizes=_ints(_env("BENCH_QUEUE_SIZES", q("1000,10000,100000", "1000,5000"))),
             conversation_messages=_env("BENCH_CONVERSATION_MESSAGES", 5000, int),
             claim_agents=_env("BENCH_CLAIM_AGENTS", 32, int),
@@ -74,5 +77,5 @@ class Config:
             outbox_workers=_ints(_env("BENCH_OUTBOX_WORKERS", "1,4")),
             outbox_latency_ms=_env("BENCH_OUTBOX_LATENCY_MS", 50, int),
             keep=_env("BENCH_KEEP", "0") not in ("0", "false", "no"),
-            scenarios=_env("BENCH_SCENARIOS", "ingest,pages,reports,claims,outbox").replace(" ", "").split(","),
+            scenarios=_env("BENCH_SCENARIOS", "ingest,pages,polls,reports,claims,outbox").replace(" ", "").split(","),
         )

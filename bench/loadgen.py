@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 # so a scenario can tell which of its requests were accepted.
 Request = tuple[str, str, bytes | None, dict, object]
 RequestFactory = Callable[[int, int], Request]
+# Called with (status, body) after each answer, from the connection's thread: lets a scenario
+# follow the server (a poll picks up the new version stamp a 200 carries).
+Observer = Callable[[int, bytes], None]
 
 
 @dataclass
@@ -32,6 +35,8 @@ class LoadResult:
     errors: int = 0
     accepted_tokens: list = field(default_factory=list)
     first_error: str = ""
+    # The successful requests' latencies by status: a poll's 204s apart from its 200s.
+    latencies_by_status: dict[int, list[float]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -49,6 +54,14 @@ class LoadResult:
         """Latency percentile in milliseconds over the successful requests."""
         value = percentile(sorted(self.latencies_s), q)
         return None if value is None else value * 1000
+
+    def pct_of(self, status: int, q: float) -> float | None:
+        """Latency percentile in milliseconds over the answers with this status only."""
+        value = percentile(sorted(self.latencies_by_status.get(status, [])), q)
+        return None if value is None else value * 1000
+
+    def rate_of(self, status: int) -> float:
+        return len(self.latencies_by_status.get(status, [])) / self.duration_s if self.duration_s else 0.0
 
     def summary(self) -> dict:
         return {
@@ -85,6 +98,7 @@ def run_load(
     concurrency: int = 16,
     duration_s: float = 10.0,
     timeout_s: float = 30.0,
+    observe: Observer | None = None,
 ) -> LoadResult:
     """Drive `concurrency` connections for `duration_s` seconds and collect every answer."""
     result = LoadResult(concurrency=concurrency, duration_s=duration_s)
@@ -95,6 +109,7 @@ def run_load(
     def worker(index: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
         latencies, statuses, tokens, errors, first_error = [], {}, [], 0, ""
+        by_status: dict[int, list[float]] = {}
         start.wait()
         seq = 0
         while time.perf_counter() < deadline[0]:
@@ -104,7 +119,7 @@ def run_load(
             try:
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
-                resp.read()
+                body = resp.read()
             except (OSError, http.client.HTTPException) as exc:
                 errors += 1
                 first_error = first_error or f"{type(exc).__name__}: {exc}"
@@ -112,8 +127,11 @@ def run_load(
                 continue
             elapsed = time.perf_counter() - t0
             statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            if observe is not None:
+                observe(resp.status, body)
             if 200 <= resp.status < 400:
                 latencies.append(elapsed)
+                by_status.setdefault(resp.status, []).append(elapsed)
                 if token is not None:
                     tokens.append(token)
             if resp.will_close:
@@ -126,6 +144,8 @@ def run_load(
             result.first_error = result.first_error or first_error
             for code, n in statuses.items():
                 result.statuses[code] = result.statuses.get(code, 0) + n
+            for code, values in by_status.items():
+                result.latencies_by_status.setdefault(code, []).extend(values)
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for t in threads:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import report, scenarios
+from . import polls, report, scenarios
 from .loadgen import get
 from .proc import task
 
@@ -15,9 +15,10 @@ QUEUE_PAGES = [
 ]
 
 
-def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict, health) -> None:
+def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict, health, health1) -> None:
     cfg = run.cfg
     h50 = health.summary()["p50_ms"]
+    loaded, one = health.summary(), health1.summary()
     cookie = {e: {"Cookie": c} for e, c in tenant["cookies"].items()}
     status = scenarios.probe(cfg.port, "GET", "/tickets/?status=espera", cookie["agente1@demo.local"])
     if status != 200:
@@ -58,6 +59,19 @@ def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict
                 }
             )
     largest = max(cfg.queue_sizes)
+    # At the largest size, before the ingest below changes the queues under the polls.
+    one_client = out.setdefault("queue_one_client", [])
+    for email, role, state in QUEUE_PAGES:
+        path = f"/tickets/?status={state}"
+        name = f"queue {state} {role} @ {largest:,}"
+        one_client.append(
+            {"state": state, "role": role, **polls.one_client_page(run, profile, name, path, cookie[email], one)}
+        )
+    if "polls" in cfg.scenarios:
+        for email, role in (("agente1@demo.local", "agent"), ("revenda@demo.local", "supervisor")):
+            out.setdefault("polls", {})[f"queue espera {role}"] = polls.poll(
+                run, profile, f"queue espera {role}", "/tickets/?status=espera", cookie[email], loaded, one
+            )
     if "ingest" in cfg.scenarios:
         # The same ingest once the tables are big: lookups that scan show up here, not on an empty database.
         run.ingest(profile, env, run.tmp, tenant, out, at_size=largest)
@@ -66,7 +80,7 @@ def queue_and_conversation(run, profile: str, env: dict, tenant: dict, out: dict
             env, profile, f"queue-{state}-{role}-{largest}", email=email, path=f"/tickets/?status={state}"
         )
     _queue_targets(run, profile, queue, h50)
-    _conversation(run, profile, env, tenant, out, cookie["agente1@demo.local"], h50)
+    _conversation(run, profile, env, tenant, out, cookie["agente1@demo.local"], loaded, one)
 
 
 def _queue_targets(run, profile, queue, h50) -> None:
@@ -93,14 +107,15 @@ def _queue_targets(run, profile, queue, h50) -> None:
                 profile,
                 f"{name}: p50 @{large:,} ÷ /healthz p50",
                 report.ratio(rows[large]["p50_ms"], h50),
-                4,
+                polls.LOADED_PAGE_LIMIT,
             )
             spread = len({r["queries"] for r in rows.values()})
             report.target(run.results, profile, f"{name}: distinct query counts over sizes", spread, 1, unit="")
 
 
-def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
+def _conversation(run, profile, env, tenant, out, cookie, loaded, one) -> None:
     cfg = run.cfg
+    h50 = loaded["p50_ms"]
     print(f"  seeding one conversation of {cfg.conversation_messages:,} messages", flush=True)
     conv = task(
         env,
@@ -124,5 +139,17 @@ def _conversation(run, profile, env, tenant, out, cookie, h50) -> None:
         env, profile, f"conversation-{cfg.conversation_messages}", email="agente1@demo.local", path=long_path
     )
     out["conversation"] = {**s, "queries": long_q, "queries_10_messages": short_q, "bytes": counts[long_path]["bytes"]}
-    report.target(run.results, profile, "conversation p50 ÷ /healthz p50", report.ratio(s["p50_ms"], h50), 4)
+    report.target(
+        run.results,
+        profile,
+        "conversation p50 ÷ /healthz p50",
+        report.ratio(s["p50_ms"], h50),
+        polls.LOADED_PAGE_LIMIT,
+    )
+    name = f"conversation, {cfg.conversation_messages:,} messages"
+    out["conversation_one_client"] = polls.one_client_page(run, profile, name, long_path, cookie, one)
+    if "polls" in cfg.scenarios:
+        out.setdefault("polls", {})["conversation"] = polls.poll(
+            run, profile, "conversation", long_path, cookie, loaded, one
+        )
     report.target(run.results, profile, "conversation queries (5,000 msgs) − (10 msgs)", long_q - short_q, 0, unit="")

@@ -39,7 +39,7 @@ def print_table(results: dict) -> None:
         if n == 0:
             print("  ".join("-" * w for w in widths))
     if results.get("targets"):
-        print("\nTargets (ratios against the same server's /healthz, measured in this run):")
+        print("\nTargets (ratios against the same server's /healthz or bare webhook, measured in this run):")
         for t in results["targets"]:
             mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
             print(f"  [{mark:>12}] {t['profile']:<10} {t['name']:<52} {_fmt(t['value']):>10}  target {t['target']}")

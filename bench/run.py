@@ -88,9 +88,12 @@ class Run:
         res["name"] = name
         self.results["where_time_goes"].append({"profile": profile, **res})
 
-    def load(self, factory, duration, label):
-        print(f"  {label}: {self.cfg.concurrency} connections × {duration:g} s", flush=True)
-        return run_load("127.0.0.1", self.cfg.port, factory, concurrency=self.cfg.concurrency, duration_s=duration)
+    def load(self, factory, duration, label, *, concurrency: int | None = None, observe=None):
+        """A closed loop of `concurrency` connections (the run's, 16 by default; 1 = one client's
+        sequential requests, the way one agent uses the pages)."""
+        n = concurrency or self.cfg.concurrency
+        print(f"  {label}: {n} connection{'s' if n > 1 else ''} × {duration:g} s", flush=True)
+        return run_load("127.0.0.1", self.cfg.port, factory, concurrency=n, duration_s=duration, observe=observe)
 
     # --- the run -------------------------------------------------------------------------
     def main(self) -> int:
@@ -150,10 +153,12 @@ class Run:
                 self.bare_webhook(profile, tenant, out)
             health = self.load(get("/healthz"), cfg.healthz_s, "GET /healthz (baseline)")
             out["healthz"] = self.row(profile, "GET /healthz (baseline)", health)
+            health1 = self.load(get("/healthz"), cfg.one_client_s, "GET /healthz, one client", concurrency=1)
+            out["healthz_one_client"] = self.row(profile, "GET /healthz, one client (baseline)", health1)
             self.ingest_targets(profile, out, health)
             out["memory_after_ingest"] = server.worker_memory()
             if "pages" in cfg.scenarios:
-                pages.queue_and_conversation(self, profile, env, tenant, out, health)
+                pages.queue_and_conversation(self, profile, env, tenant, out, health, health1)
                 out["memory_after_pages"] = server.worker_memory()
                 if "reports" in cfg.scenarios:
                     reports_bench.run(self, profile, env, tenant, out, health, server)
@@ -230,16 +235,21 @@ class Run:
                 f"the full ingest path reaches {report.ratio(load.get('rate_per_s'), bare['rate_per_s'])}× "
                 f"the bare webhook"
             )
+        # The issue's targets compare the webhook with the least a webhook can do on the same server.
         report.target(
             self.results,
             profile,
-            "webhook accepted/s ÷ /healthz req/s",
-            report.ratio(load.get("rate_per_s"), h["rate_per_s"]),
-            0.5,
+            "webhook accepted/s ÷ bare webhook/s",
+            report.ratio(load.get("rate_per_s"), bare.get("rate_per_s")),
+            0.6,
             at_least=True,
         )
         report.target(
-            self.results, profile, "webhook p99 ÷ /healthz p99", report.ratio(load.get("p99_ms"), h["p99_ms"]), 3
+            self.results,
+            profile,
+            "webhook p99 ÷ bare webhook p99",
+            report.ratio(load.get("p99_ms"), bare.get("p99_ms")),
+            3,
         )
 
     def memory(self, profile, out) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 from pathlib import Path
 
@@ -42,6 +43,50 @@ def meta_text_events(
         return "POST", path, raw, headers, msg_id
 
     return factory
+
+
+# The stamp a live fragment polls with: `hx-get="…?v=<stamp>"`
+# (templates/tickets/_queue_live.html, templates/tickets/_thread_live.html).
+VERSION_RE = re.compile(rb"[?&;]v=([0-9a-f]{8,64})\"")
+
+
+class Poll:
+    """An htmx live refresh, sent the way htmx sends it: `HX-Request: true` and the `v=` stamp the
+    fragment carries. An unchanged page answers 204; a 200 brings a fresh fragment whose stamp the
+    next poll sends (observe), as the browser's swap would, so a minute rollover costs one 200."""
+
+    def __init__(self, path: str, headers: dict, version: str):
+        self.path, self.version, self.refreshed = path, version, 0
+        self.headers = {**headers, "HX-Request": "true"}
+
+    def url(self) -> str:
+        return f"{self.path}{'&' if '?' in self.path else '?'}v={self.version}"
+
+    def factory(self, _worker: int, _seq: int):
+        return "GET", self.url(), None, self.headers, None
+
+    def observe(self, status: int, body: bytes) -> None:
+        if status == 200 and (match := VERSION_RE.search(body)):
+            self.version = match.group(1).decode()
+            self.refreshed += 1
+
+
+def fetch(port: int, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+    """(status, body) of one request on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def poll_for(port: int, path: str, headers: dict) -> Poll | None:
+    """A Poll primed with the stamp the live fragment currently carries (None: no stamp found)."""
+    status, body = fetch(port, "GET", path, {**headers, "HX-Request": "true"})
+    match = VERSION_RE.search(body) if status == 200 else None
+    return Poll(path, headers, match.group(1).decode()) if match else None
 
 
 def probe(port: int, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> int:

@@ -317,18 +317,42 @@ def message_with_file_for(ticket: Ticket, message_pk) -> Message:
     return message
 
 
-def ticket_thread_version(ticket: Ticket, page: Page) -> str:
+# The columns of a shown message its stamp follows (a delivery update need not touch updated_at).
+_STAMP_MESSAGE_FIELDS = ("pk", "updated_at", "delivery_status", "attempts", "sent_at", "delivered_at", "read_at")
+
+
+def ticket_thread_version(ticket: Ticket, page: Page | None = None) -> str:
     """A stamp of the ticket's state and of the latest page as shown (`page` from ticket_messages_for).
 
     A new message lands on the latest page and a delivery update changes a shown row's
-    columns (status callbacks need not touch updated_at), so the stamp moves with every
-    visible change while costing nothing beyond the page the view reads anyway: no
-    aggregate over a thread of thousands of messages.
+    columns, so the stamp moves with every visible change: no aggregate over a thread of
+    thousands of messages. Without `page` (the live refresh, which renders nothing when the
+    stamp is unchanged) only the stamp's columns of that page are read, as plain tuples; both
+    ways give the same stamp for the same rows.
     """
-    rows = [
-        (m.pk, m.updated_at, m.delivery_status, m.attempts, m.sent_at, m.delivered_at, m.read_at) for m in page.items
-    ]
-    return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
+    if page is not None:
+        rows = [tuple(getattr(m, f) for f in _STAMP_MESSAGE_FIELDS) for m in page.items]
+        return _stamp(ticket.status, ticket.agent_id, ticket.updated_at, rows, page.next_cursor)
+    return _thread_stamp(ticket.pk, ticket.status, ticket.agent_id, ticket.updated_at)
+
+
+def ticket_thread_version_of(pk, *, base: TicketQuerySet) -> str | None:
+    """The stamp of ticket_thread_version from the stamp's own columns, for the live refresh: None when
+    `base` (the user's visible tickets) does not hold the ticket, and the caller answers as for any
+    unknown ticket."""
+    row = next(iter(base.filter(pk=pk).values_list("status", "agent_id", "updated_at")[:1]), None)
+    return None if row is None else _thread_stamp(pk, *row)
+
+
+def _thread_stamp(ticket_id, status, agent_id, updated_at) -> str:
+    latest = list(
+        Message.objects.filter(ticket_id=ticket_id)
+        .order_by("-created_at", "-pk")
+        .values_list(*_STAMP_MESSAGE_FIELDS)[: THREAD_PAGE_SIZE + 1]
+    )
+    earlier = str(latest[THREAD_PAGE_SIZE - 1][0]) if len(latest) > THREAD_PAGE_SIZE else ""
+    rows = list(reversed(latest[:THREAD_PAGE_SIZE]))
+    return _stamp(status, agent_id, updated_at, rows, earlier)
 
 
 def ticket_history_for(user, ticket: Ticket, *, base: TicketQuerySet | None = None) -> list[Ticket]:

@@ -155,16 +155,17 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
 @require_GET
 @login_required
 def detail(request, pk):
-    ticket = _get_ticket(request, pk)
     before = request.GET.get("before", "")
-    if _is_htmx(request) and request.headers.get("HX-Target") == "conversation-pane":
+    pane = _is_htmx(request) and request.headers.get("HX-Target") == "conversation-pane"
+    v = request.GET.get("v") if _is_htmx(request) and not before and not pane else None
+    if v and v == selectors.ticket_thread_version_of(pk, base=_visible(request)[1]):
+        return HttpResponse(status=204)  # from the stamp's columns alone: nothing is loaded to render
+    ticket = _get_ticket(request, pk)
+    if pane:
         # The split inbox swaps only its right pane (static/js/inbox.js); the URL stays this page's.
         return render(request, "tickets/_conversation.html", _read(request, _detail_context(request, ticket)))
     if _is_htmx(request) and not before:
-        messages_page = selectors.ticket_messages_for(ticket)
-        if request.GET.get("v") == selectors.ticket_thread_version(ticket, messages_page):
-            return HttpResponse(status=204)
-        context = _detail_context(request, ticket, messages_page=messages_page)
+        context = _detail_context(request, ticket)
         return render(request, "tickets/_thread_live.html", _read(request, context))
     context = _detail_context(request, ticket, before=before)
     return render(request, "tickets/detail.html", _read(request, context) if not before else context)

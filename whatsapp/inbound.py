@@ -22,9 +22,10 @@ import logging
 
 from accounts.models import Client
 from accounts.services import client_upsert
-from tickets import media, outbox
+from tickets import localtime, media, outbox
 from tickets import services as ticket_services
 from tickets.models import Message, Ticket
+from tickets.services.inbound import reseller_config_of
 
 from .department_menu import department_menu_for
 from .health import connection_state_apply
@@ -35,7 +36,10 @@ log = logging.getLogger(__name__)
 
 
 def _stored(connection: Connection, provider_message_id: str) -> Message | None:
-    return Message.objects.by_provider_id(connection, provider_message_id).first()
+    # Almost every message is new: a one-column probe, and the whole row only for a repeat.
+    found = Message.objects.by_provider_id(connection, provider_message_id).values_list("pk", flat=True)[:1]
+    pk = next(iter(found), None)
+    return None if pk is None else Message.objects.filter(pk=pk).first()
 
 
 def _complete_stored(stored: Message, msg) -> None:
@@ -118,8 +122,15 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_even
     # Before routing: an answer to the rating question is stored on its closed ticket and opens none.
     if ticket is None and ticket_services.rating_answer_ingest(connection=connection, client=client, msg=msg):
         return "rated"
+    # Read once for both the new ticket's local stamps and the automatic texts below.
+    config = reseller_config_of(connection.reseller_id)
     if ticket is None:
-        ticket, created = ticket_services.inbound_route(connection=connection, client=client, at=msg.timestamp)
+        ticket, created = ticket_services.inbound_route(
+            connection=connection,
+            client=client,
+            at=msg.timestamp,
+            tz=localtime.zone(config.timezone if config else None),
+        )
     stored = ticket_services.message_store(ticket=ticket, msg=msg, source_event_id=source_event_id)
     if stored and (msg.media or {}).get("edit") and msg.reply_to_provider_id:
         ticket_services.message_client_edit(
@@ -128,7 +139,7 @@ def message_ingest(*, connection: Connection, parsed: ParsedMessage, source_even
             text=msg.text or (msg.media or {}).get("caption") or "",
             at=msg.timestamp,
         )
-    ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp)
+    ticket_services.ticket_after_inbound(ticket=ticket, created=created, at=msg.timestamp, config=config)
     if stored or created:
         # After the greeting and the out-of-hours text: the department menu, or the client's answer to it.
         ticket_services.ticket_menu_after_inbound(

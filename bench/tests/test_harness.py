@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import call_command
 
-from bench import checks, seeding
+from bench import checks, scenarios, seeding
 from bench.loadgen import percentile, run_load
 from tickets.models import Message, Ticket, UIState
 
@@ -59,6 +59,75 @@ def test_load_client_counts_every_answer_and_keeps_accepted_tokens():
     assert res.ok == res.statuses.get(200) == len(res.accepted_tokens) == len(res.latencies_s)
     assert all(t % 2 == 0 for t in res.accepted_tokens)
     assert res.statuses.get(409, 0) >= res.ok - 4  # one 200 and one 409 alternate on each connection
+
+
+def test_a_poll_follows_the_stamp_a_200_carries_and_its_204s_are_counted_apart():
+    fresh = "fedcba9876543210"
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            assert self.headers["HX-Request"] == "true"
+            if self.path.endswith(f"v={fresh}"):
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = f'<div id="queue-live" hx-get="/tickets/?status=espera&amp;v={fresh}">'.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    poller = scenarios.Poll("/tickets/?status=espera", {"Cookie": "sessionid=x"}, "0123456789abcdef")
+    assert poller.url() == "/tickets/?status=espera&v=0123456789abcdef"
+    try:
+        res = run_load(
+            "127.0.0.1",
+            server.server_address[1],
+            poller.factory,
+            concurrency=2,
+            duration_s=0.3,
+            observe=poller.observe,
+        )
+    finally:
+        server.shutdown()
+    assert poller.version == fresh and poller.refreshed >= 1
+    # Only the requests sent before the first fresh stamp arrived were stale (one per connection at most).
+    assert 1 <= res.statuses[200] <= 2 and res.statuses[204] > res.statuses[200]
+    assert len(res.latencies_by_status[204]) == res.statuses[204]
+    assert sum(len(v) for v in res.latencies_by_status.values()) == len(res.latencies_s) == res.ok
+    assert res.pct_of(204, 50) is not None and res.pct_of(404, 50) is None
+    assert res.rate_of(204) == res.statuses[204] / res.duration_s
+
+
+@pytest.mark.parametrize("email", ["agente1@demo.local", "revenda@demo.local"])
+def test_the_live_fragments_carry_the_stamp_the_poll_sends_back_and_get_204(demo, client, email):
+    from accounts.models import User
+    from tickets.selectors import ticket_queryset_for
+
+    seeding.seed_queue(total=6, connection_key="demo-meta")
+    user = User.objects.get(email=email)
+    ticket = ticket_queryset_for(user).order_by("-last_message_at").first()
+    client.force_login(user)
+    for path in ("/tickets/?status=espera", f"/tickets/{ticket.pk}/"):
+        first = client.get(path, headers={"HX-Request": "true"})
+        match = scenarios.VERSION_RE.search(first.content)
+        assert first.status_code == 200 and match, path
+        poller = scenarios.Poll(path, {}, match.group(1).decode())
+        _method, url, _body, headers, _token = poller.factory(0, 0)
+        assert client.get(url, headers=headers).status_code == 204
+        # A stale stamp gets the fragment again, which carries the current one.
+        poller.version = "0" * 16
+        again = client.get(poller.url(), headers=poller.headers)
+        poller.observe(again.status_code, again.content)
+        assert again.status_code == 200 and poller.version == match.group(1).decode()
 
 
 def test_bulk_seeded_rows_read_back_as_ordinary_tickets(demo):

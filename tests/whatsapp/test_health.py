@@ -185,3 +185,23 @@ def test_admin_saves_the_menu_in_order_and_refuses_another_tenants_department(
     assert response.status_code == 200  # not a valid choice
     evo_conn.refresh_from_db()
     assert len(evo_conn.menu_department_ids) == 2
+
+
+def test_the_last_webhook_stamp_costs_no_statement_on_every_webhook_and_stays_within_its_bound(
+    client, meta_conn, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post_meta_text(client, meta_conn, wa_id="5511961610010", text="oi")
+    with CaptureQueriesContext(connection) as ctx:
+        post_meta_text(client, meta_conn, wa_id="5511961610010", text="de novo")
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "whatsapp_connections"')]
+    meta_conn.refresh_from_db()
+    first = meta_conn.last_webhook_at
+    # Past half the interval this process asks again; past the whole one the stamp moves.
+    later = first + health.STAMP_EVERY + timedelta(seconds=1)
+    monkeypatch.setattr(health.clock, "now", lambda: later)
+    health.webhook_seen(meta_conn)
+    meta_conn.refresh_from_db()
+    assert meta_conn.last_webhook_at == later

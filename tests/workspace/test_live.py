@@ -65,3 +65,52 @@ def test_thread_poll_sees_a_delivery_update(client, world):
 def test_poll_of_a_foreign_ticket_is_404(client, world):
     client.force_login(world.agent3)
     assert client.get(url(world.t["um"]), {"v": "x"}, HTTP_HX_REQUEST="true").status_code == 404
+
+
+def _thread_poll(client, ticket, v):
+    return client.get(url(ticket), {"v": v}, HTTP_HX_REQUEST="true")
+
+
+def test_thread_poll_sees_a_claim_a_transfer_and_a_close(client, world):
+    ticket = world.t["espera"]
+    client.force_login(world.reseller_user)  # a supervisor sees the ticket through all three
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    ticket = services.ticket_claim(ticket=ticket, agent=world.agent1)
+    assert _thread_poll(client, ticket, v).status_code == 200
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    assert _thread_poll(client, ticket, v).status_code == 204
+    ticket = services.ticket_transfer(ticket=ticket, by=world.reseller_user, agent=str(world.agent2.pk))
+    assert _thread_poll(client, ticket, v).status_code == 200
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    services.ticket_close(ticket=ticket, by=world.agent2)
+    assert _thread_poll(client, ticket, v).status_code == 200
+
+
+def test_thread_poll_stamp_of_a_long_thread_is_the_rendered_one_and_loads_no_message(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets import selectors
+
+    ticket = world.t["um"]
+    for n in range(selectors.THREAD_PAGE_SIZE + 5):  # more than one page: the stamp names the earlier page
+        services.message_store(ticket=ticket, msg=services.InboundMessage(provider_message_id=f"wamid.l{n}", text="x"))
+    client.force_login(world.agent1)
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    with CaptureQueriesContext(connection) as ctx:
+        assert _thread_poll(client, ticket, v).status_code == 204
+    assert not [q for q in ctx.captured_queries if '"messages"."text"' in q["sql"] or '"clients"' in q["sql"]]
+    page = selectors.ticket_messages_for(ticket)
+    assert page.next_cursor and selectors.ticket_thread_version(ticket, page) == selectors.ticket_thread_version(ticket)
+
+
+def test_an_unauthenticated_or_foreign_poll_with_a_valid_stamp_gets_nothing(client, world):
+    ticket = world.t["um"]
+    client.force_login(world.agent1)
+    v = _version(client.get(url(ticket)).content.decode(), "thread-live")
+    queue_v = _version(client.get("/tickets/?status=espera").content.decode(), "queue-live")
+    client.logout()
+    assert _thread_poll(client, ticket, v).status_code == 302
+    assert client.get("/tickets/", {"status": "espera", "v": queue_v}, HTTP_HX_REQUEST="true").status_code == 302
+    client.force_login(world.agent3)  # another department: the ticket does not exist for them
+    assert _thread_poll(client, ticket, v).status_code == 404

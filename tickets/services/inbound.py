@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 
+from accounts.models import ResellerConfig
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
@@ -16,16 +20,19 @@ from ..models import Message, Ticket, TicketEvent, UIState
 from .automatic import ticket_auto_message_send
 
 
-def inbound_route(*, connection: Any, client: Any, at: datetime | None = None) -> tuple[Ticket, bool]:
+def inbound_route(
+    *, connection: Any, client: Any, at: datetime | None = None, tz: ZoneInfo | None = None
+) -> tuple[Ticket, bool]:
     """The client's open ticket on this connection, or a new one in espera.
 
     A closed ticket is never reopened. Concurrent first messages converge on
     one ticket through the partial unique index (connection, client, status=open).
+    `tz`: the tenant's zone when the caller already read its config (read here otherwise).
     """
     open_tickets = Ticket.objects.filter(connection=connection, client=client, status=Ticket.Status.OPEN)
-    tz = None
     for _attempt in range(5):
-        ticket = open_tickets.first()
+        # At most one row (the partial unique index): no ORDER BY, which costs the ORM more than the database.
+        ticket = next(iter(open_tickets[:1]), None)
         if ticket is not None:
             return ticket, False
         tz = tz or localtime.tenant_timezone(connection.reseller_id)
@@ -125,11 +132,43 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None) -> None:
-    """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due."""
+# reseller id → its config as this process last read it. An admin's save bumps updated_at, so a
+# message reads (id, updated_at) and reuses the row while they match: a change applies to the next
+# message in every process, without reading every column of the config for every message.
+_configs: dict[Any, ResellerConfig] = {}
+
+
+def reseller_config_of(reseller_id: Any) -> ResellerConfig | None:
+    """A tenant's config (read-only), checked once per inbound message for its zone and automatic texts."""
+    configs = ResellerConfig.objects.filter(reseller_id=reseller_id).order_by("pk")
+    stamp = next(iter(configs.values_list("pk", "updated_at")[:1]), None)
+    if stamp is None:
+        return None
+    cached = _configs.get(reseller_id)
+    if cached is None or (cached.pk, cached.updated_at) != stamp:
+        cached = configs.filter(pk=stamp[0]).first()
+        if cached is not None:
+            _configs[reseller_id] = cached
+    return cached
+
+
+@receiver(post_save, sender=ResellerConfig, dispatch_uid="tickets.services.inbound.forget_config")
+def _forget_config(sender, instance: ResellerConfig, **kwargs) -> None:
+    # This process's own saves are seen even within the same millisecond (others compare updated_at).
+    _configs.pop(instance.reseller_id, None)
+
+
+_READ = object()
+
+
+def ticket_after_inbound(*, ticket: Ticket, created: bool, at: datetime | None = None, config: Any = _READ) -> None:
+    """After a client's message is stored: the reseller's greeting and out-of-hours texts, when due.
+
+    `config`: the tenant's ResellerConfig (or None) when the caller already read it."""
     if ticket.status != Ticket.Status.OPEN:
         return
-    config = auto_messages.reseller_config(ticket)
+    if config is _READ:
+        config = auto_messages.reseller_config(ticket)
     for auto in auto_messages.after_inbound(config, ticket, created=created, at=at or clock.now()):
         ticket_auto_message_send(ticket=ticket, auto=auto)
 
