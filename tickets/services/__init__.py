@@ -11,7 +11,8 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
 `transfer`, `inbound` (what clients send), `replies` (replies, notes, templates), `automatic`
-(automatic texts) and `client_data` (the LGPD export's log); `common` holds the errors. Callers
+(automatic texts), `client_data` (the LGPD export's log) and `rollups` / `rollups_rebuild` (the report's
+per-day counts); `common` holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -39,6 +40,8 @@ from .replies import (
     ticket_template_send,
     window_require_open,
 )
+from .rollups import ticket_rollup_sync
+from .rollups_rebuild import report_rollups_rebuild
 from .transfer import ticket_transfer
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "message_store",
     "rating_answer_ingest",
     "reply_signed",
+    "report_rollups_rebuild",
     "ticket_after_inbound",
     "ticket_auto_message_send",
     "ticket_claim",
@@ -63,6 +67,7 @@ __all__ = [
     "ticket_menu_after_inbound",
     "ticket_note_add",
     "ticket_reply",
+    "ticket_rollup_sync",
     "ticket_template_send",
     "ticket_transfer",
     "window_require_open",
