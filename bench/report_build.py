@@ -2,7 +2,9 @@
 
 Builds reports.figures.build() for the bench tenant over the 41-day range of bench/reports_bench.py
 (every seeded ticket inside it), at each size in turn (tickets seeded in bulk, without messages), and
-prints the median build time of 5 runs after one warm-up, and the number of queries of one build.
+prints the median build time of 5 runs after one warm-up, and the number of queries of one build, the path
+`figures.build` took (exact from the tickets up to EXACT_MAX tickets in range, else the per-day rollups),
+the median of 5 builds forced onto the exact path (the cost without rollups), and the rollup rows.
 Database: DATABASE_URL's server with Django's test-database machinery (a `test_<name>` scratch
 database, dropped at the end), or a fresh SQLite file under DATA_DIR. Nothing is served.
 """
@@ -23,6 +25,7 @@ def measure(sizes: list[int]) -> list[dict]:
     from accounts.models import Reseller
     from iaze.lib import clock
     from reports import figures
+    from tickets.models import ReportRollup
 
     from . import seeding
 
@@ -36,11 +39,16 @@ def measure(sizes: list[int]) -> list[dict]:
         figures.build(scope)  # warm-up
         with CaptureQueriesContext(connection) as ctx:
             report = figures.build(scope)
-        runs = []
+        runs, exact = [], []
         for _ in range(5):
             t0 = time.perf_counter()
             figures.build(scope)
             runs.append((time.perf_counter() - t0) * 1000)
+        figures.build(scope, exact=True)  # warm-up
+        for _ in range(5):
+            t0 = time.perf_counter()
+            figures.build(scope, exact=True)
+            exact.append((time.perf_counter() - t0) * 1000)
         out.append(
             {
                 "vendor": connection.vendor,
@@ -49,6 +57,9 @@ def measure(sizes: list[int]) -> list[dict]:
                 "build_ms_p50": round(statistics.median(runs), 1),
                 "build_ms_min": round(min(runs), 1),
                 "queries": len(ctx.captured_queries),
+                "path": "exact" if report.opened + report.closed <= figures.EXACT_MAX else "rollups",
+                "exact_ms_p50": round(statistics.median(exact), 1),
+                "rollup_rows": ReportRollup.objects.filter(reseller=reseller).count(),
             }
         )
         print(json.dumps(out[-1]), flush=True)

@@ -19,7 +19,7 @@ from django.db import connections, models, transaction
 
 from accounts.models import Client, Department, User
 from iaze.lib import clock
-from tickets import localtime
+from tickets import localtime, services
 from tickets.models import Message, Ticket
 from whatsapp.models import Connection
 
@@ -232,13 +232,21 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
         bulk_insert(Ticket, tickets)
         bulk_insert(Message, messages)
         bar.add(len(tickets))
+    # The rows bypassed the services, so their report rollups are counted the way an existing installation's
+    # are: one recount of the tenant (tickets.services.rollups_rebuild).
+    rebuilt = services.report_rollups_rebuild(reseller_id=reseller.pk)
     analyze()
     # Read back through the ORM: the raw rows must be ordinary tickets with their 10 messages.
     seeded = Ticket.objects.filter(connection=conn, client__identity__startswith="5500")
     newest = seeded.order_by("-client__identity").select_related("client").first()
     if seeded.count() != total or newest.messages.count() != per_ticket:
         raise RuntimeError(f"seeding check failed: {seeded.count()} tickets, {newest.messages.count()} messages")
-    return {"tickets": total, "added": missing, "seconds": round(time.monotonic() - t0, 1)}
+    return {
+        "tickets": total,
+        "added": missing,
+        "seconds": round(time.monotonic() - t0, 1),
+        "rollup_rows": rebuilt["rows"],
+    }
 
 
 def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -> str:
@@ -324,4 +332,4 @@ def analyze() -> None:
     """Fresh planner statistics, as autovacuum would have after a real day of traffic."""
     if db.vendor == "postgresql":
         with db.cursor() as cur:
-            cur.execute("ANALYZE clients, tickets, messages")
+            cur.execute("ANALYZE clients, tickets, messages, report_rollups")

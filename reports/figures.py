@@ -1,5 +1,11 @@
 """The report's figures, computed in the database with a number of queries that does not grow with tickets.
 
+Two paths with the same answers: `build_exact` below reads the tickets (exact percentiles; its cost grows
+with the tickets in the range), `reports.rollup_figures` reads the per-day rollups the services keep
+(cost bounded by days × departments × agents × connections; percentiles within 5 %). `build` picks the
+exact path while the range holds at most EXACT_MAX tickets (docs/reports.md, "Fast at size").
+The rest of this docstring describes the exact path.
+
 Every figure reads `Ticket` rows of one tenant only (`Scope.reseller`). The services stamp, in the
 same write that opens or closes a ticket, its local day and hour of the week in the tenant's time
 zone (`opened_local_date`, `opened_local_how`, `closed_local_date`; see tickets.localtime), so a
@@ -294,14 +300,46 @@ def agent_labels(ids: set) -> dict[Any, str]:
     return {pk: u.name or u.email for pk, u in users.items()}
 
 
-def build(scope: Scope) -> Report:
+# Up to this many tickets opened or closed in the range (the rollups say how many), the figures are read
+# from the tickets themselves, exactly; above it, from the per-day rollups (reports.rollup_figures).
+EXACT_MAX = 5000
+
+
+def _waiting(scope: Scope) -> dict[Any, int]:
+    """Tickets in Espera now, per department: one count per department of the tenant, each answered by the
+    (department, status, agent) index alone, where a grouping by department would read every waiting
+    ticket's row. Tickets in Espera have no agent: the agent filter does not apply to them."""
+    departments = Department.objects.filter(reseller=scope.reseller)
+    if scope.department_id:
+        departments = departments.filter(pk=scope.department_id)
+    # By department alone (each one is the tenant's): with the reseller in the filter too, SQLite picks the
+    # tenant's queue index and reads every waiting ticket's row.
+    waiting = Ticket.objects.in_state(UIState.ESPERA)
+    if scope.connection_id:
+        waiting = waiting.filter(connection_id=scope.connection_id)
+    counts = {pk: waiting.filter(department_id=pk).count() for pk in departments.values_list("pk", flat=True)}
+    return {pk: n for pk, n in counts.items() if n}
+
+
+def build(scope: Scope, *, exact: bool | None = None) -> Report:
+    """The report: exact from the tickets for a small range, else from the rollups (exact=True/False forces)."""
+    from . import rollup_figures
+
+    if exact:
+        return build_exact(scope)
+    found = rollup_figures.cells(scope)
+    if exact is None and rollup_figures.volume(found) <= EXACT_MAX:
+        return build_exact(scope)
+    return rollup_figures.build(scope, found, _waiting(scope))
+
+
+def build_exact(scope: Scope) -> Report:
     cells = _cells(scope)
     total = _Cell()
     for cell in cells.values():
         total.add(cell)
     grid = _opened_grid(scope)
-    # Tickets in Espera have no agent: the agent filter does not apply to them.
-    waiting = _grouped_counts(scope.tickets(with_agent=False).in_state(UIState.ESPERA), "department_id")
+    waiting = _waiting(scope)
     in_range = scope.tickets().filter(claimed_at__gte=scope.start, claimed_at__lt=scope.end)
     claimed = _grouped_counts(in_range, "agent_id")
     return Report(

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from iaze.lib.models import BaseModel, ProtectedManager, ProtectedQuerySet
 from whatsapp.providers.types import MessageKind
 
+from .report_rollup import ReportRollup  # noqa: F401  (the report's per-day rollups, one of this app's models)
+
 
 class UIState(models.TextChoices):
     """The three states agents see. Derived from (status, agent) here and only here."""
@@ -72,6 +74,28 @@ class Ticket(BaseModel):
     opened_local_date = models.DateField(null=True, blank=True)
     opened_local_how = models.PositiveSmallIntegerField(null=True, blank=True)  # hour of the week, 0..167
     closed_local_date = models.DateField(null=True, blank=True)
+    # What the report's per-day rollups (tickets.report_rollup) count of this ticket: the values of the
+    # fields above as of the last rollup sync (tickets.services.rollups). A sync counts the difference
+    # between the ticket and these copies, and moves them with a compare-and-set on rolled_version
+    # (0: never counted). Copies, not links: no constraint, no reverse accessor.
+    rolled_version = models.PositiveIntegerField(default=0)
+    rolled_department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    rolled_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    rolled_claimed_at = models.DateTimeField(null=True, blank=True)
+    rolled_first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rolled_closed_local_date = models.DateField(null=True, blank=True)
+    rolled_resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rolled_rating_asked_at = models.DateTimeField(null=True, blank=True)
+    rolled_rating = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = ProtectedManager.from_queryset(TicketQuerySet)()
 

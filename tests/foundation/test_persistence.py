@@ -63,6 +63,7 @@ def test_snapshot_has_the_contract_shape(history, tmp_path):
         "message_templates",
         "whatsapp_recovery_runs",
         "ticket_reads",
+        "report_rollups",
     }
     assert counts["clients"] == 3 and counts["ticket_events"] >= 3
     assert counts["tickets"] == {"espera": 1, "atendendo": 1, "finalizado": 1}

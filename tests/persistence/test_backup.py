@@ -12,7 +12,7 @@ from iaze.lib import clock
 from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox, services
-from tickets.models import Message, MessageTemplate, QuickReply, Ticket, TicketEvent
+from tickets.models import Message, MessageTemplate, QuickReply, ReportRollup, Ticket, TicketEvent
 from whatsapp.models import RecoveryRun, WebhookEvent
 
 from .. import factories as f
@@ -75,6 +75,8 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "message_templates": 1,
         "whatsapp_recovery_runs": 1,
         "ticket_reads": 1,
+        # Derived (the report's per-day rollups), backed up with the tickets whose rolled_* copies match them.
+        "report_rollups": ReportRollup.objects.count(),
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()
@@ -87,6 +89,7 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         ("tickets", Ticket),
         ("whatsapp_connections", type(populated.connection)),
         ("reseller_configs", ResellerConfig),
+        ("report_rollups", ReportRollup),
     ):
         for (pk,), row in rows[name].items():
             obj = model.objects.get(pk=pk)

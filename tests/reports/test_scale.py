@@ -61,7 +61,10 @@ def _more(meta_conn, agent1, agent2, n: int) -> None:
                 services.ticket_close(ticket=t, by=t.agent)
 
 
-def test_the_query_count_does_not_grow_with_tickets(history, tenant, meta_conn, agent1, agent2):
+@pytest.mark.parametrize("exact_max", [10**9, -1], ids=["exact", "rollups"])
+def test_the_query_count_does_not_grow_with_tickets(history, tenant, meta_conn, agent1, agent2, exact_max, monkeypatch):
+    monkeypatch.setattr(figures, "EXACT_MAX", exact_max)
+
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
             figures.build(scope(tenant))

@@ -11,8 +11,8 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
 `transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
-notes, templates), `automatic` (automatic texts) and `client_data` (the LGPD export's log); `common`
-holds the errors. Callers
+notes, templates), `automatic` (automatic texts), `client_data` (the LGPD export's log) and `rollups` /
+`rollups_rebuild` (the report's per-day counts); `common` holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -40,6 +40,8 @@ from .replies import (
     ticket_template_send,
     window_require_open,
 )
+from .rollups import ticket_rollup_sync
+from .rollups_rebuild import report_rollups_rebuild
 from .transfer import ticket_transfer
 from .unread import newest_inbound_at, ticket_read_mark
 
@@ -59,6 +61,7 @@ __all__ = [
     "newest_inbound_at",
     "rating_answer_ingest",
     "reply_signed",
+    "report_rollups_rebuild",
     "ticket_after_inbound",
     "ticket_auto_message_send",
     "ticket_claim",
@@ -67,6 +70,7 @@ __all__ = [
     "ticket_note_add",
     "ticket_read_mark",
     "ticket_reply",
+    "ticket_rollup_sync",
     "ticket_template_send",
     "ticket_transfer",
     "window_require_open",

@@ -7,6 +7,7 @@ from iaze.lib import clock
 from .. import auto_messages, outbox
 from ..activity import event_record
 from ..models import Message, Ticket, TicketEvent
+from .rollups import ticket_rollup_sync
 
 
 def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) -> Message | None:
@@ -21,7 +22,9 @@ def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) ->
         return None
     message, created = outbox.message_queue(ticket=ticket, text=auto.text, nonce=f"auto:{auto.what}")
     if flag:
-        Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
+        flagged = Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
+        if flagged == 1 and flag == "rating_asked_at":  # the report counts the questions asked
+            ticket_rollup_sync(ticket.pk)
     if not created:
         return None
     event_record(

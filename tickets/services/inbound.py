@@ -18,6 +18,7 @@ from .. import auto_messages, localtime, media, menu, satisfaction
 from ..activity import event_record, message_preview, ticket_touch
 from ..models import Message, Ticket, TicketEvent, UIState
 from .automatic import ticket_auto_message_send
+from .rollups import ticket_rollup_sync
 
 
 def inbound_route(
@@ -53,6 +54,7 @@ def inbound_route(
         except IntegrityError:
             continue  # another worker opened it first: read theirs
         event_record(ticket, actor=None, action=TicketEvent.Action.CREATED, to_state=UIState.ESPERA)
+        ticket_rollup_sync(ticket.pk, tz=tz)
         return ticket, True
     raise RuntimeError(f"could not route a message of client {client.pk} on connection {connection.pk}")
 
@@ -221,6 +223,7 @@ def ticket_menu_after_inbound(
             )
     if won != 1:
         return ""  # claimed, answered or moved a moment before: the answer is an ordinary message
+    ticket_rollup_sync(fresh.pk)  # its opening counts for the chosen department now
     ticket_auto_message_send(
         ticket=fresh, auto=auto_messages.AutoText("menu_confirm", menu.confirmation(option), flag=None)
     )
@@ -302,6 +305,7 @@ def rating_answer_ingest(*, connection: Any, client: Any, msg: InboundMessage) -
         if not msg.provider_message_id or not mine.exists():
             return None
     message_store(ticket=ticket, msg=msg)
+    ticket_rollup_sync(ticket.pk)  # a replay after a crash finishes the count too (nothing twice)
     if won == 1:
         event_record(
             ticket, actor=None, action=TicketEvent.Action.RATED, to_state=UIState.FINALIZADO, at=at, rating=rating

@@ -14,6 +14,7 @@ from ..activity import event_record
 from ..models import Ticket, TicketEvent, UIState
 from .automatic import ticket_auto_message_send
 from .common import NotAllowed, TicketConflict, held_by_other, seconds_between
+from .rollups import ticket_rollup_sync
 
 
 def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
@@ -36,6 +37,8 @@ def ticket_claim(*, ticket: Ticket, agent: Any) -> Ticket:
                 to_state=UIState.ATENDENDO,
                 at=now,
             )
+    if won == 1:
+        ticket_rollup_sync(ticket.pk)
     fresh = Ticket.objects.select_related("agent").get(pk=ticket.pk)
     if won != 1:
         raise TicketConflict(fresh, _("Este atendimento já foi assumido ou finalizado."))
@@ -69,6 +72,8 @@ def ticket_close(*, ticket: Ticket, by: Any) -> Ticket:
                 to_state=UIState.FINALIZADO,
                 at=now,
             )
+    if won == 1:
+        ticket_rollup_sync(ticket.pk, tz=tz)
     fresh = Ticket.objects.select_related("agent", "reseller").get(pk=ticket.pk)
     if won != 1:
         if fresh.ui_state == UIState.ATENDENDO and fresh.agent_id != by.pk:

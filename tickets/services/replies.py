@@ -14,6 +14,7 @@ from .. import auto_messages, media, outbox, permissions, window
 from ..activity import event_record
 from ..models import Message, MessageTemplate, Ticket, TicketEvent, UIState
 from .common import NotAllowed, ReplyRejected, TicketConflict, held_by_other, seconds_between, uuid_lookup
+from .rollups import ticket_rollup_sync
 
 
 def _held_for_writing(ticket: Ticket, agent: Any, not_atendendo: str) -> Ticket:
@@ -99,10 +100,12 @@ def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", uplo
         )
         if fresh.first_response_at is None:
             # The first agent reply, stamped once: only the first of concurrent replies matches the filter.
-            Ticket.objects.filter(pk=fresh.pk, first_response_at__isnull=True).update(
+            stamped = Ticket.objects.filter(pk=fresh.pk, first_response_at__isnull=True).update(
                 first_response_at=message.created_at,
                 first_response_seconds=seconds_between(fresh.created_at, message.created_at),
             )
+            if stamped == 1:
+                ticket_rollup_sync(fresh.pk)
         outbox.send_soon_if_inline(message)
     return message
 

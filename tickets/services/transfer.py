@@ -15,6 +15,7 @@ from ..activity import event_record
 from ..models import Ticket, TicketEvent, UIState
 from .automatic import ticket_auto_message_send
 from .common import NotAllowed, TicketConflict, TransferRejected, held_by_other, uuid_lookup
+from .rollups import ticket_rollup_sync
 
 
 def _transfer_department(ticket: Ticket, value: str) -> Department | None:
@@ -113,6 +114,8 @@ def ticket_transfer(
                 to_agent_name=new_agent.display_name if new_agent else "",
                 to_department_name=new_department.name if new_department else ticket.department.name,
             )
+    if won == 1:
+        ticket_rollup_sync(ticket.pk)  # the ticket's counts move to its new department and agent
     fresh = Ticket.objects.select_related("agent", "department", "connection", "reseller").get(pk=ticket.pk)
     if won != 1:
         raise TicketConflict(fresh, _("O atendimento mudou enquanto você o transferia; confira e tente de novo."))
