@@ -62,6 +62,11 @@ def test_snapshot_has_the_contract_shape(history, tmp_path):
         "quick_replies",
         "message_templates",
         "whatsapp_recovery_runs",
+        "tags",
+        "client_tags",
+        "ticket_tags",
+        "client_search_terms",
+        "ticket_search_terms",
     }
     assert counts["clients"] == 3 and counts["ticket_events"] >= 3
     assert counts["tickets"] == {"espera": 1, "atendendo": 1, "finalizado": 1}

@@ -11,7 +11,8 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
 `transfer`, `inbound` (what clients send), `replies` (replies, notes, templates), `automatic`
-(automatic texts) and `client_data` (the LGPD export's log); `common` holds the errors. Callers
+(automatic texts), `tags` (tags and the client's name, from the conversation) and `client_data` (the
+LGPD export's log); `common` holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -39,13 +40,16 @@ from .replies import (
     ticket_template_send,
     window_require_open,
 )
+from .tags import TAG_TARGETS, TagRejected, ticket_client_rename, ticket_tag_set
 from .transfer import ticket_transfer
 
 __all__ = [
     "NOTE_MAX_LENGTH",
+    "TAG_TARGETS",
     "InboundMessage",
     "NotAllowed",
     "ReplyRejected",
+    "TagRejected",
     "TicketConflict",
     "TransferRejected",
     "client_data_export_log",
@@ -59,10 +63,12 @@ __all__ = [
     "ticket_after_inbound",
     "ticket_auto_message_send",
     "ticket_claim",
+    "ticket_client_rename",
     "ticket_close",
     "ticket_menu_after_inbound",
     "ticket_note_add",
     "ticket_reply",
+    "ticket_tag_set",
     "ticket_template_send",
     "ticket_transfer",
     "window_require_open",

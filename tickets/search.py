@@ -1,0 +1,59 @@
+"""The queue's search index of message texts: a ticket's words (accounts.search), one row per ticket and word.
+
+Written with each stored message (inbound, replies, notes, templates, automatic texts, a client's edit)
+by the services and the outbox; read by tickets.selectors. A word is never removed: a text the client
+edited stays findable by its earlier words, as the earlier texts stay in the thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db.models import Q
+
+from accounts.models import ClientTerm
+from accounts.search import PREFIX_END, query_words, words
+from accounts.services import terms_insert
+
+from .models import TicketTerm
+
+
+def ticket_terms_add(ticket: Any, *texts: str) -> int:
+    """Index the words of these texts on the ticket (those it lacks). Returns how many were added."""
+    terms: set[str] = set()
+    for text in texts:
+        terms |= words(text or "")
+    if not terms:
+        return 0
+    have = set(TicketTerm.objects.filter(ticket_id=ticket.pk, term__in=terms).values_list("term", flat=True))
+    rows = [TicketTerm(reseller_id=ticket.reseller_id, ticket_id=ticket.pk, term=t) for t in sorted(terms - have)]
+    return terms_insert(TicketTerm, rows)
+
+
+# --- reading: the queue's search (tickets.selectors) --------------------------------------------
+
+SEARCH_MAX_WORDS = 5  # more words narrow the result no further in practice, and each costs two probes
+
+
+def _prefix(word: str) -> dict:
+    # PostgreSQL: LIKE 'word%' served by the varchar_pattern_ops indexes, whatever the database's collation.
+    # SQLite and MongoDB compare strings by their bytes, where a range is the same prefix on the plain index.
+    if db_connection.vendor == "postgresql":
+        return {"term__startswith": word}
+    return {"term__gte": word, "term__lt": word + PREFIX_END}
+
+
+def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
+    """The tickets matching a query: every word (accent- and case-folded) prefixes a term of the client's name
+    or number, or of the ticket's messages. None when the query has no word to search for (matches nothing)."""
+    found = query_words(text)[:SEARCH_MAX_WORDS]
+    if not found:
+        return None
+    tenant = {"reseller_id": reseller_id} if reseller_id else {}
+    match = Q()
+    for word in found:
+        clients = ClientTerm.objects.filter(**tenant, **_prefix(word)).values("client_id")
+        tickets = TicketTerm.objects.filter(**tenant, **_prefix(word)).values("ticket_id")
+        match &= Q(client_id__in=clients) | Q(pk__in=tickets)
+    return match
