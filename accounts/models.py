@@ -250,8 +250,10 @@ class ClientTag(BaseModel):
 class ClientTerm(BaseModel):
     """One search term of a client (name words, number tails: accounts.search). Written by accounts.services."""
 
-    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="+")
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    # No index of their own: the (reseller, term) and unique (client, term) indexes serve every lookup, and
+    # each index more is a write more per term.
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="+", db_index=False)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+", db_index=False)
     term = models.CharField(max_length=32)
 
     class Meta:
@@ -260,11 +262,11 @@ class ClientTerm(BaseModel):
         verbose_name_plural = _("termos de busca dos clientes")
         constraints = [models.UniqueConstraint(fields=["client", "term"], name="client_term_unique")]
         indexes = [
+            # One index per tenant and term (an installation admin's search lists the tenants: one range each).
             # The pattern opclass lets PostgreSQL serve `LIKE 'word%'` whatever the collation; others ignore it.
             models.Index(
                 fields=["reseller", "term"], name="client_term_search", opclasses=["uuid_ops", "varchar_pattern_ops"]
             ),
-            models.Index(fields=["term"], name="client_term_search_all", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

@@ -297,8 +297,10 @@ class TicketTerm(BaseModel):
     """One search term of a ticket's messages (accounts.search.words), written with each message
     (tickets.search): the queue's search reads these, never the messages."""
 
-    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+")
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    # No index of their own: the (reseller, term) and unique (ticket, term) indexes serve every lookup, and
+    # each index more is a write more per term.
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+", db_index=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+", db_index=False)
     term = models.CharField(max_length=32)
 
     class Meta:
@@ -307,11 +309,11 @@ class TicketTerm(BaseModel):
         verbose_name_plural = _("termos de busca dos atendimentos")
         constraints = [models.UniqueConstraint(fields=["ticket", "term"], name="ticket_term_unique")]
         indexes = [
+            # One index per tenant and term (an installation admin's search lists the tenants: one range each).
             # The pattern opclass lets PostgreSQL serve `LIKE 'word%'` whatever the collation; others ignore it.
             models.Index(
                 fields=["reseller", "term"], name="ticket_term_search", opclasses=["uuid_ops", "varchar_pattern_ops"]
             ),
-            models.Index(fields=["term"], name="ticket_term_search_all", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

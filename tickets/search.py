@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection as db_connection
 from django.db.models import Q
 
-from accounts.models import ClientTerm
+from accounts.models import ClientTerm, Reseller
 from accounts.search import PREFIX_END, query_words, words
 from accounts.services import terms_insert
 
@@ -46,11 +46,17 @@ def _prefix(word: str) -> dict:
 
 def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
     """The tickets matching a query: every word (accent- and case-folded) prefixes a term of the client's name
-    or number, or of the ticket's messages. None when the query has no word to search for (matches nothing)."""
+    or number, or of the ticket's messages. None when the query has no word to search for (matches nothing).
+
+    `reseller_id`: the user's tenant; None for an installation admin, who searches every tenant (one index
+    range per tenant, on the same (reseller, term) index)."""
     found = query_words(text)[:SEARCH_MAX_WORDS]
     if not found:
         return None
-    tenant = {"reseller_id": reseller_id} if reseller_id else {}
+    if reseller_id:
+        tenant: dict = {"reseller_id": reseller_id}
+    else:
+        tenant = {"reseller_id__in": list(Reseller.objects.values_list("pk", flat=True))}
     match = Q()
     for word in found:
         clients = ClientTerm.objects.filter(**tenant, **_prefix(word)).values("client_id")
