@@ -16,7 +16,7 @@ from accounts.models import ClientTerm, Reseller
 from accounts.search import PREFIX_END, query_words, words
 from accounts.services import terms_insert
 
-from .models import TicketTerm
+from .models import Ticket, TicketTerm
 
 
 def ticket_terms_add(ticket: Any, *texts: str) -> int:
@@ -34,6 +34,10 @@ def ticket_terms_add(ticket: Any, *texts: str) -> int:
 # --- reading: the queue's search (tickets.selectors) --------------------------------------------
 
 SEARCH_MAX_WORDS = 5  # more words narrow the result no further in practice, and each costs two probes
+# A word matching at most this many clients and tickets is searched by their ids: the database fetches those
+# tickets by key and sorts them, so a rare word costs the same at any size. A more common word is searched
+# by walking the queue's own index, newest first, until the page is full: its matches are everywhere.
+SEARCH_ID_CAP = 500
 
 
 def _prefix(word: str) -> dict:
@@ -44,12 +48,18 @@ def _prefix(word: str) -> dict:
     return {"term__gte": word, "term__lt": word + PREFIX_END}
 
 
+def _capped(qs, column: str) -> list | None:
+    """Up to SEARCH_ID_CAP matching ids, or None when there are more (one index range read)."""
+    ids = list(qs.values_list(column, flat=True)[: SEARCH_ID_CAP + 1])
+    return None if len(ids) > SEARCH_ID_CAP else ids
+
+
 def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
     """The tickets matching a query: every word (accent- and case-folded) prefixes a term of the client's name
     or number, or of the ticket's messages. None when the query has no word to search for (matches nothing).
 
     `reseller_id`: the user's tenant; None for an installation admin, who searches every tenant (one index
-    range per tenant, on the same (reseller, term) index)."""
+    range per tenant, on the same (reseller, term) index). At most three bounded index reads per word."""
     found = query_words(text)[:SEARCH_MAX_WORDS]
     if not found:
         return None
@@ -57,9 +67,18 @@ def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
         tenant: dict = {"reseller_id": reseller_id}
     else:
         tenant = {"reseller_id__in": list(Reseller.objects.values_list("pk", flat=True))}
-    match = Q()
+    match, ids = Q(), None
     for word in found:
-        clients = ClientTerm.objects.filter(**tenant, **_prefix(word)).values("client_id")
-        tickets = TicketTerm.objects.filter(**tenant, **_prefix(word)).values("ticket_id")
-        match &= Q(client_id__in=clients) | Q(pk__in=tickets)
-    return match
+        clients = ClientTerm.objects.filter(**tenant, **_prefix(word))
+        tickets = TicketTerm.objects.filter(**tenant, **_prefix(word))
+        client_ids, ticket_ids = _capped(clients, "client_id"), _capped(tickets, "ticket_id")
+        of_clients = None
+        if client_ids is not None and ticket_ids is not None:
+            of_clients = _capped(Ticket.objects.filter(client_id__in=client_ids), "pk")
+        if of_clients is None or ticket_ids is None:
+            match &= Q(client_id__in=clients.values("client_id")) | Q(pk__in=tickets.values("ticket_id"))
+        else:
+            word_ids = set(ticket_ids) | set(of_clients)
+            ids = word_ids if ids is None else ids & word_ids
+    # A rare word pins the result to a few known tickets, fetched by key; common words only narrow those.
+    return match if ids is None else match & Q(pk__in=sorted(ids))

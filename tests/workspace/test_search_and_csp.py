@@ -67,3 +67,23 @@ def test_no_template_has_an_inline_script_or_event_handler():
         for pattern in (inline_script, handler):
             offenders += [f"{path.name}: {m.group(0)}" for m in pattern.finditer(text)]
     assert offenders == []
+
+
+@pytest.mark.parametrize("q", ["cliente", "cliente um", "mensagem cliente", "5511900000", "0000003", "zzz", "pedido"])
+def test_rare_and_common_words_find_the_same_tickets(client, world, monkeypatch, q):
+    """A word under SEARCH_ID_CAP matches is searched by ids, a commoner one through the index subqueries:
+    both plans must return exactly the same tickets."""
+    from tickets import search
+
+    client.force_login(world.reseller_user)
+    by_ids = set().union(*(_found_in(client, state, q) for state in ("espera", "atendendo", "finalizado")))
+    monkeypatch.setattr(search, "SEARCH_ID_CAP", 0)
+    by_subqueries = set().union(*(_found_in(client, state, q) for state in ("espera", "atendendo", "finalizado")))
+    assert by_ids == by_subqueries
+    if q != "zzz":
+        assert by_ids
+
+
+def _found_in(client, state, q):
+    response = client.get("/tickets/", {"status": state, "q": q})
+    return {t.pk for t in response.context["page"].items}

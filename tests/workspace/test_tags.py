@@ -224,3 +224,14 @@ def test_the_migration_backfills_the_search_index_of_existing_rows(client, world
     assert ClientTerm.objects.filter(client=legacy, term="ze").exists()
     client.force_login(world.agent1)
     assert url(ticket) in _queue(client, status="espera", q="xilo")
+
+
+def test_the_live_queue_redraws_a_row_whose_tags_or_client_name_changed(client, world, vip):
+    client.force_login(world.agent1)
+    first = client.get("/tickets/", {"status": "atendendo"})
+    version = first.context["version"]
+    live = {"status": "atendendo", "v": version}
+    assert client.get("/tickets/", live, HTTP_HX_REQUEST="true").status_code == 204
+    services.ticket_tag_set(ticket=world.t["um"], by=world.agent1, tag=vip.pk, on=True, target="client")
+    redrawn = client.get("/tickets/", live, HTTP_HX_REQUEST="true")
+    assert redrawn.status_code == 200 and "VIP" in redrawn.content.decode()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services as accounts_services
 from accounts.services import ClientConflict, TagRejected
+from iaze.lib import clock
 
 from .. import permissions
 from ..activity import event_record
@@ -47,6 +48,7 @@ def ticket_tag_set(*, ticket: Ticket, by: Any, tag: Any, on: bool, target: str =
                 name=found.name,
                 target=target,
             )
+            _touch(ticket)
     return changed
 
 
@@ -74,4 +76,11 @@ def ticket_client_rename(*, ticket: Ticket, by: Any, name: str, seen: str) -> bo
             old=old,
             new=ticket.client.name,
         )
+        _touch(ticket)
     return True
+
+
+def _touch(ticket: Ticket) -> None:
+    # The queue's live refresh compares each row's updated_at (selectors.queue_version): the row's tags and
+    # name change with it.
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=clock.now())
