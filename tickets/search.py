@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection as db_connection
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import ClientTerm, Reseller
 from accounts.search import PREFIX_END, query_words, words
@@ -36,7 +36,8 @@ def ticket_terms_add(ticket: Any, *texts: str) -> int:
 SEARCH_MAX_WORDS = 5  # more words narrow the result no further in practice, and each costs two probes
 # A word matching at most this many clients and tickets is searched by their ids: the database fetches those
 # tickets by key and sorts them, so a rare word costs the same at any size. A more common word is searched
-# by walking the queue's own index, newest first, until the page is full: its matches are everywhere.
+# by walking the queue's own index, newest first, probing each ticket's terms until the page is full: its
+# matches are everywhere, so that takes a few dozen probes.
 SEARCH_ID_CAP = 500
 
 
@@ -76,7 +77,11 @@ def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
         if client_ids is not None and ticket_ids is not None:
             of_clients = _capped(Ticket.objects.filter(client_id__in=client_ids), "pk")
         if of_clients is None or ticket_ids is None:
-            match &= Q(client_id__in=clients.values("client_id")) | Q(pk__in=tickets.values("ticket_id"))
+            # A common word: probe each ticket the queue's index walks, newest first, through the unique
+            # (ticket, term) and (client, term) indexes; the page fills after a few dozen probes.
+            match &= Q(Exists(TicketTerm.objects.filter(ticket_id=OuterRef("pk"), **_prefix(word)))) | Q(
+                Exists(ClientTerm.objects.filter(client_id=OuterRef("client_id"), **_prefix(word)))
+            )
         else:
             word_ids = set(ticket_ids) | set(of_clients)
             ids = word_ids if ids is None else ids & word_ids
