@@ -15,11 +15,9 @@ from .models import Ticket, TicketTag
 
 def tags_for(user: Any) -> list[Tag]:
     """The active tags the user may pick: its tenant's (an installation admin: every tenant's)."""
-    if not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active or (user.reseller_id is None and not user.is_admin):
         return []
     qs = Tag.objects.filter(active=True).only("pk", "reseller_id", "name", "color").order_by("name")
-    if user.reseller_id is None and not user.is_admin:
-        return []
     return list(qs if user.reseller_id is None else qs.filter(reseller_id=user.reseller_id))
 
 
