@@ -7,8 +7,9 @@ from django.utils.translation import ngettext
 from . import services
 from .admin_site import ScopedAdmin, can_use_admin
 from .forms import ResellerConfigForm, UserAddForm, UserEditForm
-from .models import Client, Department, Reseller, ResellerConfig, User
-from .selectors import user_is_installation_admin, user_is_tenant_manager
+from .models import Client, ClientTag, Department, Reseller, ResellerConfig, Tag, User
+from .search import fold
+from .selectors import queryset_for, user_is_installation_admin, user_is_tenant_manager
 
 # Access follows roles, not Django groups or permission rows: hide what would suggest otherwise.
 admin.site.unregister(Group)
@@ -129,13 +130,90 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
 
 
+class TagListFilter(admin.SimpleListFilter):
+    """Rows carrying a tag (of the tags the user may see); `links` names the rows' ids among a tag's links."""
+
+    title = _("etiqueta")
+    parameter_name = "etiqueta"
+
+    def lookups(self, request, model_admin):
+        return [(str(t.pk), t.name) for t in queryset_for(request.user, Tag).filter(active=True).order_by("name")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or value not in {key for key, _label in self.lookup_choices}:
+            return queryset
+        return self.tagged(queryset, value)
+
+    def tagged(self, queryset, tag_id):
+        return queryset.filter(pk__in=ClientTag.objects.filter(tag_id=tag_id, active=True).values("client_id"))
+
+
+@admin.register(Tag)
+class TagAdmin(ScopedAdmin):
+    list_display = ("name", "color", "reseller", "active")
+    list_select_related = ("reseller",)
+    list_filter = ("active", ("reseller", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name",)
+    fields = ("reseller", "name", "color", "active")
+    actions = [deactivate_active]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        base_clean = form.clean
+
+        def clean(self):
+            # Unique per tenant whatever the case and accents ("VIP", "vip", "Víp"): a message, not a 500.
+            cleaned = base_clean(self)
+            reseller = cleaned.get("reseller") or getattr(self.instance, "reseller", None)
+            if reseller is None and user_is_tenant_manager(request.user):
+                reseller = request.user.reseller
+            name = " ".join((cleaned.get("name") or "").split())
+            clash = Tag.objects.filter(reseller=reseller, name_key=fold(name)[:40]).exclude(pk=self.instance.pk)
+            if reseller is not None and name and clash.exists():
+                self.add_error("name", _("Já existe uma etiqueta com este nome."))
+            return cleaned
+
+        form.clean = clean
+        return form
+
+
 @admin.register(Client)
 class ClientAdmin(ScopedAdmin):
     admin_can_add = manager_can_add = False  # clients come from WhatsApp
     list_display = ("__str__", "phone", "wa_id", "reseller", "created_at")
     list_select_related = ("reseller",)
-    list_filter = (("reseller", admin.RelatedOnlyFieldListFilter),)
+    list_filter = (TagListFilter, ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "phone", "wa_id", "identity")
-    fields = ("name", "profile_name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
-    readonly_fields = ("profile_name", "reseller", "phone", "wa_id", "bsuid", "identity", "created_at")
+    fields = (
+        "name",
+        "previous_names",
+        "profile_name",
+        "reseller",
+        "phone",
+        "wa_id",
+        "bsuid",
+        "identity",
+        "created_at",
+    )
+    readonly_fields = (
+        "previous_names",
+        "profile_name",
+        "reseller",
+        "phone",
+        "wa_id",
+        "bsuid",
+        "identity",
+        "created_at",
+    )
     date_hierarchy = "created_at"
+
+    def save_model(self, request, obj, form, change):
+        # A name set here is a person's choice, like a rename in the conversation: kept in the history,
+        # never replaced by the provider's profile name, findable by the queue's search.
+        if change and "name" in form.changed_data:
+            old = form.initial.get("name", "")
+            obj.previous_names = [*(obj.previous_names or []), old] if old else list(obj.previous_names or [])
+            obj.name_set_by_agent = True
+        super().save_model(request, obj, form, change)
+        services.client_terms_index(obj)

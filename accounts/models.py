@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from iaze.lib.models import BaseModel, DeletionRefused, ProtectedQuerySet
 
+from .search import fold
+
 
 class Reseller(BaseModel):
     """A tenant (revenda): everything else belongs to exactly one."""
@@ -178,6 +180,11 @@ class Client(BaseModel):
     name = models.CharField(_("nome"), max_length=200, blank=True)
     # The name the client gives itself on WhatsApp, as the provider last reported it.
     profile_name = models.CharField(_("nome no perfil do WhatsApp"), max_length=200, blank=True)
+    # Set once a person (an agent in the conversation, an admin) names the client: from then on the
+    # provider's profile name is kept in profile_name only and never replaces `name`.
+    name_set_by_agent = models.BooleanField(_("nome definido pela equipe"), default=False)
+    # Every name the client had before, oldest first (the renames' who and when are ticket events).
+    previous_names = models.JSONField(_("nomes anteriores"), default=list, blank=True)
 
     class Meta:
         db_table = "clients"
@@ -193,3 +200,84 @@ class Client(BaseModel):
     @property
     def display_name(self) -> str:
         return self.name or self.phone or self.identity
+
+
+class Tag(BaseModel):
+    """A tenant's label for clients and tickets ("VIP", "Inadimplente"): never deleted, deactivated instead."""
+
+    class Color(models.TextChoices):
+        GRAY = "#6b7280", _("cinza")
+        RED = "#b91c1c", _("vermelho")
+        ORANGE = "#c2410c", _("laranja")
+        YELLOW = "#a16207", _("amarelo")
+        GREEN = "#15803d", _("verde")
+        TEAL = "#0f766e", _("verde-azulado")
+        BLUE = "#1d4ed8", _("azul")
+        PURPLE = "#7e22ce", _("roxo")
+        PINK = "#be185d", _("rosa")
+
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(_("nome"), max_length=40)
+    # The folded name (accounts.search.fold): unique per tenant, so "VIP" and "vip" are one tag on every profile.
+    name_key = models.CharField(max_length=40, editable=False)
+    color = models.CharField(_("cor"), max_length=7, choices=Color.choices, default=Color.GRAY)
+    active = models.BooleanField(_("ativa"), default=True)
+
+    class Meta:
+        db_table = "tags"
+        verbose_name = _("etiqueta")
+        verbose_name_plural = _("etiquetas")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["reseller", "name_key"], name="tag_unique_name_per_reseller")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = " ".join(self.name.split())
+        self.name_key = fold(self.name)[:40]
+        super().save(*args, **kwargs)
+
+
+class ClientTag(BaseModel):
+    """A tag on a client. Removing it clears `active` (nothing is deleted); adding it again sets it."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="client_links")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "client_tags"
+        verbose_name = _("etiqueta do cliente")
+        verbose_name_plural = _("etiquetas dos clientes")
+        constraints = [models.UniqueConstraint(fields=["client", "tag"], name="client_tag_unique")]
+        indexes = [models.Index(fields=["tag", "active"], name="client_tag_by_tag")]
+
+    def __str__(self):
+        return f"{self.client_id} · {self.tag_id}"
+
+
+class ClientTerm(BaseModel):
+    """One search term of a client (name words, number tails: accounts.search). Written by accounts.services."""
+
+    # No index of their own: the (reseller, term) and unique (client, term) indexes serve every lookup, and
+    # each index more is a write more per term.
+    reseller = models.ForeignKey(Reseller, on_delete=models.PROTECT, related_name="+", db_index=False)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+", db_index=False)
+    term = models.CharField(max_length=32)
+
+    class Meta:
+        db_table = "client_search_terms"
+        verbose_name = _("termo de busca do cliente")
+        verbose_name_plural = _("termos de busca dos clientes")
+        constraints = [models.UniqueConstraint(fields=["client", "term"], name="client_term_unique")]
+        indexes = [
+            # One index per tenant and term (an installation admin's search lists the tenants: one range each).
+            # The pattern opclass lets PostgreSQL serve `LIKE 'word%'` whatever the collation; others ignore it.
+            models.Index(
+                fields=["reseller", "term"], name="client_term_search", opclasses=["uuid_ops", "varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self):
+        return self.term

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from .models import Department, Reseller, ResellerConfig, User
+from .models import Department, Reseller, ResellerConfig, Tag, User
 
 
 def _is_anonymous(user) -> bool:
@@ -102,3 +102,11 @@ scope_register(Reseller, reseller_queryset_for)
 scope_register(ResellerConfig, reseller_config_queryset_for)
 scope_register(Department, department_queryset_for)
 scope_register(User, user_queryset_for)
+
+
+def tag_queryset_for(user) -> QuerySet[Tag]:
+    # Managed by the tenant's reseller users and admins; agents use them in the workspace only.
+    return scoped(user, Tag.objects.all(), "reseller_id")
+
+
+scope_register(Tag, tag_queryset_for)

@@ -3,6 +3,7 @@ and deactivation (nothing here is ever deleted)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Protocol
 
 from django.db import IntegrityError, transaction
@@ -10,7 +11,16 @@ from django.db.models import Q, QuerySet
 
 from iaze.lib import clock
 
-from .models import Client, User
+from .models import Client, ClientTag, ClientTerm, Tag, User
+from .search import client_terms
+
+
+class ClientConflict(Exception):
+    """The client changed since the page was read (another person renamed it meanwhile)."""
+
+
+class TagRejected(ValueError):
+    """The tag is unknown, of another tenant, or inactive."""
 
 
 class ClientProfile(Protocol):
@@ -45,7 +55,7 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
             return client
         try:
             with transaction.atomic():
-                return Client.objects.create(
+                client = Client.objects.create(
                     reseller_id=reseller_id,
                     identity=sender.identity,
                     wa_id=sender.wa_id,
@@ -54,17 +64,21 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
                     name=sender.name,
                     profile_name=sender.name,
                 )
+                # In the same commit on SQL databases: a client is never stored unfindable.
+                client_terms_index(client)
         except IntegrityError:
             continue  # another worker created it first: read theirs
+        return client
     raise RuntimeError(f"could not upsert client {sender.identity!r}")
 
 
 def _client_refresh(client: Client, sender: ClientProfile) -> None:
-    """Keep the provider's profile name current in `profile_name`; `name` follows it only while nobody
-    has set another one (it is empty or still equal to the last profile name). A name a person set is
-    never overwritten, and an empty name from the provider never wipes a known one."""
+    """Keep the provider's profile name current in `profile_name`; `name` follows it only while no person
+    has set one (`name_set_by_agent`, or a name that differs from the last profile name). A name a person
+    set is never overwritten, and an empty name from the provider never wipes a known one."""
     now = clock.now()
-    follows_profile = client.name in ("", client.profile_name)
+    # Also never over a name that differs from the last profile name (rows from before either field).
+    follows_profile = not client.name_set_by_agent and client.name in ("", client.profile_name)
     changes = {}
     if sender.name and sender.name != client.profile_name:
         changes["profile_name"] = sender.name
@@ -75,14 +89,107 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
         Client.objects.filter(pk=client.pk).update(**changes, updated_at=now)
         for field, value in changes.items():
             setattr(client, field, value)
-    # Conditional on the name read: an edit made meanwhile by a person wins.
+    renamed = False
+    # Conditional on the name read and on nobody having set one: an edit made meanwhile by a person wins.
     if (
         sender.name
         and sender.name != client.name
         and follows_profile
-        and Client.objects.filter(pk=client.pk, name=client.name).update(name=sender.name, updated_at=now) == 1
+        and Client.objects.filter(pk=client.pk, name=client.name, name_set_by_agent=False).update(
+            name=sender.name, updated_at=now
+        )
+        == 1
     ):
         client.name = sender.name
+        renamed = True
+    if renamed or {"phone", "wa_id"} & changes.keys():
+        client_terms_index(client)
+
+
+def client_rename(*, client: Client, name: str, seen: str) -> str:
+    """A person names the client. One conditional write on the name the page showed (`seen`): a rename
+    made meanwhile answers ClientConflict. The old name joins `previous_names`; from now on the provider's
+    profile name never replaces it. Returns the old name. ValueError when the name is empty."""
+    name = " ".join((name or "").split())[:200]
+    if not name:
+        raise ValueError("empty name")
+    current = Client.objects.filter(pk=client.pk).values_list("name", "previous_names").first()
+    if current is None or current[0] != seen:
+        raise ClientConflict(client)
+    old, previous = current
+    if name == old:
+        Client.objects.filter(pk=client.pk, name=old).update(name_set_by_agent=True)
+        return old
+    history = [*(previous or []), old] if old else list(previous or [])
+    changed = Client.objects.filter(pk=client.pk, name=old).update(
+        name=name, previous_names=history, name_set_by_agent=True, updated_at=clock.now()
+    )
+    if changed != 1:
+        raise ClientConflict(client)
+    client.name, client.previous_names, client.name_set_by_agent = name, history, True
+    client_terms_index(client)
+    return old
+
+
+def client_terms_index(client: Client) -> int:
+    """Index the client's name (and earlier names) and number for the queue's search: the terms it lacks."""
+    terms = client_terms(name=client.name, names=client.previous_names or (), phone=client.phone, wa_id=client.wa_id)
+    have = set(ClientTerm.objects.filter(client_id=client.pk, term__in=terms).values_list("term", flat=True))
+    rows = [ClientTerm(reseller_id=client.reseller_id, client_id=client.pk, term=t) for t in sorted(terms - have)]
+    return terms_insert(ClientTerm, rows)
+
+
+def terms_insert(model, rows: list) -> int:
+    """Insert search terms; the unique (owner, term) index settles two writers adding the same word."""
+    if not rows:
+        return 0
+    try:
+        with transaction.atomic():
+            model.objects.bulk_create(rows)
+        return len(rows)
+    except IntegrityError:
+        added = 0
+        for row in rows:  # a racing writer stored some of them: keep the others
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+                added += 1
+            except IntegrityError:
+                continue
+        return added
+
+
+def tag_for(*, reseller_id, tag_id) -> Tag:
+    """An active tag of this tenant, or TagRejected (unknown, another tenant's, inactive, not a uuid)."""
+    try:
+        tag = Tag.objects.filter(pk=uuid.UUID(str(tag_id)), reseller_id=reseller_id, active=True).first()
+    except (ValueError, TypeError):
+        tag = None
+    if tag is None:
+        raise TagRejected(str(tag_id))
+    return tag
+
+
+def link_set(model, *, on: bool, **owner) -> bool:
+    """Add (on) or remove a tag link (`owner`: the row's two keys), as one conditional write.
+
+    Removing clears `active` (nothing is deleted). Returns whether anything changed: a second click on
+    the same toggle changes nothing and records nothing."""
+    now = clock.now()
+    if not on:
+        return model.objects.filter(**owner, active=True).update(active=False, updated_at=now) == 1
+    if model.objects.filter(**owner, active=False).update(active=True, updated_at=now) == 1:
+        return True
+    try:
+        with transaction.atomic():
+            model.objects.create(**owner, active=True)
+        return True
+    except IntegrityError:
+        return False  # already there and active (or added by a racing click)
+
+
+def client_tag_set(*, client: Client, tag: Tag, on: bool) -> bool:
+    return link_set(ClientTag, client_id=client.pk, tag_id=tag.pk, on=on)
 
 
 def deactivate(queryset: QuerySet, *, field: str = "active") -> int:

@@ -77,5 +77,7 @@ class Config:
             outbox_workers=_ints(_env("BENCH_OUTBOX_WORKERS", "1,4")),
             outbox_latency_ms=_env("BENCH_OUTBOX_LATENCY_MS", 50, int),
             keep=_env("BENCH_KEEP", "0") not in ("0", "false", "no"),
-            scenarios=_env("BENCH_SCENARIOS", "ingest,pages,polls,reports,claims,outbox").replace(" ", "").split(","),
+            scenarios=_env("BENCH_SCENARIOS", "ingest,pages,polls,reports,search,claims,outbox")
+            .replace(" ", "")
+            .split(","),
         )

@@ -15,7 +15,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import outbox_bench, pages, report, reports_bench, scenarios
+from . import outbox_bench, pages, report, reports_bench, scenarios, search_bench
 from .config import RESULTS, ROOT, Config
 from .loadgen import client_ceiling, get, run_load
 from .proc import TaskFailed, task
@@ -162,6 +162,8 @@ class Run:
                 out["memory_after_pages"] = server.worker_memory()
                 if "reports" in cfg.scenarios:
                     reports_bench.run(self, profile, env, tenant, out, health, server)
+            if "search" in cfg.scenarios:
+                search_bench.run(self, profile, env, tenant, out, health)
         self.memory(profile, out)
         if "claims" in cfg.scenarios:
             self.claims(profile, env, out)

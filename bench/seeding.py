@@ -17,10 +17,11 @@ from datetime import timedelta
 
 from django.db import connections, models, transaction
 
-from accounts.models import Client, Department, User
+from accounts.models import Client, ClientTerm, Department, User
+from accounts.search import client_terms, words
 from iaze.lib import clock
 from tickets import localtime, services
-from tickets.models import Message, Ticket
+from tickets.models import Message, Ticket, TicketTerm
 from whatsapp.models import Connection
 
 BATCH = 20_000
@@ -125,6 +126,22 @@ def _fast_writes() -> None:
             cur.execute("PRAGMA cache_size=-262144")
 
 
+def _terms(out: dict, model, reseller_id, owner_id, found: set[str]) -> None:
+    owner = "client_id" if model is ClientTerm else "ticket_id"
+    stamp = clock.now()
+    out[model].extend(
+        {
+            "id": uuid.uuid4(),
+            "reseller_id": reseller_id,
+            owner: owner_id,
+            "term": t,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for t in sorted(found)
+    )
+
+
 def _text(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 16))).capitalize()
 
@@ -153,7 +170,7 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
     bar = Progress("tickets", missing)
     for start in range(existing, total, BATCH // MESSAGES_PER_TICKET):
         stop = min(total, start + BATCH // MESSAGES_PER_TICKET)
-        clients, tickets, messages = [], [], []
+        clients, tickets, messages, terms = [], [], [], {ClientTerm: [], TicketTerm: []}
         for i in range(start, stop):
             rng = random.Random(i)
             dept_name = "Suporte" if i % 10 < 7 else "Financeiro"
@@ -177,6 +194,9 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
                 )
             )
             texts = [_text(rng) for _ in range(MESSAGES_PER_TICKET)]
+            # The search index as the services write it (accounts.search, tickets.search).
+            _terms(terms, ClientTerm, reseller.pk, client_id, client_terms(name=f"Cliente {i}", phone=identity))
+            _terms(terms, TicketTerm, reseller.pk, ticket_id, set().union(*(words(t) for t in texts[:per_ticket])))
             for j, text in enumerate(texts[:per_ticket]):
                 at = first + timedelta(minutes=3 * (j + 1))
                 inbound = j % 2 == 0
@@ -231,6 +251,8 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
         bulk_insert(Client, clients)
         bulk_insert(Ticket, tickets)
         bulk_insert(Message, messages)
+        for model, rows in terms.items():
+            bulk_insert(model, rows)
         bar.add(len(tickets))
     # The rows bypassed the services, so their report rollups are counted the way an existing installation's
     # are: one recount of the tenant (tickets.services.rollups_rebuild).
@@ -276,6 +298,9 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
     rng = random.Random(5000)
     _fast_writes()
     texts = [_text(rng) for _ in range(messages)]
+    terms: dict = {ClientTerm: [], TicketTerm: []}
+    _terms(terms, ClientTerm, conn.reseller_id, client_id, client_terms(name="Cliente Conversa Longa", phone=identity))
+    _terms(terms, TicketTerm, conn.reseller_id, ticket_id, set().union(*(words(t) for t in texts)))
     bulk_insert(
         Ticket,
         [
@@ -324,6 +349,8 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
     for start in range(0, len(rows), BATCH):
         bulk_insert(Message, rows[start : start + BATCH])
         bar.add(len(rows[start : start + BATCH]))
+    for model, term_rows in terms.items():
+        bulk_insert(model, term_rows)
     analyze()
     return str(ticket_id)
 
@@ -332,4 +359,4 @@ def analyze() -> None:
     """Fresh planner statistics, as autovacuum would have after a real day of traffic."""
     if db.vendor == "postgresql":
         with db.cursor() as cur:
-            cur.execute("ANALYZE clients, tickets, messages, report_rollups")
+            cur.execute("ANALYZE clients, tickets, messages, report_rollups, client_search_terms, ticket_search_terms")

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from accounts.models import Client, Department, Reseller, ResellerConfig, User
+from accounts.services import client_terms_index
 from tickets import services
 from tickets.models import Ticket
 from whatsapp.models import Connection
@@ -70,7 +71,9 @@ def make_connection(reseller, department, *, provider=Connection.Provider.META, 
 
 def make_client(reseller, *, wa_id=None, name="Cliente") -> Client:
     wa_id = wa_id or f"55119{next(_seq):08d}"
-    return Client.objects.create(reseller=reseller, identity=wa_id, wa_id=wa_id, phone=wa_id, name=name)
+    client = Client.objects.create(reseller=reseller, identity=wa_id, wa_id=wa_id, phone=wa_id, name=name)
+    client_terms_index(client)  # as accounts.services.client_upsert does: findable by the queue's search
+    return client
 
 
 def make_ticket(connection, *, client=None, text="Olá, preciso de ajuda", agent=None, closed_by=None) -> Ticket:

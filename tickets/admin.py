@@ -7,13 +7,16 @@ the admin shows them, filtered to the user's tenant by the selectors.
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import TagListFilter
 from accounts.admin_site import ReadOnlyInline, ScopedAdmin
+from accounts.models import ClientTag
 
 from . import media
-from .models import MediaDownload, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, UIState
+from .models import MediaDownload, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, TicketTag, UIState
 
 
 class UIStateFilter(admin.SimpleListFilter):
@@ -26,6 +29,15 @@ class UIStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         return queryset.in_state(value) if value in UIState.values else queryset
+
+
+class TicketTagListFilter(TagListFilter):
+    def tagged(self, queryset, tag_id):
+        # The ticket's own tag or its client's, as the queue's `?tag=` filter.
+        return queryset.filter(
+            Q(pk__in=TicketTag.objects.filter(tag_id=tag_id, active=True).values("ticket_id"))
+            | Q(client_id__in=ClientTag.objects.filter(tag_id=tag_id, active=True).values("client_id"))
+        )
 
 
 class MessageInline(ReadOnlyInline):
@@ -49,6 +61,7 @@ class TicketAdmin(ScopedAdmin):
     list_display = ("client", "state", "department", "agent", "connection", "last_message_at", "created_at")
     list_filter = (
         UIStateFilter,
+        TicketTagListFilter,
         ("department", admin.RelatedOnlyFieldListFilter),
         ("agent", admin.RelatedOnlyFieldListFilter),
         ("connection", admin.RelatedOnlyFieldListFilter),

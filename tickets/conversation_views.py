@@ -1,4 +1,5 @@
-"""The conversation tools' views: Transferir, Nota interna, Modelo. Thin, like tickets.views.
+"""The conversation tools' views: Transferir, Nota interna, Modelo, Etiquetas, the client's name. Thin, like
+tickets.views.
 
 Each reads the form, calls one service and answers 303 (back to the conversation), 400 with
 the page and the reason, 403 (tickets.services.NotAllowed) or 409 (the ticket moved meanwhile).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services, views
@@ -67,6 +69,43 @@ def template_send(request, pk):
         )
     except services.ReplyRejected as exc:
         return _page_with_error(request, pk, error=str(exc), field="template_error")
+    except services.TicketConflict as exc:
+        return views._conflict(request, exc)
+    return views._see_other(ticket)
+
+
+@require_POST
+@login_required
+def tags(request, pk):
+    """Add (`on=1`) or remove (`on=0`) the tenant's `tag` on the ticket or on its client (`target`)."""
+    ticket = views._get_ticket(request, pk)
+    try:
+        services.ticket_tag_set(
+            ticket=ticket,
+            by=request.user,
+            tag=request.POST.get("tag", ""),
+            on=request.POST.get("on", "1") != "0",
+            target=request.POST.get("target", "ticket"),
+        )
+    except services.TagRejected:
+        return _page_with_error(request, pk, error=_("Etiqueta inválida."), field="tag_error")
+    return views._see_other(ticket)
+
+
+@require_POST
+@login_required
+def client_rename(request, pk):
+    """The client's name as the agent sets it; `seen_name` is the name the page showed (409 when it moved)."""
+    ticket = views._get_ticket(request, pk)
+    try:
+        services.ticket_client_rename(
+            ticket=ticket,
+            by=request.user,
+            name=request.POST.get("name", ""),
+            seen=request.POST.get("seen_name", ticket.client.name),
+        )
+    except ValueError:
+        return _page_with_error(request, pk, error=_("Informe um nome."), field="rename_error")
     except services.TicketConflict as exc:
         return views._conflict(request, exc)
     return views._see_other(ticket)

@@ -12,6 +12,7 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=UIState.choices, required=False)
     department = forms.ChoiceField(label=_("Departamento"), required=False)
     agent = forms.ChoiceField(label=_("Agente"), required=False)
+    tag = forms.ChoiceField(label=_("Etiqueta"), required=False)
     q = forms.CharField(
         label=_("Buscar"),
         required=False,
@@ -21,8 +22,9 @@ class QueueFilterForm(forms.Form):
     cursor = forms.CharField(required=False, max_length=100)
     holder = forms.ChoiceField(choices=[("", ""), ("me", "me"), ("others", "others")], required=False)
 
-    def __init__(self, *args, departments=(), agents=None, **kwargs):
+    def __init__(self, *args, departments=(), agents=None, tags=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", _("Todas as etiquetas"))] + [(str(t.pk), t.name) for t in tags]
         self.fields["department"].choices = [("", _("Todos os departamentos"))] + [
             (str(d.pk), d.name) for d in departments
         ]

@@ -275,6 +275,9 @@ class TicketEvent(BaseModel):
         MENU_ROUTED = "menu_routed", _("Encaminhado pelo menu")
         RATED = "rated", _("Avaliado pelo cliente")
         DATA_EXPORTED = "data_exported", _("Dados do cliente exportados (LGPD)")
+        TAGGED = "tagged", _("Etiqueta adicionada")
+        UNTAGGED = "untagged", _("Etiqueta removida")
+        CLIENT_RENAMED = "client_renamed", _("Cliente renomeado")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
@@ -314,6 +317,51 @@ class TicketRead(BaseModel):
 
     def __str__(self):
         return f"{self.agent_id} {self.ticket_id} {self.read_upto}"
+
+
+class TicketTag(BaseModel):
+    """A tag on a ticket. Removing it clears `active` (nothing is deleted); adding it again sets it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="tag_links")
+    tag = models.ForeignKey("accounts.Tag", on_delete=models.PROTECT, related_name="ticket_links")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "ticket_tags"
+        verbose_name = _("etiqueta do atendimento")
+        verbose_name_plural = _("etiquetas dos atendimentos")
+        constraints = [models.UniqueConstraint(fields=["ticket", "tag"], name="ticket_tag_unique")]
+        indexes = [models.Index(fields=["tag", "active"], name="ticket_tag_by_tag")]
+
+    def __str__(self):
+        return f"{self.ticket_id} · {self.tag_id}"
+
+
+class TicketTerm(BaseModel):
+    """One search term of a ticket's messages (accounts.search.words), written with each message
+    (tickets.search): the queue's search reads these, never the messages."""
+
+    # No index of their own: the (reseller, term) and unique (ticket, term) indexes serve every lookup, and
+    # each index more is a write more per term.
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, related_name="+", db_index=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+", db_index=False)
+    term = models.CharField(max_length=32)
+
+    class Meta:
+        db_table = "ticket_search_terms"
+        verbose_name = _("termo de busca do atendimento")
+        verbose_name_plural = _("termos de busca dos atendimentos")
+        constraints = [models.UniqueConstraint(fields=["ticket", "term"], name="ticket_term_unique")]
+        indexes = [
+            # One index per tenant and term (an installation admin's search lists the tenants: one range each).
+            # The pattern opclass lets PostgreSQL serve `LIKE 'word%'` whatever the collation; others ignore it.
+            models.Index(
+                fields=["reseller", "term"], name="ticket_term_search", opclasses=["uuid_ops", "varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self):
+        return self.term
 
 
 class MediaFile(BaseModel):

@@ -27,6 +27,7 @@ from whatsapp.providers.base import call_budget
 from . import media as media_store
 from .activity import message_preview, ticket_touch
 from .models import MediaFile, Message, Ticket
+from .search import ticket_terms_add
 from .signals import message_sent
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def message_enqueue_outbound(
                 media_file=media_file,
                 media=media or {},
             )
+            ticket_terms_add(ticket, text)
     except IntegrityError:
         if not nonce:
             raise
@@ -90,6 +92,7 @@ def message_enqueue_template(
                 delivery_status=Message.Delivery.QUEUED,
                 next_attempt_at=now,
             )
+            ticket_terms_add(ticket, text)
     except IntegrityError:
         if not nonce:
             raise

@@ -12,6 +12,7 @@ all) is `tickets.selectors.ticket_queryset_for`; these rules apply on top of it.
 - Transferir: atendendo, the holder or a supervisor; espera, an agent of the department or a supervisor.
 - Nota interna: anyone working the ticket's department, its (past) holder, or a supervisor; any state.
 - Modelo (template): as Responder.
+- Etiquetas and the client's name (the client panel): as Nota interna.
 """
 
 from __future__ import annotations
@@ -78,3 +79,8 @@ def may_note(user: Any, ticket: Ticket, *, dept_ids: Collection | None = None) -
 
 def may_send_template(user: Any, ticket: Ticket) -> bool:
     return may_reply(user, ticket)
+
+
+def may_tag(user: Any, ticket: Ticket, *, dept_ids: Collection | None = None) -> bool:
+    """Tags on the ticket or its client, and the client's name: whoever may write a note on it."""
+    return may_note(user, ticket, dept_ids=dept_ids)

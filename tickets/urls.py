@@ -18,4 +18,6 @@ urlpatterns += [
     path("<uuid:pk>/transferir/", conversation_views.transfer, name="transfer"),
     path("<uuid:pk>/nota/", conversation_views.note, name="note"),
     path("<uuid:pk>/modelo/", conversation_views.template_send, name="template"),
+    path("<uuid:pk>/etiquetas/", conversation_views.tags, name="tags"),
+    path("<uuid:pk>/cliente/", conversation_views.client_rename, name="client_rename"),
 ]

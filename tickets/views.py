@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.services import USER_PREFERENCES, user_preferences_set
 from iaze.lib import clock
 
-from . import conversation, inbox, permissions, presenters, selectors, services
+from . import conversation, inbox, permissions, presenters, selectors, services, tagging
 from .forms import QueueFilterForm, ReplyForm
 from .models import UIState
 from .serving import media_response
@@ -53,10 +53,14 @@ def queue(request):
     user = request.user
     visible = _visible(request)[1]
     departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
-    form = QueueFilterForm(request.GET, departments=departments, agents=agents)
+    tags = tagging.tags_for(user)
+    form = QueueFilterForm(request.GET, departments=departments, agents=agents, tags=tags)
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(
-        department_id=form.value("department"), agent_id=form.value("agent"), q=form.value("q").strip()
+        department_id=form.value("department"),
+        agent_id=form.value("agent"),
+        q=form.value("q").strip(),
+        tag_id=form.value("tag"),
     )
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
     supervisor = permissions.is_supervisor(user)
@@ -79,6 +83,7 @@ def queue(request):
     inbox.unread_count(unread)
     presenters.present_rows(page, others, now=clock.now(), thresholds=inbox.wait_thresholds(user), unread=unread.counts)
     title_count = unread.total + min(counts[UIState.ESPERA], selectors.COUNT_CAP)
+    tagging.attach_row_tags([*page.items, *(others.items if others else ())], tags)
     context = {
         "form": form,
         "state": state,
@@ -146,6 +151,9 @@ def _detail_context(request, ticket, *, reply_form=None, before="", messages_pag
         "can_claim": state == UIState.ESPERA and permissions.may_claim(user, ticket, dept_ids=dept_ids),
         "can_close": state == UIState.ATENDENDO and permissions.may_close(user, ticket),
         "can_reply": state == UIState.ATENDENDO and permissions.may_reply(user, ticket),
+        # The client panel: number, name (editable), tags of the ticket and of the client (tickets.tagging).
+        "can_tag": permissions.may_tag(user, ticket, dept_ids=dept_ids),
+        **tagging.client_panel(ticket),
         "reply_form": reply_form or ReplyForm(),
         # Transfer, notes, quick replies, templates and the 24-hour window (tickets.conversation).
         **_tools_context(request, ticket, dept_ids=dept_ids, messages_page=messages_page),

@@ -162,3 +162,28 @@ def test_claim_check_reports_exactly_one_winner_per_ticket():
     assert res["errors"] == []
     assert res["claimed_exactly_once"] == res["holder_matches_winner"] == 5
     assert res["claim_events_per_ticket_max"] == 1 and res["attempts"] == 30
+
+
+def test_bulk_seeded_rows_are_found_by_the_queue_search(demo):
+    """The seeder writes the search index as the services do: the search bench finds what it looks for."""
+    from accounts.models import User
+    from bench import search_bench
+    from tickets import selectors
+
+    seeding.seed_queue(total=25, connection_key="demo-meta")
+    boss = User.objects.get(email="revenda@demo.local")
+    (_, name), (_, fragment), (_, word) = search_bench.searches(25)
+
+    def found(q):
+        return {
+            t.client.name
+            for s in UIState.values
+            for t in selectors.ticket_list_for(boss, s, filters=selectors.QueueFilters(q=q), limit=100).items
+        }
+
+    i = 25 * 3 // 7
+    assert found(name) == {f"Cliente {i}"}
+    assert f"Cliente {i}" in found(fragment)
+    ticket = Ticket.objects.filter(client__name=f"Cliente {i}").first()
+    has_word = any(word in m.text.lower() for m in ticket.messages.all())
+    assert (f"Cliente {i}" in found(word)) == has_word and len(found(word)) > 1

@@ -25,9 +25,11 @@ MODELS = [
     "tickets.quickreply",
     "tickets.messagetemplate",
     "whatsapp.recoveryrun",
+    "accounts.tag",
 ]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
 ADDABLE_BY_ADMIN = {
+    "accounts.tag",
     "accounts.reseller",
     "accounts.department",
     "accounts.user",
@@ -37,6 +39,7 @@ ADDABLE_BY_ADMIN = {
     "whatsapp.recoveryrun",
 }
 ADDABLE_BY_MANAGER = {
+    "accounts.tag",
     "accounts.department",
     "accounts.user",
     "whatsapp.connection",

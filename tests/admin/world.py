@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from accounts.models import Tag
 from iaze.lib import clock
 from tests import factories as f
 from tickets.models import Message, MessageTemplate, QuickReply, TicketEvent
@@ -29,6 +30,7 @@ class Side:
     quick_reply: object
     message_template: object
     recovery_run: object
+    tag: object
 
     def rows(self) -> dict:
         return {
@@ -44,6 +46,7 @@ class Side:
             "tickets.quickreply": self.quick_reply,
             "tickets.messagetemplate": self.message_template,
             "whatsapp.recoveryrun": self.recovery_run,
+            "accounts.tag": self.tag,
         }
 
 
@@ -68,6 +71,7 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
             connection=connection, name=f"retomar_{wa_id}", language="pt_BR", body="Olá {{1}}"
         ),
         recovery_run=RecoveryRun.objects.create(connection=connection, trigger="manual", since=clock.now()),
+        tag=Tag.objects.create(reseller=reseller, name=f"VIP {wa_id}"),
     )
 
 

@@ -64,6 +64,11 @@ def test_snapshot_has_the_contract_shape(history, tmp_path):
         "whatsapp_recovery_runs",
         "ticket_reads",
         "report_rollups",
+        "tags",
+        "client_tags",
+        "ticket_tags",
+        "client_search_terms",
+        "ticket_search_terms",
     }
     assert counts["clients"] == 3 and counts["ticket_events"] >= 3
     assert counts["tickets"] == {"espera": 1, "atendendo": 1, "finalizado": 1}

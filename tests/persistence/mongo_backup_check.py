@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Tag
 from ops.backup import RestoreError, backup, restore
 from tests import factories as f
 from tests.mongo import fakes
@@ -56,6 +57,10 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     QuickReply.objects.create(reseller=reseller, shortcut="/ola", text="Olá {{nome}}")
     MessageTemplate.objects.create(connection=conn, name="retomar", language="pt_BR", body="Olá {{1}}")
     RecoveryRun.objects.create(connection=conn, trigger="manual", since=timezone.now())
+    vip = Tag.objects.create(reseller=reseller, name="VIP")
+    tagged = f.make_ticket(conn, text="Etiquetado")
+    services.ticket_tag_set(ticket=tagged, by=agent, tag=vip.pk, on=True)
+    services.ticket_tag_set(ticket=tagged, by=agent, tag=vip.pk, on=True, target="client")
 
     manifest = backup(tmp_path / "bk")
     assert manifest["profile"] == "mongodb" and manifest["point_in_time"] is False

@@ -7,12 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import Client, Department, Reseller, ResellerConfig, User
+from accounts.models import Client, ClientTerm, Department, Reseller, ResellerConfig, Tag, User
 from iaze.lib import clock
 from ops.backup import RestoreError, backup, restore
 from ops.backup.tables import decode_row, protected_tables
 from tickets import outbox, services
-from tickets.models import Message, MessageTemplate, QuickReply, ReportRollup, Ticket, TicketEvent
+from tickets.models import Message, MessageTemplate, QuickReply, ReportRollup, Ticket, TicketEvent, TicketTerm
 from whatsapp.models import RecoveryRun, WebhookEvent
 
 from .. import factories as f
@@ -51,6 +51,9 @@ def populated(tenant, agent1, agent2, agent3, reseller_user, admin_user, outside
     MessageTemplate.objects.create(connection=meta_conn, name="retomar", language="pt_BR", body="Olá {{1}}")
     RecoveryRun.objects.create(connection=evo_conn, trigger="reconnect", since=clock.now(), found=3, stored=2)
     services.ticket_read_mark(ticket=closed, agent=closed.agent, upto=clock.now())
+    vip = Tag.objects.create(reseller=tenant.reseller, name="VIP", color=Tag.Color.PURPLE)
+    services.ticket_tag_set(ticket=closed, by=agent2, tag=vip.pk, on=True)
+    services.ticket_tag_set(ticket=closed, by=agent2, tag=vip.pk, on=True, target="client")
     return closed
 
 
@@ -77,6 +80,11 @@ def test_backup_holds_every_protected_row_with_its_exact_values(populated, tmp_p
         "ticket_reads": 1,
         # Derived (the report's per-day rollups), backed up with the tickets whose rolled_* copies match them.
         "report_rollups": ReportRollup.objects.count(),
+        "tags": 1,
+        "client_tags": 1,
+        "ticket_tags": 1,
+        "client_search_terms": ClientTerm.objects.count(),
+        "ticket_search_terms": TicketTerm.objects.count(),
     }
     assert all(counts.values()), counts
     assert manifest["format_version"] == 1 and manifest["profile"] == lane_profile()

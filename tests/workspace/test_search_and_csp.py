@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tickets import selectors
+from tickets import services
 from tickets.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -20,21 +20,25 @@ def _found(client, q):
     return {t.pk for t in response.context["page"].items}
 
 
-def test_search_finds_recent_message_text_but_not_old_or_too_short(client, world):
+def test_search_finds_message_text_however_old_by_word_prefixes(client, world):
+    """The search index (tickets.search) has every message's words, old or new: a word is found by any
+    prefix of 2+ characters, accents and case aside; one letter alone searches for nothing."""
     ticket = world.t["espera"]
     client.force_login(world.agent1)
-    old = Message.objects.create(
-        ticket=ticket, connection_id=ticket.connection_id, direction="in", text="código zebrafish antigo"
+    services.message_store(
+        ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.old", text="Código ZEBRAFISH antigo")
     )
-    Message.objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - timedelta(days=selectors.SEARCH_MESSAGES_DAYS + 1)
+    Message.objects.filter(provider_message_id="wamid.old").update(created_at=timezone.now() - timedelta(days=400))
+    services.message_store(
+        ticket=ticket, msg=services.InboundMessage(provider_message_id="wamid.new", text="pedido kq7")
     )
-    Message.objects.create(ticket=ticket, connection_id=ticket.connection_id, direction="in", text="xy recente")
-    Message.objects.create(ticket=ticket, connection_id=ticket.connection_id, direction="in", text="pedido kq7 ok")
-    assert ticket.pk in _found(client, "pedido kq7")  # recent text
-    assert ticket.pk not in _found(client, "zebrafish")  # older than the window
-    assert ticket.pk not in _found(client, "xy")  # under 3 characters: names, phones and previews only
-    assert ticket.pk in _found(client, "Cliente Espera")  # the client's name, however old
+    assert ticket.pk in _found(client, "pedido kq7")  # every word must match
+    assert ticket.pk in _found(client, "zebra")  # a prefix of a word of an old message
+    assert ticket.pk in _found(client, "codigo")  # accents and case aside
+    assert ticket.pk not in _found(client, "pedido zebu")  # one word matches nothing
+    assert ticket.pk not in _found(client, "ebrafish")  # prefixes, not any substring of a word
+    assert _found(client, "z") == set()  # no word of 2+ characters: nothing to search for
+    assert ticket.pk in _found(client, "Cliente Espera")  # the client's name
 
 
 def test_a_huge_query_is_cut(client, world):
@@ -63,3 +67,23 @@ def test_no_template_has_an_inline_script_or_event_handler():
         for pattern in (inline_script, handler):
             offenders += [f"{path.name}: {m.group(0)}" for m in pattern.finditer(text)]
     assert offenders == []
+
+
+@pytest.mark.parametrize("q", ["cliente", "cliente um", "mensagem cliente", "5511900000", "0000003", "zzz", "pedido"])
+def test_rare_and_common_words_find_the_same_tickets(client, world, monkeypatch, q):
+    """A word under SEARCH_ID_CAP matches is searched by ids, a commoner one through the index subqueries:
+    both plans must return exactly the same tickets."""
+    from tickets import search
+
+    client.force_login(world.reseller_user)
+    by_ids = set().union(*(_found_in(client, state, q) for state in ("espera", "atendendo", "finalizado")))
+    monkeypatch.setattr(search, "SEARCH_ID_CAP", 0)
+    by_subqueries = set().union(*(_found_in(client, state, q) for state in ("espera", "atendendo", "finalizado")))
+    assert by_ids == by_subqueries
+    if q != "zzz":
+        assert by_ids
+
+
+def _found_in(client, state, q):
+    response = client.get("/tickets/", {"status": state, "q": q})
+    return {t.pk for t in response.context["page"].items}

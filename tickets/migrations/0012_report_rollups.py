@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_resellerconfig_satisfaction'),
-        ('tickets', '0010_unread'),
+        ('tickets', '0011_tags_search'),
         ('whatsapp', '0003_department_menu_and_health'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

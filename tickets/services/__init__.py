@@ -11,8 +11,9 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
 `transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
-notes, templates), `automatic` (automatic texts), `client_data` (the LGPD export's log) and `rollups` /
-`rollups_rebuild` (the report's per-day counts); `common` holds the errors. Callers
+notes, templates), `automatic` (automatic texts), `tags` (tags and the client's name, from the
+conversation), `client_data` (the LGPD export's log) and `rollups` / `rollups_rebuild` (the report's
+per-day counts); `common` holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -42,14 +43,17 @@ from .replies import (
 )
 from .rollups import ticket_rollup_sync
 from .rollups_rebuild import report_rollups_rebuild
+from .tags import TAG_TARGETS, TagRejected, ticket_client_rename, ticket_tag_set
 from .transfer import ticket_transfer
 from .unread import newest_inbound_at, ticket_read_mark
 
 __all__ = [
     "NOTE_MAX_LENGTH",
+    "TAG_TARGETS",
     "InboundMessage",
     "NotAllowed",
     "ReplyRejected",
+    "TagRejected",
     "TicketConflict",
     "TransferRejected",
     "client_data_export_log",
@@ -65,12 +69,14 @@ __all__ = [
     "ticket_after_inbound",
     "ticket_auto_message_send",
     "ticket_claim",
+    "ticket_client_rename",
     "ticket_close",
     "ticket_menu_after_inbound",
     "ticket_note_add",
     "ticket_read_mark",
     "ticket_reply",
     "ticket_rollup_sync",
+    "ticket_tag_set",
     "ticket_template_send",
     "ticket_transfer",
     "window_require_open",

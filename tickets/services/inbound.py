@@ -17,6 +17,7 @@ from whatsapp.providers.types import InboundMessage
 from .. import auto_messages, localtime, media, menu, satisfaction
 from ..activity import event_record, message_preview, ticket_touch
 from ..models import Message, Ticket, TicketEvent, UIState
+from ..search import ticket_terms_add
 from .automatic import ticket_auto_message_send
 from .rollups import ticket_rollup_sync
 
@@ -92,6 +93,7 @@ def message_store(
                 delivery_status=delivery_status,
             )
             media.download_enqueue(message, source_event_id=source_event_id)
+            ticket_terms_add(ticket, msg.text, (msg.media or {}).get("caption", ""))
     except IntegrityError:
         return None  # the provider delivered it again
     at = message.provider_timestamp or message.created_at
@@ -261,6 +263,8 @@ def message_client_edit(*, connection: Any, provider_message_id: str, text: str,
         edited_at=at or now,
         updated_at=now,
     )
+    if moved == 1:
+        ticket_terms_add(Ticket(pk=target.ticket_id, reseller_id=connection.reseller_id), text)
     return moved == 1
 
 

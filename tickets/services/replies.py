@@ -13,6 +13,7 @@ from iaze.lib import clock
 from .. import auto_messages, media, outbox, permissions, window
 from ..activity import event_record
 from ..models import Message, MessageTemplate, Ticket, TicketEvent, UIState
+from ..search import ticket_terms_add
 from .common import NotAllowed, ReplyRejected, TicketConflict, held_by_other, seconds_between, uuid_lookup
 from .rollups import ticket_rollup_sync
 
@@ -149,6 +150,7 @@ def ticket_note_add(*, ticket: Ticket, by: Any, text: str) -> Message:
             text=text,
             sender_agent=by,
         )
+        ticket_terms_add(ticket, text)
         event_record(
             ticket, actor=by, action=TicketEvent.Action.NOTE, to_state=ticket.ui_state, at=now, message_id=str(note.pk)
         )

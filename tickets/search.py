@@ -1,0 +1,89 @@
+"""The queue's search index of message texts: a ticket's words (accounts.search), one row per ticket and word.
+
+Written with each stored message (inbound, replies, notes, templates, automatic texts, a client's edit)
+by the services and the outbox; read by tickets.selectors. A word is never removed: a text the client
+edited stays findable by its earlier words, as the earlier texts stay in the thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.models import ClientTerm, Reseller
+from accounts.search import PREFIX_END, query_words, words
+from accounts.services import terms_insert
+
+from .models import Ticket, TicketTerm
+
+
+def ticket_terms_add(ticket: Any, *texts: str) -> int:
+    """Index the words of these texts on the ticket (those it lacks). Returns how many were added."""
+    terms: set[str] = set()
+    for text in texts:
+        terms |= words(text or "")
+    if not terms:
+        return 0
+    have = set(TicketTerm.objects.filter(ticket_id=ticket.pk, term__in=terms).values_list("term", flat=True))
+    rows = [TicketTerm(reseller_id=ticket.reseller_id, ticket_id=ticket.pk, term=t) for t in sorted(terms - have)]
+    return terms_insert(TicketTerm, rows)
+
+
+# --- reading: the queue's search (tickets.selectors) --------------------------------------------
+
+SEARCH_MAX_WORDS = 5  # more words narrow the result no further in practice, and each costs two probes
+# A word matching at most this many clients and tickets is searched by their ids: the database fetches those
+# tickets by key and sorts them, so a rare word costs the same at any size. A more common word is searched
+# by walking the queue's own index, newest first, probing each ticket's terms until the page is full: its
+# matches are everywhere, so that takes a few dozen probes.
+SEARCH_ID_CAP = 500
+
+
+def _prefix(word: str) -> dict:
+    # PostgreSQL: LIKE 'word%' served by the varchar_pattern_ops indexes, whatever the database's collation.
+    # SQLite and MongoDB compare strings by their bytes, where a range is the same prefix on the plain index.
+    if db_connection.vendor == "postgresql":
+        return {"term__startswith": word}
+    return {"term__gte": word, "term__lt": word + PREFIX_END}
+
+
+def _capped(qs, column: str) -> list | None:
+    """Up to SEARCH_ID_CAP matching ids, or None when there are more (one index range read)."""
+    ids = list(qs.values_list(column, flat=True)[: SEARCH_ID_CAP + 1])
+    return None if len(ids) > SEARCH_ID_CAP else ids
+
+
+def search_match(text: str, *, reseller_id: Any = None) -> Q | None:
+    """The tickets matching a query: every word (accent- and case-folded) prefixes a term of the client's name
+    or number, or of the ticket's messages. None when the query has no word to search for (matches nothing).
+
+    `reseller_id`: the user's tenant; None for an installation admin, who searches every tenant (one index
+    range per tenant, on the same (reseller, term) index). At most three bounded index reads per word."""
+    found = query_words(text)[:SEARCH_MAX_WORDS]
+    if not found:
+        return None
+    if reseller_id:
+        tenant: dict = {"reseller_id": reseller_id}
+    else:
+        tenant = {"reseller_id__in": list(Reseller.objects.values_list("pk", flat=True))}
+    match, ids = Q(), None
+    for word in found:
+        clients = ClientTerm.objects.filter(**tenant, **_prefix(word))
+        tickets = TicketTerm.objects.filter(**tenant, **_prefix(word))
+        client_ids, ticket_ids = _capped(clients, "client_id"), _capped(tickets, "ticket_id")
+        of_clients = None
+        if client_ids is not None and ticket_ids is not None:
+            of_clients = _capped(Ticket.objects.filter(client_id__in=client_ids), "pk")
+        if of_clients is None or ticket_ids is None:
+            # A common word: probe each ticket the queue's index walks, newest first, through the unique
+            # (ticket, term) and (client, term) indexes; the page fills after a few dozen probes.
+            match &= Q(Exists(TicketTerm.objects.filter(ticket_id=OuterRef("pk"), **_prefix(word)))) | Q(
+                Exists(ClientTerm.objects.filter(client_id=OuterRef("client_id"), **_prefix(word)))
+            )
+        else:
+            word_ids = set(ticket_ids) | set(of_clients)
+            ids = word_ids if ids is None else ids & word_ids
+    # A rare word pins the result to a few known tickets, fetched by key; common words only narrow those.
+    return match if ids is None else match & Q(pk__in=sorted(ids))
