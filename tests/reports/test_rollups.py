@@ -29,6 +29,18 @@ def test_the_buckets_are_frozen_and_within_the_bound():
     assert bucket(10**9) == BUCKETS - 1 and bucket(-5) == 0
 
 
+def test_each_bucket_is_the_widest_its_value_keeps_within_the_bound():
+    # The literals are what the derivation gives: every second of [lo, hi] within the bound of the value,
+    # and one second more would break it for any value.
+    assert BUCKET_LOWS[0] == 0 and BUCKET_VALUE[0] == 0 and BUCKET_VALUE[-1] == BUCKET_LOWS[-1]
+    for i in range(1, BUCKETS - 1):
+        lo, hi, value = BUCKET_LOWS[i], BUCKET_LOWS[i + 1] - 1, BUCKET_VALUE[i]
+        assert lo <= value <= hi and max((value - lo) / lo, (hi - value) / hi) <= ERROR_BOUND, i
+        wider = hi + 1
+        best = round(2 * lo * wider / (lo + wider))
+        assert max((best - lo) / lo, (wider - best) / wider) > ERROR_BOUND, i
+
+
 @pytest.fixture
 def boss(tenant):
     return f.make_user("chefe@demo.local", name="Chefe", reseller=tenant.reseller, role=User.Role.RESELLER)
