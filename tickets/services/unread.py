@@ -26,15 +26,16 @@ def ticket_read_mark(*, ticket: Ticket, agent: Any, upto: datetime | None) -> bo
     behind = Q(read_upto__lt=upto)
     if marks.filter(behind).update(read_upto=upto, updated_at=clock.now()):
         return True
-    if marks.exists():
-        return False  # already at or past it
-    try:
-        with transaction.atomic():
-            TicketRead.objects.create(agent_id=agent.pk, ticket_id=ticket.pk, read_upto=upto)
-        return True
-    except IntegrityError:
-        # Another request inserted it first: move it forward if ours is newer.
-        return bool(marks.filter(behind).update(read_upto=upto, updated_at=clock.now()))
+    if not marks.exists():
+        try:
+            with transaction.atomic():
+                TicketRead.objects.create(agent_id=agent.pk, ticket_id=ticket.pk, read_upto=upto)
+            return True
+        except IntegrityError:
+            pass  # another request inserted it first
+    # The row exists now, perhaps inserted by a racing request after the update above with an older
+    # stamp: the conditional update decides, once the row is there it is final.
+    return bool(marks.filter(behind).update(read_upto=upto, updated_at=clock.now()))
 
 
 def newest_inbound_at(messages) -> datetime | None:
