@@ -19,7 +19,7 @@ from accounts.models import Client, Department, User
 from tickets.models import Ticket, UIState
 from whatsapp.models import Connection
 
-from .figures import Durations, Report, Scope
+from .scope import Durations, Report, Scope
 
 PAGE = 1000
 # A cell starting with one of these is a formula to a spreadsheet; client names come from WhatsApp.

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, Reseller, User
 from whatsapp.models import Connection
 
-from .figures import Scope, reseller_timezone
+from .scope import Scope, reseller_timezone
 
 MAX_DAYS = 366
 PERIODS = [

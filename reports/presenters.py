@@ -8,7 +8,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from . import charts
-from .figures import Report
+from .scope import Report
 
 
 def duration(seconds: int | None) -> str:

@@ -18,8 +18,7 @@ from django.db.models import Sum
 
 from tickets.report_rollup import BUCKET_VALUE, COUNTERS, FIRST_RESPONSE, HOURS, RATED, RESOLUTION, ReportRollup
 
-from . import figures
-from .figures import Durations, Report, Row, Scope
+from .scope import PERCENTILES, Durations, Report, Row, Scope, agent_labels, department_labels, nearest_rank
 
 CELL_COLUMNS = (*COUNTERS, *RATED, *FIRST_RESPONSE, *RESOLUTION)
 
@@ -63,8 +62,8 @@ def histogram_percentiles(cell: Counter, columns: tuple[str, ...], count: int) -
     out = Durations(count=count)
     if count <= 0:
         return out
-    for p in figures.PERCENTILES:
-        offset, seen = figures.nearest_rank(p, count), 0
+    for p in PERCENTILES:
+        offset, seen = nearest_rank(p, count), 0
         for i, column in enumerate(columns):
             seen += cell[column]
             if seen > offset:
@@ -151,6 +150,6 @@ def build(scope: Scope, found: dict[tuple[Any, Any], Counter], waiting: dict[Any
             for day in scope.days
         ],
         per_hour=dict(per_hour),
-        departments=_rows("department_id", _by(found, 0), waiting, figures.department_labels),
-        agents=_rows("agent_id", agents, claimed, figures.agent_labels),
+        departments=_rows("department_id", _by(found, 0), waiting, department_labels),
+        agents=_rows("agent_id", agents, claimed, agent_labels),
     )

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from reports import figures
-from reports.figures import nearest_rank
+from reports.scope import nearest_rank
 from tickets import services
 from tickets.models import Ticket
 from tickets.report_rollup import ERROR_BOUND
