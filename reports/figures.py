@@ -1,9 +1,10 @@
 """The report's figures, computed in the database with a number of queries that does not grow with tickets.
 
 Two paths with the same answers: `build_exact` below reads the tickets (exact percentiles; its cost grows
-with the tickets in the range), `reports.rollup_figures` reads the per-day rollups; both build the shapes in `reports.scope` the services keep
+with the tickets in the range), `reports.rollup_figures` reads the per-day rollups the services keep
 (cost bounded by days × departments × agents × connections; percentiles within 5 %). `build` picks the
-exact path while the range holds at most EXACT_MAX tickets (docs/reports.md, "Fast at size").
+exact path while the range holds at most EXACT_MAX tickets (docs/reports.md, "Fast at size"). Both paths
+build the shapes of reports.scope (Scope, Durations, Row, Report).
 The rest of this docstring describes the exact path.
 
 Every figure reads `Ticket` rows of one tenant only (`Scope.reseller`). The services stamp, in the
