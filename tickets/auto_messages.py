@@ -22,7 +22,12 @@ class AutoText:
 
 
 def reseller_config(ticket: Ticket) -> ResellerConfig | None:
-    return ResellerConfig.objects.filter(reseller_id=ticket.reseller_id).first()
+    return reseller_config_of(ticket.reseller_id)
+
+
+def reseller_config_of(reseller_id) -> ResellerConfig | None:
+    """A tenant's config, read fresh: an admin's change applies to the very next message."""
+    return ResellerConfig.objects.filter(reseller_id=reseller_id).first()
 
 
 def after_inbound(config: ResellerConfig | None, ticket: Ticket, *, created: bool, at: datetime) -> list[AutoText]:

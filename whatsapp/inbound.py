@@ -24,8 +24,8 @@ from accounts.models import Client
 from accounts.services import client_upsert
 from tickets import localtime, media, outbox
 from tickets import services as ticket_services
+from tickets.auto_messages import reseller_config_of
 from tickets.models import Message, Ticket
-from tickets.services.inbound import reseller_config_of
 
 from .department_menu import department_menu_for
 from .health import connection_state_apply

@@ -10,7 +10,8 @@ import os
 import tempfile
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -19,7 +20,6 @@ from tickets import media
 from . import health, journal
 from .models import Connection
 from .providers import get_provider
-from .webhook_cache import webhook_connection
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,7 @@ def _handshake(request, connection: Connection) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def webhook(request, key: str):
-    connection = webhook_connection(key)
-    if connection is None:
-        raise Http404("No Connection matches the given query.")
+    connection = get_object_or_404(Connection, key=key, active=True)
     if request.method == "GET":
         return _handshake(request, connection)
     try:

@@ -1,5 +1,5 @@
-"""The webhook keeps a connection and its tenant's config per process: an admin's change must still apply
-to the very next webhook, in this process and in any other (whose saves only show as a new updated_at)."""
+"""An admin's change to a connection or its tenant's config applies to the very next webhook, whether it
+was saved in this process or in another one (whose saves only show as a new row in the database)."""
 
 from datetime import timedelta
 

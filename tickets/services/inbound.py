@@ -7,10 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
-from accounts.models import ResellerConfig
 from iaze.lib import clock
 from whatsapp.providers.types import InboundMessage
 
@@ -134,32 +131,6 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nul(v) for v in value]
     return value
-
-
-# reseller id → its config as this process last read it. An admin's save bumps updated_at, so a
-# message reads (id, updated_at) and reuses the row while they match: a change applies to the next
-# message in every process, without reading every column of the config for every message.
-_configs: dict[Any, ResellerConfig] = {}
-
-
-def reseller_config_of(reseller_id: Any) -> ResellerConfig | None:
-    """A tenant's config (read-only), checked once per inbound message for its zone and automatic texts."""
-    configs = ResellerConfig.objects.filter(reseller_id=reseller_id).order_by("pk")
-    stamp = next(iter(configs.values_list("pk", "updated_at")[:1]), None)
-    if stamp is None:
-        return None
-    cached = _configs.get(reseller_id)
-    if cached is None or (cached.pk, cached.updated_at) != stamp:
-        cached = configs.filter(pk=stamp[0]).first()
-        if cached is not None:
-            _configs[reseller_id] = cached
-    return cached
-
-
-@receiver(post_save, sender=ResellerConfig, dispatch_uid="tickets.services.inbound.forget_config")
-def _forget_config(sender, instance: ResellerConfig, **kwargs) -> None:
-    # This process's own saves are seen even within the same millisecond (others compare updated_at).
-    _configs.pop(instance.reseller_id, None)
 
 
 _READ = object()
