@@ -23,25 +23,31 @@ def to_ms(value: datetime | None) -> datetime | None:
 _lock = threading.Lock()
 _last: datetime | None = None
 _last_raw: datetime | None = None
-# Within this distance behind the last stamp, a stamp is moved just past it (see now()); a clock set
-# further back (a test travelling in time, an NTP step) is taken as it is.
+# How far the stamps may run ahead of the wall clock (see now()), and how far back the raw clock must go
+# to be taken as set back (a test travelling in time, an NTP step) rather than as jitter.
 _SAME_MOMENT = timedelta(seconds=1)
+_TICK = timedelta(milliseconds=1)
 
 
 def now() -> datetime:
     """timezone.now() to the millisecond: an aware UTC datetime, as the database will store it.
 
-    Strictly increasing within a process while the clock runs: two rows written in the same
-    millisecond (a webhook batch, a reply and its event) get stamps one millisecond apart, so ordering
-    by time keeps the order in which they were written instead of falling back to their random ids.
-    A clock that answers the very same microsecond twice is a frozen one (a test): taken as it is.
+    Never steps back within a process while the clock runs, and strictly increasing at up to a
+    thousand stamps a second: two rows written in the same millisecond (a webhook batch, a reply and
+    its event) get stamps one millisecond apart, so ordering by time keeps the order in which they
+    were written instead of falling back to their random ids. A faster burst runs ahead of the wall
+    clock by at most a second; there the stamp holds (equal, never earlier) until the wall clock
+    catches up, so no stamp is ever far in the future. A raw clock set back by more than a second
+    starts again from it; one that answers the very same microsecond twice is a frozen one (a test):
+    taken as it is.
     """
     global _last, _last_raw
     raw = timezone.now()
     stamp = to_ms(raw)
     with _lock:
         frozen = raw == _last_raw
-        if not frozen and _last is not None and _last - _SAME_MOMENT < stamp <= _last:
-            stamp = _last + timedelta(milliseconds=1)
+        set_back = _last_raw is not None and raw < _last_raw - _SAME_MOMENT
+        if not frozen and not set_back and _last is not None and stamp <= _last:
+            stamp = _last + _TICK if _last - stamp < _SAME_MOMENT else _last
         _last, _last_raw = stamp, raw
     return stamp

@@ -75,3 +75,24 @@ def test_stamps_written_in_the_same_millisecond_keep_their_order(monkeypatch):
     # A clock set well back (a test travelling in time) is taken as it is.
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 4, 1, tzinfo=UTC))
     assert clock.now() == datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def test_a_burst_faster_than_a_millisecond_a_stamp_never_steps_back(monkeypatch):
+    """3,000 stamps in 3 ms of wall time: strictly increasing for the first second ahead, then held, never back."""
+    from datetime import UTC, datetime, timedelta
+    from itertools import pairwise
+
+    from django.utils import timezone
+
+    from iaze.lib import clock
+
+    start = datetime(2026, 7, 1, 12, 0, 0, tzinfo=UTC)
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(microseconds=next(ticks)))
+    stamps = [clock.now() for _ in range(3000)]
+    assert all(a <= b for a, b in pairwise(stamps))
+    assert all(a < b for a, b in pairwise(stamps[:1001]))
+    assert stamps[-1] - start <= timedelta(seconds=1, milliseconds=3)  # never far in the future
+    # The wall clock going back by more than a second is a clock set back: taken as it is.
+    monkeypatch.setattr(timezone, "now", lambda: start - timedelta(seconds=5))
+    assert clock.now() == start - timedelta(seconds=5)

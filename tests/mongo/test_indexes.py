@@ -25,6 +25,12 @@ EXPECTED_COLLECTIONS = {
     "tickets.MediaDownload": "media_downloads",
     "whatsapp.RecoveryRun": "whatsapp_recovery_runs",
     "tickets.TicketRead": "ticket_reads",
+    "accounts.Tag": "tags",
+    "accounts.ClientTag": "client_tags",
+    "accounts.ClientTerm": "client_search_terms",
+    "tickets.TicketTag": "ticket_tags",
+    "tickets.TicketTerm": "ticket_search_terms",
+    "tickets.ReportRollup": "report_rollups",
 }
 
 
