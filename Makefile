@@ -9,6 +9,8 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/iaze
 # Empty: the mongodb lane starts (and stops) a SecantusDB of its own; or a mongodb:// URL of a test server.
 TEST_MONGO_URL ?=
+# The mongodb lane's pytest-xdist workers, each with a SecantusDB of its own (0: one process, one server).
+MONGO_TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run run-mongo test test-fast test-sqlite test-postgresql test-mongodb test-mongodb-compat venv migrate \
@@ -51,7 +53,8 @@ test-postgresql: venv
 test-mongodb: venv
 	@echo "=== lane: mongodb ($(or $(TEST_MONGO_URL),a SecantusDB started for this run)) ==="
 	env -u DATABASE_URL -u MONGO_URL $(if $(TEST_MONGO_URL),MONGO_URL="$(TEST_MONGO_URL)") IAZE_TEST_LANE=mongodb \
-	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" \
+	  $(if $(TEST_MONGO_URL),,-n $(MONGO_TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The MongoDB compatibility checks that need no server (mongomock behind the real backend).
 test-mongodb-compat: venv

@@ -117,10 +117,18 @@ def pytest_collection_modifyitems(config, items):
 _unexpected_skips: list[str] = []
 
 
+_lanes_missing: list[str] = []
+
+
 def pytest_runtest_logreport(report):
     """With every lane required, any skip that is not by design (a fixture's or a test's own
-    pytest.skip, an importorskip, a skip marker) counts as a lane that did not run."""
-    if not REQUIRE_ALL or not report.skipped or hasattr(report, "wasxfail"):
+    pytest.skip, an importorskip, a skip marker) counts as a lane that did not run. Seen from the
+    reports, so that a pytest-xdist controller, which collects nothing itself, counts them too."""
+    if not REQUIRE_ALL or not report.skipped:
+        return
+    if hasattr(report, "wasxfail"):
+        if "LANE REQUIRED BUT UNAVAILABLE" in report.wasxfail:
+            _lanes_missing.append(report.wasxfail)
         return
     reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     if BY_DESIGN not in reason:
@@ -128,7 +136,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    missing = getattr(session.config, "_iaze_lane_missing", None)
+    missing = getattr(session.config, "_iaze_lane_missing", None) or next(iter(_lanes_missing), None)
     if missing:
         print(f"\nERROR: a required test lane could not run: {missing}")
         session.exitstatus = 1

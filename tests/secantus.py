@@ -3,7 +3,8 @@
 A pytest plugin (pytest.ini: `-p tests.secantus`): with IAZE_TEST_LANE=mongodb and no MONGO_URL,
 it starts `secantusd-py` on a free port with a fresh data folder, waits until it answers a ping,
 and sets MONGO_URL, all before pytest-django reads the settings; the server stops when the run
-ends. A problem starting it is reported by the root conftest as the lane's problem.
+ends. Run with pytest-xdist (`-n 2`), every worker starts a server of its own. A problem starting
+it is reported by the root conftest as the lane's problem.
 
 SecantusDB is GPL-2.0: it only ever runs as a separate process that the tests talk to over the
 wire, exactly like a real MongoDB. Nothing here imports it.
@@ -130,10 +131,27 @@ problem: str | None = None
 CLOSED_PORT_URL = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200"
 
 
+# Set by a pytest-xdist controller: each worker starts a server of its own (one database server per
+# process, so that the workers' flushes and fixtures never meet), and the controller starts none.
+PER_WORKER = "IAZE_SECANTUS_PER_WORKER"
+
+
+def _parallel(early_config) -> bool:
+    workers = getattr(early_config.known_args_namespace, "numprocesses", None)
+    return bool(workers) and workers != "0"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global server, problem
-    if os.environ.get("IAZE_TEST_LANE") != "mongodb" or os.environ.get("MONGO_URL"):
+    if os.environ.get("IAZE_TEST_LANE") != "mongodb":
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None and not os.environ.get("MONGO_URL") and _parallel(early_config):
+        os.environ[PER_WORKER] = "1"
+        os.environ["MONGO_URL"] = CLOSED_PORT_URL  # the controller only collects and reports
+        return
+    if os.environ.get("MONGO_URL") and not (worker and os.environ.get(PER_WORKER)):
         return
     try:
         server = start()
