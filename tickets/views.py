@@ -7,9 +7,10 @@ decide visibility, so a foreign ticket is a 404), call one service and answer.
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import USER_PREFERENCES, user_preferences_set
@@ -206,6 +207,16 @@ def _transition(request, pk, change):
     return _see_other(ticket)
 
 
+def _row_notice(request, ticket, holder, reason: str, *, status: int) -> HttpResponse:
+    """A refused Assumir from a row, shown in the list's notice area (static/js/inbox.js swaps it in)."""
+    response = render(
+        request, "tickets/_claim_conflict.html", {"ticket": ticket, "holder": holder, "reason": reason}, status=status
+    )
+    response["HX-Retarget"] = "#queue-notice"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
 @require_POST
 @login_required
 def claim(request, pk):
@@ -213,19 +224,18 @@ def claim(request, pk):
         return _transition(request, pk, lambda ticket: services.ticket_claim(ticket=ticket, agent=request.user))
     # Assumir from a row of the list: the agent stays on the list. A won claim tells the page's script
     # to open the conversation; a lost one names the holder in the list's notice area.
-    ticket = _get_ticket(request, pk)
+    try:
+        ticket = _get_ticket(request, pk)
+    except Http404:
+        # Transferred to another department, or the agent moved out of it, since the list was drawn.
+        return _row_notice(request, None, None, _("Este atendimento não está mais na sua fila."), status=404)
     try:
         services.ticket_claim(ticket=ticket, agent=request.user)
     except services.TicketConflict as exc:
-        response = render(
-            request,
-            "tickets/_claim_conflict.html",
-            {"ticket": exc.ticket, "holder": exc.holder, "reason": str(exc)},
-            status=409,
-        )
-        response["HX-Retarget"] = "#queue-notice"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return _row_notice(request, exc.ticket, exc.holder, str(exc), status=409)
+    except services.NotAllowed as exc:
+        # Moved out of the ticket's department since the list was drawn: say so where the list shows notices.
+        return _row_notice(request, ticket, None, str(exc), status=403)
     response = HttpResponse(status=200)
     response["HX-Reswap"] = "none"
     url = reverse("tickets:detail", args=[ticket.pk])

@@ -217,6 +217,16 @@
     }
   }
 
+  // A refusal the server addressed to the list's notice area (HX-Retarget): a row's Assumir on a ticket
+  // transferred away meanwhile (404) or no longer the agent's to claim (403) says why, like a lost race's 409.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && (xhr.status === 403 || xhr.status === 404) && xhr.getResponseHeader("HX-Retarget") === "#queue-notice") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // --- focus stays where the agent was when a live refresh replaces the list or the thread -----
 
   var focusKey = null;

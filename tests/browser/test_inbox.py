@@ -30,7 +30,7 @@ def _client(conn, name):
 def test_two_agents_in_the_split_inbox(live_server, login, meta_conn, agent1, agent2):
     held = f.make_ticket(meta_conn, client=_client(meta_conn, "Carla Mendes"), text="Minha internet caiu", agent=agent1)
     maria = f.make_ticket(meta_conn, client=_client(meta_conn, "Maria Oliveira"), text="Meu boleto venceu ontem")
-    f.make_ticket(meta_conn, client=_client(meta_conn, "Ana Souza"), text="Vocês abrem no sábado?")
+    ana = f.make_ticket(meta_conn, client=_client(meta_conn, "Ana Souza"), text="Vocês abrem no sábado?")
 
     page = login(agent1)
     other = login(agent2)
@@ -85,6 +85,13 @@ def test_two_agents_in_the_split_inbox(live_server, login, meta_conn, agent1, ag
     expect(other.locator("#queue-notice")).to_contain_text("Este atendimento está com Agente 1.")
     assert other.url == f"{live_server.url}/tickets/"
     assert Ticket.objects.get(pk=maria.pk).agent_id == agent1.pk
+
+    # Agent 2 is moved out of the department while the list is open: the row's Assumir says why.
+    agent2.departments.clear()
+    other.locator(f'.ticket-row[data-ticket="{ana.pk}"]').get_by_role("button", name="Assumir").click()
+    expect(other.locator("#queue-notice")).to_contain_text("Este atendimento não está mais na sua fila.")
+    assert other.url == f"{live_server.url}/tickets/"
+    assert Ticket.objects.get(pk=ana.pk).agent_id is None
     page.context.close()
     other.context.close()
 

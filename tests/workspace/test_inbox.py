@@ -142,6 +142,18 @@ def test_assumir_from_the_list_and_the_lost_race(client, meta_conn, agent1, agen
     assert page.status_code == 409 and "agente1@demo.local" in page.content.decode()
 
 
+def test_assumir_from_the_list_on_a_ticket_gone_elsewhere_says_so_in_the_notice_area(client, tenant, meta_conn, agent1):
+    ticket = f.make_ticket(meta_conn)
+    client.force_login(agent1)
+    Ticket.objects.filter(pk=ticket.pk).update(department=tenant.financeiro)  # transferred meanwhile
+    gone = client.post(f"/tickets/{ticket.pk}/assumir/", **HTMX)
+    assert gone.status_code == 404 and gone["HX-Retarget"] == "#queue-notice"
+    assert "Este atendimento não está mais na sua fila." in gone.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).agent_id is None
+    # Without htmx, the plain 404 of a ticket the user cannot see.
+    assert client.post(f"/tickets/{ticket.pk}/assumir/").status_code == 404
+
+
 def test_the_conversation_pane_is_the_page_without_its_frame(client, meta_conn, agent1):
     ticket = f.make_ticket(meta_conn, agent=agent1, text="Olá do painel")
     client.force_login(agent1)
