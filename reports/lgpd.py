@@ -7,7 +7,7 @@ tickets.services) and in the log.
 
 File sources plug in: a callable `source(client, messages) -> iterable of ExportFile` registered with
 `register_file_source` (or named by dotted path in the setting `IAZE_CLIENT_EXPORT_FILE_SOURCES`).
-A media feature registers one that yields the stored media of the client's messages.
+`stored_media` below is registered here: the stored files of the client's media messages.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import mimetypes
 import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
@@ -27,8 +29,9 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Client
 from iaze.lib import clock
+from tickets import media
 from tickets import services as ticket_services
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import MediaFile, Message, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 FORMAT = "iaze-client-export/1"
@@ -58,6 +61,27 @@ def register_file_source(source: FileSource) -> FileSource:
 def file_sources() -> list[FileSource]:
     named = [import_string(path) for path in getattr(settings, "IAZE_CLIENT_EXPORT_FILE_SOURCES", ())]
     return [*_FILE_SOURCES, *(s for s in named if s not in _FILE_SOURCES)]
+
+
+def stored_media(client: Client, messages: list[Message]) -> Iterable[ExportFile]:
+    """The stored file of each of the client's media messages, received and sent (one per message, named
+    `<message id>-<original name>`, so the same photo sent twice is in the ZIP under both messages)."""
+    by_id = {f.pk: f for f in MediaFile.objects.filter(pk__in={m.media_file_id for m in messages if m.media_file_id})}
+    for message in messages:
+        stored = by_id.get(message.media_file_id)
+        if stored is None:
+            continue
+        original = (message.media or {}).get("filename") or ""
+        fallback = stored.sha256[:16] + (mimetypes.guess_extension(stored.mime_type) or "")
+        yield ExportFile(
+            name=f"{message.pk}-{media.safe_filename(original, fallback=fallback)}",
+            open=partial(media.blob_open, stored.storage_name),
+            source="media",
+            message_id=str(message.pk),
+        )
+
+
+register_file_source(stored_media)
 
 
 def _fields(obj: Any) -> dict[str, Any]:

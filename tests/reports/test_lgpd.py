@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from PIL import Image
 
 from accounts.models import Client
 from reports import lgpd
@@ -56,6 +57,43 @@ def test_the_zip_holds_the_profile_tickets_messages_events_and_files(maria, agen
     logged = TicketEvent.objects.filter(action="data_exported")
     assert logged.count() == 2 and {e.ticket.client_id for e in logged} == {maria.pk}
     assert all(e.actor_id == agent1.pk for e in logged)
+
+
+def test_the_zip_holds_the_stored_media_of_the_clients_messages(maria, meta_conn):
+    from tickets import media, services
+
+    ticket = Ticket.objects.filter(client=maria, status="open").get()
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 3), "red").save(jpeg, "JPEG")
+    photo = media.media_file_store(jpeg.getvalue(), claimed_mime="image/jpeg")
+    pdf = media.media_file_store(b"%PDF-1.4 boleto", claimed_mime="application/pdf")
+    for pid, stored, meta in (
+        ("wamid.foto", photo, {"id": "m1", "mime_type": "image/jpeg"}),
+        ("wamid.pdf", pdf, {"id": "m2", "filename": "../boleto março.pdf"}),
+    ):
+        kind = Message.Kind.IMAGE if stored is photo else Message.Kind.DOCUMENT
+        msg = services.InboundMessage(provider_message_id=pid, kind=kind, raw_type=kind, media=meta)
+        stored_msg = services.message_store(ticket=ticket, msg=msg)
+        Message.objects.filter(pk=stored_msg.pk).update(media_file=stored)
+    other = f.make_ticket(meta_conn, text="outro")
+    services.message_store(
+        ticket=other,
+        msg=services.InboundMessage(provider_message_id="wamid.x", kind="image", raw_type="image", media={"id": "m3"}),
+    )
+    Message.objects.filter(provider_message_id="wamid.x").update(media_file=photo)  # another client's: not in it
+
+    out = io.BytesIO()
+    counts = lgpd.client_export(client=maria, out=out)
+    archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    by_message = {str(m.pk): m for m in Message.objects.filter(ticket=ticket, media_file__isnull=False)}
+    names = sorted(n for n in archive.namelist() if n.startswith("files/"))
+    assert counts["files"] == 2 and len(names) == 2
+    pdf_name = next(n for n in names if n.endswith(".pdf"))
+    assert pdf_name.endswith("-boleto março.pdf") and archive.read(pdf_name) == b"%PDF-1.4 boleto"
+    jpg_name = next(n for n in names if n != pdf_name)
+    assert jpg_name.endswith(".jpg") and archive.read(jpg_name) == jpeg.getvalue()
+    listed = json.loads(archive.read("client.json"))["files"]
+    assert {e["message_id"] for e in listed} == set(by_message) and {e["source"] for e in listed} == {"media"}
 
 
 def test_management_command(maria, tmp_path, capsys):
