@@ -1,4 +1,4 @@
-"""Media benchmark (issue 12): N inbound media messages through signed webhooks, downloaded by the worker.
+"""Media benchmark (docs/media.md): N inbound media messages through signed webhooks, downloaded by the worker.
 
     python -m bench.media [--messages 500] [--port 8790] [--workers 3]
 

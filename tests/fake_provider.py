@@ -30,7 +30,7 @@ Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limi
 id that no longer exists), "timeout" (holds the request without answering for `hang_seconds`,
 default 30, or until stop()).
 
-Media (the contract's §6 endpoints):
+Media (the providers' media endpoints, docs/media.md):
 
     fake.add_media("1003383421387256", b"...", "image/jpeg")  # Meta: GET {url}/{media-id} → {url, mime_type, sha256,
                                                                # file_size}, then GET that url (Bearer) → the bytes

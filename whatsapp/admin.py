@@ -118,6 +118,7 @@ class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
         "state",
         health_column,
         "last_webhook_at",
+        "last_send_at",
     )
     list_filter = ("provider", "active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "display_phone", "phone_number_id", "instance_name", "key")

@@ -1,4 +1,4 @@
-"""Stored files in backups and checks (issue 12 §7): `backup`/`restore` carry every file, restore checks each
+"""Stored files in backups and checks: `backup`/`restore` carry every file, restore checks each
 SHA-256, `persistence snapshot` counts `media_files` and `verify` fails when a recorded file is gone or changed."""
 
 import hashlib

@@ -6,8 +6,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import formats, timezone
 
+from iaze.lib import clock
 from tests import factories as f
 from tests.support.webhooks import post_meta_text
 from whatsapp import health
@@ -84,6 +85,11 @@ def test_admin_list_shows_each_connections_health(client, reseller_user, evo_con
     page = client.get("/admin/whatsapp/connection/").content.decode()
     assert "iaze-health-down" in page and "Desconectada" in page
     assert "Nenhum webhook recebido ainda" in page  # the Meta connection
+    assert "column-last_send_at" in page  # the last successful send, beside the last webhook
+    sent = timezone.localtime(clock.now() - timedelta(minutes=7))
+    Connection.objects.filter(pk=meta_conn.pk).update(last_send_at=sent)
+    page = client.get("/admin/whatsapp/connection/").content.decode()
+    assert formats.date_format(sent, "DATETIME_FORMAT") in page
 
 
 def test_supervisors_see_a_banner_while_a_connection_is_not_open(client, reseller_user, agent1, evo_conn, outsider):

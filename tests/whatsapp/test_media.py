@@ -1,4 +1,4 @@
-"""Media kept for good (issue 12, CONTRACT §6): inbound files downloaded by a durable job, stored by
+"""Media kept for good (docs/media.md): inbound files downloaded by a durable job, stored by
 their SHA-256, served only through the authorised view; each bad input of the issue has a test here."""
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Outbound files (CONTRACT §6): `POST /tickets/<uuid>/responder/` multipart with `file` (+ `text`, the caption),
+"""Outbound files (docs/media.md): `POST /tickets/<uuid>/responder/` multipart with `file` (+ `text`, the caption),
 queued on the outbox first, sent once with each provider's upload step; refused over the provider's limits."""
 
 import hashlib

@@ -3,13 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from iaze.lib import clock
 from tests import factories as f
 from tests.support.webhooks import meta_text, post_meta
 from tickets import conversation, services, window
-from tickets.models import Message, MessageTemplate, Ticket
+from tickets.models import MediaFile, Message, MessageTemplate, Ticket
 from tickets.presenters import present_rows
 from tickets.selectors import Page
 from whatsapp.models import Connection
@@ -50,6 +51,16 @@ def test_a_reply_24h_1min_after_the_client_is_409_and_nothing_is_queued(client, 
     assert response.status_code == 409
     assert "janela de 24 horas" in response.content.decode()
     assert Message.objects.count() == before and fake.calls == []
+
+
+def test_a_file_24h_1min_after_the_client_is_409_and_nothing_is_stored_or_queued(client, held, agent1, fake):
+    _age(held, timedelta(hours=24, minutes=1))
+    before = (Message.objects.count(), MediaFile.objects.count())
+    client.force_login(agent1)
+    upload = SimpleUploadedFile("boleto.pdf", b"%PDF-1.4 segunda via", content_type="application/pdf")
+    response = client.post(url(held, "responder"), {"text": "segue", "nonce": "wf", "file": upload})
+    assert response.status_code == 409 and "janela de 24 horas" in response.content.decode()
+    assert (Message.objects.count(), MediaFile.objects.count()) == before and fake.calls == []
 
 
 def test_a_reply_inside_the_window_is_fine(client, held, agent1):
