@@ -5,6 +5,7 @@ servers run on 127.0.0.1; every timing bound here is generous (a 1 s deadline mu
 10 s against a server that would drip for 60 s), so no test depends on the machine being fast.
 """
 
+import threading
 import time
 
 import pytest
@@ -246,3 +247,44 @@ def test_a_slow_connection_holds_only_its_own_sender(settings, tenant, agent1, f
             server._stop.set()  # ends the drip: the hanging call fails and is left queued for a retry
             sender.close()
     assert fake.texts() == ["rápido"]
+
+
+@pytest.mark.realserver  # four threads write at once: SQLite's in-memory test database refuses that at once
+@pytest.mark.django_db(transaction=True)
+def test_a_stuck_media_download_or_recovery_never_holds_the_replies(monkeypatch, tenant, agent1, fake):
+    """The worker's loop keeps sending while a media download and a gap recovery hang on their providers."""
+    from io import StringIO
+
+    from whatsapp import downloads, recovery
+    from whatsapp.management.commands.send_outbox import Command
+
+    release, stuck = threading.Event(), {"media": threading.Event(), "recovery": threading.Event()}
+
+    def hang(name):
+        def job(**_):
+            stuck[name].set()
+            release.wait(120)
+            return {}
+
+        return job
+
+    monkeypatch.setattr(downloads, "media_downloads_run", hang("media"))
+    monkeypatch.setattr(recovery, "recovery_pass", hang("recovery"))
+    conn = f.make_connection(tenant.reseller, tenant.suporte, key="loop-stuck", api_base_url=fake.url)
+    ticket = f.make_ticket(conn, agent=agent1)
+    stop = threading.Event()
+    worker = threading.Thread(target=Command(stdout=StringIO(), stderr=StringIO()).work, args=(stop, 0.05))
+    worker.start()
+    try:
+        assert stuck["media"].wait(30) and stuck["recovery"].wait(30)
+        reply = ticket_services.ticket_reply(ticket=ticket, agent=agent1, text="enquanto baixa")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and reply.delivery_status != "sent":
+            time.sleep(0.05)
+            reply.refresh_from_db()
+        assert reply.delivery_status == "sent" and fake.texts() == ["enquanto baixa"]
+    finally:
+        release.set()
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()

@@ -199,11 +199,24 @@ def test_two_runs_claim_once_each(evo_live, fake):
 
 
 def test_the_worker_loop_runs_the_pass(evo_live, fake):
-    from whatsapp.management.commands.send_outbox import Command
+    """The worker's recovery job (a thread of `send_outbox --loop`), one pass run here in the test's thread."""
+    import threading
+
+    from django.core.management.base import OutputWrapper
+
+    from whatsapp.management.commands.send_outbox import _SideJob
 
     fake.history = [record("3EB0WORKER01", MARIA, "oi", NOW - 10)]
     health.recovery_request(connection=evo_live, trigger="manual", since=timezone.now() - timedelta(hours=1))
-    assert Command(stdout=StringIO())._recover()["stored"] == 1
+    stop, out, err = threading.Event(), StringIO(), StringIO()
+
+    def one_pass():
+        stop.set()
+        return recovery.recovery_pass()
+
+    _SideJob("recovery", one_pass, stop, 0.01, OutputWrapper(out), OutputWrapper(err)).run()
+    assert "recovery: " in out.getvalue() and "stored=1" in out.getvalue() and err.getvalue() == ""
+    assert Message.objects.filter(provider_message_id="3EB0WORKER01").count() == 1
 
 
 def test_state_updates_without_timestamps_still_move_forward(evo_live):
