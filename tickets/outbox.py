@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import F, Q
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
+# Less left of a request's inline budget than this: not worth a provider call (the worker sends it).
+INLINE_MIN_SECONDS = 0.1
 
 
 def message_enqueue_outbound(
@@ -349,14 +354,46 @@ def _in_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in db_connection.atomic_blocks)
 
 
+# One budget per web request for all its inline sends (a webhook may queue a greeting, an out-of-hours text
+# and the menu): the first send starts the request's clock, later ones get what is left of it.
+_request = threading.local()
+
+
+def _request_started(**_) -> None:
+    _request.active, _request.deadline = True, None
+
+
+def _request_finished(**_) -> None:
+    _request.active, _request.deadline = False, None
+
+
+request_started.connect(_request_started, dispatch_uid="tickets.outbox.inline_budget_start")
+request_finished.connect(_request_finished, dispatch_uid="tickets.outbox.inline_budget_end")
+
+
+def _inline_budget() -> float:
+    """Seconds this inline send may wait on its provider: the setting, shared by a whole web request."""
+    budget = float(getattr(settings, "WHATSAPP_INLINE_SEND_BUDGET", 2.0))
+    if not getattr(_request, "active", False):
+        return budget  # a command or a test calling the services: each send its own budget
+    now = time.monotonic()
+    if _request.deadline is None:
+        _request.deadline = now + budget
+    return _request.deadline - now
+
+
 def send_soon(message) -> None:
     """Fast path after a reply is stored: try now, outside any transaction, within a short budget
     (a slow provider never holds a web request: what does not finish in time is left to send_outbox).
     Never raises."""
 
     def attempt():
+        budget = _inline_budget()
+        if budget < INLINE_MIN_SECONDS:
+            log.info("message %s: the request's inline budget is spent; left for send_outbox", message.pk)
+            return
         try:
-            with call_budget(float(getattr(settings, "WHATSAPP_INLINE_SEND_BUDGET", 2.0))):
+            with call_budget(budget):
                 message_deliver(message.pk, ignore_backoff=True)
         except Exception:
             log.exception("message %s: inline send failed; left for send_outbox", message.pk)

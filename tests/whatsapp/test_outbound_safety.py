@@ -288,3 +288,25 @@ def test_a_stuck_media_download_or_recovery_never_holds_the_replies(monkeypatch,
         stop.set()
         worker.join(30)
     assert not worker.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)  # the sends run when the request's own transaction commits
+def test_one_webhook_waits_on_a_slow_provider_for_one_inline_budget_in_all(client, inline, settings, tenant):
+    """A first message that queues a greeting and an out-of-hours text: the first send takes the request's
+    whole budget against a provider that never answers, so the second is not tried: both are left queued."""
+    from tests.support.webhooks import post_meta_text
+
+    settings.WHATSAPP_HTTP_TIMEOUT = 60.0
+    settings.WHATSAPP_INLINE_SEND_BUDGET = 1.0
+    config = tenant.reseller.config
+    config.greeting_text, config.out_of_hours_text = "Olá!", "Fora do horário."
+    config.business_hours = {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    config.save()
+    with SlowServer("drip", seconds=60, interval=0.2) as server:
+        conn = f.make_connection(tenant.reseller, tenant.suporte, key="budget-meta", api_base_url=server.url)
+        post_meta_text(client, conn, wa_id="5511967670001", text="oi", ts=1749416383)  # a Sunday evening
+        tried = len(server.requests)
+    out = Message.objects.filter(direction="out").order_by("created_at")
+    assert [m.text for m in out] == ["Olá!", "Fora do horário."]
+    assert [m.delivery_status for m in out] == ["queued", "queued"]  # both left to the worker
+    assert tried == 1
