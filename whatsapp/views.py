@@ -42,11 +42,16 @@ def _read_body(request) -> tuple[bytes, tuple[str, str, int] | None]:
         declared = 0
     if declared > limit:
         raise BodyTooLarge
+    stream = request
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("wsgi.input_terminated"):
+        # A chunked body (no Content-Length): Django would read it as empty; the server (gunicorn) has
+        # decoded the chunks and ends the stream itself, so it is read from there, with the same limit.
+        stream = request.META["wsgi.input"]
     chunks: list[bytes] = []
     size, digest, spool, path = 0, hashlib.sha256(), None, ""
     try:
         while True:
-            chunk = request.read(min(256 * 1024, limit + 1 - size))
+            chunk = stream.read(min(256 * 1024, limit + 1 - size))
             if not chunk:
                 break
             size += len(chunk)

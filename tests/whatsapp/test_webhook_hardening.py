@@ -82,3 +82,32 @@ def test_routing_by_number_still_works_within_one_tenant(client, tenant):
     a2 = f.make_connection(tenant.reseller, tenant.financeiro, key="a2-meta", phone_number_id="222", app_secret=shared)
     assert post_meta(client, a, meta_text(a2, text="pelo segundo número")).status_code == 200
     assert Message.objects.get(text="pelo segundo número").connection_id == a2.pk
+
+
+def _post_chunked(path: str, raw: bytes, **headers) -> int:
+    """A POST the way gunicorn hands over a chunked body: no Content-Length, the decoded stream terminated."""
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path, REQUEST_METHOD="POST", CONTENT_TYPE="application/json", **headers
+    )
+    environ.pop("CONTENT_LENGTH", None)
+    environ.update({"wsgi.input": io.BytesIO(raw), "wsgi.input_terminated": True})
+    status: list[str] = []
+    b"".join(WSGIHandler()(environ, lambda s, h, *_: status.append(s)))
+    return int(status[0].split()[0])
+
+
+def test_a_chunked_body_without_content_length_is_read_whole(meta_conn, settings):
+    raw = raw_json(meta_text(meta_conn, text="enviado em pedaços"))
+    signature = sign(meta_conn.app_secret, raw)
+    assert _post_chunked(webhook_url(meta_conn), raw, HTTP_X_HUB_SIGNATURE_256=signature) == 200
+    assert Message.objects.filter(text="enviado em pedaços").count() == 1
+    # The limit holds for a chunked body too: 413, nothing stored.
+    settings.WHATSAPP_WEBHOOK_MAX_BYTES = len(raw) - 1
+    before = WebhookEvent.objects.count()
+    assert _post_chunked(webhook_url(meta_conn), raw, HTTP_X_HUB_SIGNATURE_256=signature) == 413
+    assert WebhookEvent.objects.count() == before
