@@ -40,12 +40,27 @@ def report(request):
     return render(request, "reports/report.html", context)
 
 
+def _csv_scope(request) -> tuple[figures.Scope | None, HttpResponse | None]:
+    """The page drops an invalid filter and shows why; a CSV cannot show it, so it answers 400 instead of
+    figures a script would take for filtered ones."""
+    form = _form(request)
+    scope = form.scope()
+    if scope is None:
+        return None, HttpResponse(status=404)
+    if form.errors:
+        why = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return None, HttpResponse(
+            _("Filtro inválido: %(why)s") % {"why": why}, status=400, content_type="text/plain; charset=utf-8"
+        )
+    return scope, None
+
+
 @require_GET
 @login_required
 def export_csv(request):
-    scope = _form(request).scope()
+    scope, refused = _csv_scope(request)
     if scope is None:
-        return HttpResponse(status=404)
+        return refused
     report = figures.build(scope)
     body = "".join(exports.csv_lines(exports.figure_rows(report)))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
@@ -56,9 +71,9 @@ def export_csv(request):
 @require_GET
 @login_required
 def tickets_csv(request):
-    scope = _form(request).scope()
+    scope, refused = _csv_scope(request)
     if scope is None:
-        return HttpResponse(status=404)
+        return refused
     response = StreamingHttpResponse(
         exports.csv_lines(exports.ticket_rows(scope)), content_type="text/csv; charset=utf-8"
     )

@@ -107,6 +107,16 @@ def test_figure_csv(client, reseller_user, history):
     assert agent1[2:5] == ["2", "2", "3"]
 
 
+@pytest.mark.parametrize("path", ["/relatorios/export.csv", "/relatorios/atendimentos.csv"])
+def test_a_csv_with_an_invalid_filter_is_400_not_unfiltered_figures(client, reseller_user, history, outsider, path):
+    client.force_login(reseller_user)
+    foreign = client.get(path + RANGE + f"&departamento={outsider.department.pk}")
+    assert foreign.status_code == 400 and "departamento" in foreign.content.decode()
+    reversed_range = client.get(path + "?periodo=custom&inicio=2026-03-08&fim=2026-03-01")
+    assert reversed_range.status_code == 400
+    assert client.get(path + RANGE).status_code == 200
+
+
 def test_ticket_csv_is_streamed_one_row_per_ticket(client, reseller_user, history, monkeypatch):
     monkeypatch.setattr(exports, "PAGE", 2)  # several keyset pages on a small history
     client.force_login(reseller_user)
