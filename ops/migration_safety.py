@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
 
-PROJECT_APPS = ("accounts", "tickets", "whatsapp")
+from ops.protected import PROJECT_APPS
 
 # (old internal type, new internal type) pairs that keep every value.
 SAFE_WIDENINGS = {

@@ -23,12 +23,12 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
 
 from iaze.lib import clock
+from ops.protected import PROJECT_APPS
 
 from .files import export_files
 from .native import mongodump, pg_dump, sqlite_copy
 from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 
-PROJECT_APPS = ("accounts", "tickets", "whatsapp")
 Progress = Callable[[str, int, int | None], None]
 
 
