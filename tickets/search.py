@@ -54,21 +54,22 @@ def _prefix(word: str) -> dict:
 def _common_word(word: str, *, tickets, clients) -> Q:
     """The tickets one of whose terms, or whose client's, a word with more than SEARCH_ID_CAP matches prefixes
     (`tickets`, `clients`: the word's matches in the tenant's term indexes)."""
+    postgresql = db_connection.vendor == "postgresql"
+    if postgresql and not (_more_than(tickets, "ticket_id") or _more_than(clients, "client_id")):
+        # PostgreSQL, a few thousand matches: the tenant's matches (an index range of (reseller, term) each)
+        # hashed once, then the queue walked; walking until 25 of them turn up would take far more probes.
+        return Q(pk__in=tickets.values("ticket_id")) | Q(client_id__in=clients.values("client_id"))
     one = Value(1, output_field=IntegerField())
     own = TicketTerm.objects.filter(ticket_id=OuterRef("pk"), **_prefix(word)).values_list(one)
     of_client = ClientTerm.objects.filter(client_id=OuterRef("client_id"), **_prefix(word)).values_list(one)
-    if db_connection.vendor != "postgresql":
-        # SQLite walks the queue's index newest first and probes each ticket through the unique (ticket, term)
-        # and (client, term) indexes: the page fills after a few dozen probes. MongoDB: a lookup per EXISTS.
-        return Q(Exists(own)) | Q(Exists(of_client))
-    if _more_than(tickets, "ticket_id") or _more_than(clients, "client_id"):
+    if postgresql:
         # A word in most tickets: one EXISTS over a UNION ALL, which PostgreSQL probes per row of the queue's
         # index walk, stopping with the page. Two OR-ed EXISTS it would instead hash in full first, over every
         # tenant's terms (~0.3 s at 100,000 tickets for a word in nine tickets of ten).
         return Q(Exists(own.union(of_client, all=True)))
-    # Fewer: the tenant's matches (an index range of (reseller, term) each) hashed once, then the queue walked;
-    # walking until 25 of a few thousand matches turn up would take far more probes.
-    return Q(pk__in=tickets.values("ticket_id")) | Q(client_id__in=clients.values("client_id"))
+    # SQLite walks the queue's index newest first and probes each ticket through the unique (ticket, term)
+    # and (client, term) indexes: the page fills after a few dozen probes. MongoDB: a lookup per EXISTS.
+    return Q(Exists(own)) | Q(Exists(of_client))
 
 
 def _more_than(qs, column: str) -> bool:

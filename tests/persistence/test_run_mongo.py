@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import free_port
+from .helpers import Agent, free_port
 
 pytestmark = [pytest.mark.mongodb, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,22 +23,6 @@ def _get(url: str) -> int:
             return response.status
     except OSError:
         return 0
-
-
-def _espera_of(base: str, email: str, password: str) -> str:
-    """The agent's Espera page after a real login form post (CSRF cookie and token)."""
-    import http.cookiejar
-    import re
-    from urllib.parse import urlencode
-
-    jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    form = browser.open(base + "/accounts/login/", timeout=10).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    data = urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password}).encode()
-    login = urllib.request.Request(base + "/accounts/login/", data=data, headers={"Referer": base + "/accounts/login/"})
-    browser.open(login, timeout=10)
-    return browser.open(base + "/tickets/?status=espera", timeout=10).read().decode()
 
 
 def test_make_run_mongo_serves_a_webhook_ticket_and_stops_cleanly(tmp_path):
@@ -66,26 +50,16 @@ def test_make_run_mongo_serves_a_webhook_ticket_and_stops_cleanly(tmp_path):
             [sys.executable, "manage.py", *args], cwd=ROOT, env=manage, capture_output=True, text=True, check=True
         )
         run("seed_demo", "--password", "demo12345")
-        sent = run(
-            "simulate_inbound",
-            "--connection",
-            "demo-meta",
-            "--from",
-            "5511999990001",
-            "--name",
-            "Maria",
-            "--text",
-            "Olá do make run-mongo",
-            "--url",
-            base,
-        )
+        inbound = [*"--connection demo-meta --from 5511999990001 --name Maria --url".split(), base]
+        sent = run("simulate_inbound", *inbound, "--text", "Olá do make run-mongo")
         assert "-> 200" in sent.stdout
         from pymongo import MongoClient
 
         db = MongoClient(mongo_url, serverSelectionTimeoutMS=5000).support_chat
         assert (db.tickets.count_documents({}), db.messages.count_documents({})) == (1, 1)
         assert db.tickets.find_one()["status"] == "open"
-        assert "Olá do make run-mongo" in _espera_of(base, "agente1@demo.local", "demo12345")
+        agent = Agent(base, "agente1@demo.local", "demo12345")  # a real login form post
+        assert "Olá do make run-mongo" in agent.s.get(base + "/tickets/?status=espera", timeout=30).text
     finally:
         os.killpg(app.pid, signal.SIGTERM)
         app.wait(60)
