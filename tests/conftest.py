@@ -18,6 +18,18 @@ from tests.support.personas import (  # noqa: F401 - fixtures for every test
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the installation's language: a test that activated another one (a request
+    with English, a translation.activate) never leaks it into the next test of the same worker thread."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_offline(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that exercise delivery turn this on and point the connection at a fake provider.
