@@ -8,8 +8,9 @@ accidental `.delete()` fail loudly instead of silently losing history.
 import uuid
 
 from django.db import models
+from django.db.models.query import ModelIterable
 
-from . import clock
+from . import clock, related
 
 
 class DeletionRefused(Exception):
@@ -17,6 +18,38 @@ class DeletionRefused(Exception):
 
 
 class ProtectedQuerySet(models.QuerySet):
+    """The no-delete guard, and select_related/only that read relations separately on MongoDB
+    (iaze/lib/related.py explains why)."""
+
+    _attach: tuple[str, ...] = ()
+    _attach_only: dict = {}
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._attach, clone._attach_only = self._attach, self._attach_only
+        return clone
+
+    def select_related(self, *fields):
+        if fields == (None,) or not related.separate_reads(self.db):
+            return super().select_related(*fields)
+        clone = self._chain()
+        clone._attach = tuple(dict.fromkeys(clone._attach + (fields or related.default_names(self.model))))
+        return clone
+
+    def only(self, *fields):
+        if not related.separate_reads(self.db):
+            return super().only(*fields)
+        local, theirs = related.split_only(self.model, fields)
+        clone = super().only(*local)
+        clone._attach_only = {**clone._attach_only, **theirs}
+        return clone
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._attach and issubclass(self._iterable_class, ModelIterable):
+            related.attach(self._result_cache, self._attach, self._attach_only, self.db)
+
     def delete(self):
         raise DeletionRefused(
             f"{self.model.__name__} rows are never deleted in IAZE; deactivate or close them instead."

@@ -20,6 +20,13 @@ def _queries(client, url):
 
 @pytest.mark.parametrize("who", ["admin_user", "reseller_user"])
 def test_changelists_do_not_grow_with_rows(client, world, tenant, who):
+    from tickets import services
+
+    # Every relation a list shows is set on some row before the first count (a held ticket, an event
+    # with an actor): on MongoDB a relation no row has costs no read (iaze/lib/related.py), so both
+    # counts then compare the same reads and only the number of rows changes.
+    services.ticket_claim(ticket=world.demo.ticket, agent=world.users["agent1"])
+    services.ticket_claim(ticket=world.outra.ticket, agent=world.users["outsider_agent"])
     client.force_login(world.users[who])
     before = {label: _queries(client, _url(label, "changelist")) for label in MODELS}
     for n in range(6):
@@ -34,8 +41,6 @@ def test_changelists_do_not_grow_with_rows(client, world, tenant, who):
             client_name=f"Extra {n}",
             wa_id=f"55119777700{n:02d}",
         )
-        from tickets import services
-
         services.ticket_claim(ticket=side.ticket, agent=agent)
     after = {label: _queries(client, _url(label, "changelist")) for label in MODELS}
     assert after == before
