@@ -6,6 +6,7 @@ in the same run, with the same client, so machines and noise cancel out.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -22,7 +23,7 @@ from .proc import TaskFailed, task
 from .server import Gunicorn, cpu_count
 
 
-def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
+def profile_env(cfg: Config, profile: str, data_dir: Path, mongo_url: str = "") -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}
     env.update(
         DATA_DIR=str(data_dir),
@@ -35,8 +36,10 @@ def profile_env(cfg: Config, profile: str, data_dir: Path) -> dict:
     )
     if profile == "postgresql":
         env["DATABASE_URL"] = cfg.pg_url
+    elif profile == "mongodb":
+        env.update(MONGO_URL=mongo_url, MONGO_DB_NAME="iaze_bench")
     elif profile != "sqlite":
-        raise SystemExit(f"unknown profile {profile!r} (sqlite, postgresql)")
+        raise SystemExit(f"unknown profile {profile!r} (sqlite, postgresql, mongodb)")
     return env
 
 
@@ -121,10 +124,12 @@ class Run:
             self.note(f"postgresql: skipped: {problem} (set BENCH_PG_URL, or BENCH_PROFILES=sqlite)")
             return
         out = self.results["profiles"].setdefault(profile, {})
-        with tempfile.TemporaryDirectory(prefix=f"iaze-bench-{profile}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"iaze-bench-{profile}-") as tmp, mongo_server(profile) as mongo_url:
             tmp = self.tmp = Path(tmp)
-            env = profile_env(cfg, profile, tmp / "data")
+            env = profile_env(cfg, profile, tmp / "data", mongo_url)
             out["database"] = task(env, "create_db")
+            if mongo_url:
+                out["database"]["server"] = "SecantusDB (a MongoDB wire-protocol test server), a separate process"
             try:
                 self.profile_body(profile, env, tmp, out)
             finally:
@@ -286,6 +291,25 @@ class Run:
         if not ok:
             self.failed = True
             self.note(f"{profile}: claim race broke the exactly-once rule: {res}")
+
+
+@contextlib.contextmanager
+def mongo_server(profile: str):
+    """The mongodb profile's server: BENCH_MONGO_URL, or a SecantusDB started (and removed) for the run,
+    as a separate process exactly like the mongodb test lane's (tests/secantus.py)."""
+    if profile != "mongodb":
+        yield ""
+        return
+    if os.environ.get("BENCH_MONGO_URL"):
+        yield os.environ["BENCH_MONGO_URL"]
+        return
+    from tests.secantus import start
+
+    server = start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def pg_unreachable(url: str) -> str | None:

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -67,6 +68,16 @@ class QueueFilters:
     agent_id: str = ""
     q: str = ""
     tag_id: str = ""
+
+
+class StampRow(NamedTuple):
+    """A queue row as its stamp sees it (queue_version, _encode_cursor)."""
+
+    pk: Any
+    status: str
+    agent_id: Any
+    updated_at: Any
+    last_message_at: Any
 
 
 @dataclass
@@ -181,23 +192,24 @@ def ticket_list_for(
     holder: str = "",
     limit: int = QUEUE_PAGE_SIZE,
     base: TicketQuerySet | None = None,
+    stamp_only: bool = False,
 ) -> Page:
     """One page of the user's queue for a UI state, newest activity first.
 
     `holder` narrows atendendo for agents: "me" (their own, actionable) or "others"
     (the department's other atendendo, read-only). Supervisors see the whole tenant.
     `base` is the user's visible tickets when the caller already has them (one query less).
+    `stamp_only`: rows carry only what queue_version and the cursor read (StampRow).
     """
     qs = _filtered(user, filters, base).in_state(state)
     if state == UIState.ATENDENDO and not is_supervisor(user):
         qs = qs.exclude(agent=user) if holder == "others" else qs.filter(agent=user)
-    qs = (
-        _after_cursor(qs, cursor)
-        .select_related("client", "department", "agent")
-        .only(*_ROW_FIELDS)
-        .order_by("-last_message_at", "-pk")
-    )
-    rows = list(qs[: limit + 1])
+    qs = _after_cursor(qs, cursor).order_by("-last_message_at", "-pk")
+    if stamp_only:
+        # What queue_version reads of a row, as tuples: no joins, no model instances (the poll's 204 path).
+        rows: list = [StampRow(*r) for r in qs.values_list(*StampRow._fields)[: limit + 1]]
+    else:
+        rows = list(qs.select_related("client", "department", "agent").only(*_ROW_FIELDS)[: limit + 1])
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else ""
     return Page(items=rows[:limit], next_cursor=next_cursor)
 

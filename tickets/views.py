@@ -48,14 +48,10 @@ def _query(request, *, drop) -> str:
     return params.urlencode()
 
 
-@require_GET
-@login_required
-def queue(request):
+def _queue_state(request, form, *, stamp_only: bool = False):
+    """What the queue shows for these parameters (counts, page, the others' list, unread) and its stamp."""
     user = request.user
     visible = _visible(request)[1]
-    departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
-    tags = tagging.tags_for(user)
-    form = QueueFilterForm(request.GET, departments=departments, agents=agents, tags=tags)
     state = form.value("status") or UIState.ESPERA
     filters = selectors.QueueFilters(
         department_id=form.value("department"),
@@ -64,7 +60,6 @@ def queue(request):
         tag_id=form.value("tag"),
     )
     counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
-    supervisor = permissions.is_supervisor(user)
     holder = form.value("holder")
     page = selectors.ticket_list_for(
         user,
@@ -73,14 +68,49 @@ def queue(request):
         cursor=form.value("cursor"),
         holder=holder if state == UIState.ATENDENDO else "",
         base=visible,
+        stamp_only=stamp_only,
     )
     others = None
-    if state == UIState.ATENDENDO and not supervisor and holder != "others" and not form.value("cursor"):
-        others = selectors.ticket_list_for(user, state, filters=filters, holder="others", base=visible)
+    # An agent's Atendendo also lists the department's other held tickets (first page only).
+    if (
+        state == UIState.ATENDENDO
+        and not permissions.is_supervisor(user)
+        and holder != "others"
+        and not form.value("cursor")
+    ):
+        others = selectors.ticket_list_for(
+            user, state, filters=filters, holder="others", base=visible, stamp_only=stamp_only
+        )
     unread = inbox.unread_for(user)
     version = selectors.queue_version(counts, page, others, extra=unread.stamp())
-    if _is_htmx(request) and request.GET.get("v") == version:
+    return state, filters, holder, counts, page, others, unread, version
+
+
+def _queue_unchanged(request) -> bool:
+    """The live refresh's common case, answered before anything is read to render: a poll without a
+    department, agent or tag filter whose stamp still holds. The filter choices are not needed to read
+    such parameters (a blank filter is valid for everyone), and the rows are read as stamps only."""
+    version = request.GET.get("v")
+    if not (_is_htmx(request) and version) or any(request.GET.get(n) for n in ("department", "agent", "tag")):
+        return False
+    agents = [] if permissions.is_supervisor(request.user) else None
+    return _queue_state(request, QueueFilterForm(request.GET, agents=agents), stamp_only=True)[-1] == version
+
+
+@require_GET
+@login_required
+def queue(request):
+    if _queue_unchanged(request):
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
+    user = request.user
+    _visible(request)
+    departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
+    tags = tagging.tags_for(user)
+    form = QueueFilterForm(request.GET, departments=departments, agents=agents, tags=tags)
+    state, filters, holder, counts, page, others, unread, version = _queue_state(request, form)
+    supervisor = permissions.is_supervisor(user)
+    if _is_htmx(request) and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # unchanged (a filtered poll): nothing is rendered
     inbox.unread_count(unread)
     presenters.present_rows(page, others, now=clock.now(), thresholds=inbox.wait_thresholds(user), unread=unread.counts)
     title_count = unread.total + min(counts[UIState.ESPERA], selectors.COUNT_CAP)

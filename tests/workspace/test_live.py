@@ -114,3 +114,29 @@ def test_an_unauthenticated_or_foreign_poll_with_a_valid_stamp_gets_nothing(clie
     assert client.get("/tickets/", {"status": "espera", "v": queue_v}, HTTP_HX_REQUEST="true").status_code == 302
     client.force_login(world.agent3)  # another department: the ticket does not exist for them
     assert _thread_poll(client, ticket, v).status_code == 404
+
+
+def test_an_unfiltered_poll_reads_neither_the_filter_choices_nor_joined_rows(client, world):
+    """The 204 of a plain poll comes before the departments, agents and tags the filter form lists,
+    and reads the rows as stamps (no join); the stamp is the one the rendered page carries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(world.reseller_user)
+    for status in ("espera", "atendendo", "finalizado"):
+        v = _version(client.get(f"/tickets/?status={status}").content.decode(), "queue-live")
+        with CaptureQueriesContext(connection) as ctx:
+            poll = client.get("/tickets/", {"status": status, "v": v}, HTTP_HX_REQUEST="true")
+        assert poll.status_code == 204, status
+        read = " ".join(q["sql"] for q in ctx.captured_queries)
+        assert "tags" not in read and "departments" not in read and "JOIN" not in read and "$lookup" not in read
+
+
+def test_a_filtered_poll_takes_the_full_path_and_still_answers_204(client, world):
+    client.force_login(world.reseller_user)
+    params = {"status": "espera", "department": str(world.t["espera"].department_id)}
+    html = client.get("/tickets/", params).content.decode()
+    v = _version(html, "queue-live")
+    assert client.get("/tickets/", {**params, "v": v}, HTTP_HX_REQUEST="true").status_code == 204
+    services.ticket_claim(ticket=world.t["espera"], agent=world.agent1)
+    assert client.get("/tickets/", {**params, "v": v}, HTTP_HX_REQUEST="true").status_code == 200

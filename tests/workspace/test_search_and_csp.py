@@ -91,3 +91,24 @@ def test_rare_and_common_words_find_the_same_tickets(client, world, monkeypatch,
 def _found_in(client, state, q):
     response = client.get("/tickets/", {"status": state, "q": q})
     return {t.pk for t in response.context["page"].items}
+
+
+@pytest.mark.mongodb
+def test_mongodb_searches_a_common_word_by_key_among_its_newest_matches(client, world, monkeypatch):
+    """No $lookup (it would run for every ticket of the tab before the page is cut): a common word's newest
+    matches, at most SEARCH_MONGO_MAX per term index, are fetched by key."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets import search
+
+    client.force_login(world.reseller_user)
+    everything = set().union(*(_found_in(client, state, "cliente") for state in ("espera", "atendendo", "finalizado")))
+    monkeypatch.setattr(search, "SEARCH_ID_CAP", 0)
+    with CaptureQueriesContext(connection) as ctx:
+        common = set().union(*(_found_in(client, state, "cliente") for state in ("espera", "atendendo", "finalizado")))
+    assert common == everything and len(everything) > 1
+    assert not [q for q in ctx.captured_queries if "$lookup" in q["sql"]]
+    monkeypatch.setattr(search, "SEARCH_MONGO_MAX", 1)
+    capped = set().union(*(_found_in(client, state, "cliente") for state in ("espera", "atendendo", "finalizado")))
+    assert capped and capped < everything
