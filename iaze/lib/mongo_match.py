@@ -51,17 +51,7 @@ def flatten(mql: Any) -> Any:
                 out[key] = {**out[key], **value}
             else:
                 return mql
-    return {key: _bounded(value) for key, value in out.items()}
-
-
-def _bounded(condition: Any) -> Any:
-    """`{"$gte": "ab", "$lt": "ab\uffff", "$exists": True, "$ne": None}` → the range alone: a comparison
-    with a value that is not null matches only values of that type, never a null or missing one."""
-    if not _operators(condition) or not any(condition.get(op) is not None for op in ("$eq", "$gt", "$gte")):
-        return condition
-    if condition.get("$exists") is not True or "$ne" not in condition or condition["$ne"] is not None:
-        return condition
-    return {op: value for op, value in condition.items() if op not in ("$exists", "$ne")}
+    return out
 
 
 def install() -> None:

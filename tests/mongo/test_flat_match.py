@@ -12,13 +12,6 @@ def test_nested_and_and_same_field_operators_merge():
     assert flatten(mql) == {"r": "x", "t": {"$gte": "ab", "$lt": "ab\uffff"}, "s": "open"}
 
 
-def test_a_range_drops_its_redundant_not_null_checks():
-    term = {"$gte": "ab", "$lt": "ab\uffff", "$exists": True, "$ne": None}
-    assert flatten({"$and": [{"r": "x"}, {"term": term}]}) == {"r": "x", "term": {"$gte": "ab", "$lt": "ab\uffff"}}
-    only_upper = {"$lt": "ab", "$exists": True, "$ne": None}  # no lower bound: kept as written
-    assert flatten({"$and": [{"r": "x"}, {"term": only_upper}]}) == {"r": "x", "term": only_upper}
-
-
 def test_isnull_true_becomes_an_equality_to_null():
     unset = {"$or": [{"agent_id": {"$exists": False}}, {"agent_id": None}]}
     assert flatten({"$and": [{"r": "x"}, unset]}) == {"r": "x", "agent_id": None}
