@@ -7,6 +7,7 @@ import uuid
 from typing import Protocol
 
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
 
 from iaze.lib import clock
@@ -134,9 +135,25 @@ def client_rename(*, client: Client, name: str, seen: str) -> str:
 def client_terms_index(client: Client) -> int:
     """Index the client's name (and earlier names) and number for the queue's search: the terms it lacks."""
     terms = client_terms(name=client.name, names=client.previous_names or (), phone=client.phone, wa_id=client.wa_id)
-    have = set(ClientTerm.objects.filter(client_id=client.pk, term__in=terms).values_list("term", flat=True))
-    rows = [ClientTerm(reseller_id=client.reseller_id, client_id=client.pk, term=t) for t in sorted(terms - have)]
-    return terms_insert(ClientTerm, rows)
+    return terms_store(ClientTerm, owner="client_id", owner_id=client.pk, reseller_id=client.reseller_id, terms=terms)
+
+
+def terms_store(model, *, owner: str, owner_id, reseller_id, terms: set[str]) -> int:
+    """Store the terms an owner (client or ticket) lacks. Returns how many were sent to be inserted.
+
+    Where the database can skip a duplicate row itself (SQL's ON CONFLICT DO NOTHING), all of them go in
+    one statement and the unique (owner, term) index drops those already there: no read first, which is
+    half of this step's cost on every stored message. MongoDB's backend cannot skip conflicts, so there
+    the terms already stored are read and only the others inserted."""
+    if not terms:
+        return 0
+    if db_connection.features.supports_ignore_conflicts:
+        rows = [model(reseller_id=reseller_id, term=t, **{owner: owner_id}) for t in sorted(terms)]
+        model.objects.bulk_create(rows, ignore_conflicts=True)
+        return len(rows)
+    have = set(model.objects.filter(**{owner: owner_id}, term__in=terms).values_list("term", flat=True))
+    rows = [model(reseller_id=reseller_id, term=t, **{owner: owner_id}) for t in sorted(terms - have)]
+    return terms_insert(model, rows)
 
 
 def terms_insert(model, rows: list) -> int:

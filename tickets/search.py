@@ -14,21 +14,17 @@ from django.db.models import Exists, IntegerField, OuterRef, Q, Value
 
 from accounts.models import ClientTerm, Reseller
 from accounts.search import PREFIX_END, query_words, words
-from accounts.services import terms_insert
+from accounts.services import terms_store
 
 from .models import Ticket, TicketTerm
 
 
 def ticket_terms_add(ticket: Any, *texts: str) -> int:
-    """Index the words of these texts on the ticket (those it lacks). Returns how many were added."""
+    """Index the words of these texts on the ticket (accounts.services.terms_store)."""
     terms: set[str] = set()
     for text in texts:
         terms |= words(text or "")
-    if not terms:
-        return 0
-    have = set(TicketTerm.objects.filter(ticket_id=ticket.pk, term__in=terms).values_list("term", flat=True))
-    rows = [TicketTerm(reseller_id=ticket.reseller_id, ticket_id=ticket.pk, term=t) for t in sorted(terms - have)]
-    return terms_insert(TicketTerm, rows)
+    return terms_store(TicketTerm, owner="ticket_id", owner_id=ticket.pk, reseller_id=ticket.reseller_id, terms=terms)
 
 
 # --- reading: the queue's search (tickets.selectors) --------------------------------------------

@@ -48,8 +48,11 @@ def _query(request, *, drop) -> str:
     return params.urlencode()
 
 
-def _queue_state(request, form, *, stamp_only: bool = False):
-    """What the queue shows for these parameters (counts, page, the others' list, unread) and its stamp."""
+def _queue_state(request, form, *, stamp_only: bool = False, known=None):
+    """What the queue shows for these parameters (counts, page, the others' list, unread) and its stamp.
+
+    `known`: (filters, counts, unread) the poll's fast path read in this request; the counts and read
+    marks are reused when the filters are the same, and only the rows are read again, in full."""
     user = request.user
     visible = _visible(request)[1]
     state = form.value("status") or UIState.ESPERA
@@ -59,7 +62,8 @@ def _queue_state(request, form, *, stamp_only: bool = False):
         q=form.value("q").strip(),
         tag_id=form.value("tag"),
     )
-    counts = selectors.ticket_counts_for(user, filters=filters, base=visible)
+    reuse = known is not None and known[0] == filters
+    counts = known[1] if reuse else selectors.ticket_counts_for(user, filters=filters, base=visible)
     holder = form.value("holder")
     page = selectors.ticket_list_for(
         user,
@@ -81,33 +85,38 @@ def _queue_state(request, form, *, stamp_only: bool = False):
         others = selectors.ticket_list_for(
             user, state, filters=filters, holder="others", base=visible, stamp_only=stamp_only
         )
-    unread = inbox.unread_for(user)
+    unread = known[2] if reuse else inbox.unread_for(user)
     version = selectors.queue_version(counts, page, others, extra=unread.stamp())
     return state, filters, holder, counts, page, others, unread, version
 
 
-def _queue_unchanged(request) -> bool:
+def _queue_unchanged(request) -> tuple[bool, tuple | None]:
     """The live refresh's common case, answered before anything is read to render: a poll without a
     department, agent or tag filter whose stamp still holds. The filter choices are not needed to read
-    such parameters (a blank filter is valid for everyone), and the rows are read as stamps only."""
+    such parameters (a blank filter is valid for everyone), and the rows are read as stamps only.
+
+    Returns (unchanged, what was read: filters, counts, unread) for the full path to reuse."""
     version = request.GET.get("v")
     if not (_is_htmx(request) and version) or any(request.GET.get(n) for n in ("department", "agent", "tag")):
-        return False
+        return False, None
     agents = [] if permissions.is_supervisor(request.user) else None
-    return _queue_state(request, QueueFilterForm(request.GET, agents=agents), stamp_only=True)[-1] == version
+    quick = _queue_state(request, QueueFilterForm(request.GET, agents=agents), stamp_only=True)
+    _state, filters, _holder, counts, _page, _others, unread, stamp = quick
+    return stamp == version, (filters, counts, unread)
 
 
 @require_GET
 @login_required
 def queue(request):
-    if _queue_unchanged(request):
+    unchanged, known = _queue_unchanged(request)
+    if unchanged:
         return HttpResponse(status=204)  # unchanged: htmx keeps what it shows, nothing is rendered
     user = request.user
     _visible(request)
     departments, agents = selectors.queue_filter_choices(user, own_departments=request._iaze_departments)
     tags = tagging.tags_for(user)
     form = QueueFilterForm(request.GET, departments=departments, agents=agents, tags=tags)
-    state, filters, holder, counts, page, others, unread, version = _queue_state(request, form)
+    state, filters, holder, counts, page, others, unread, version = _queue_state(request, form, known=known)
     supervisor = permissions.is_supervisor(user)
     if _is_htmx(request) and request.GET.get("v") == version:
         return HttpResponse(status=204)  # unchanged (a filtered poll): nothing is rendered

@@ -140,3 +140,22 @@ def test_a_filtered_poll_takes_the_full_path_and_still_answers_204(client, world
     assert client.get("/tickets/", {**params, "v": v}, HTTP_HX_REQUEST="true").status_code == 204
     services.ticket_claim(ticket=world.t["espera"], agent=world.agent1)
     assert client.get("/tickets/", {**params, "v": v}, HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_a_changed_poll_reads_counts_and_read_marks_once(client, world, meta_conn):
+    """A poll whose stamp moved renders from what its fast path already read: beyond the full render it
+    reads only the stamp rows again (the tab's counts and the agent's read marks are reused)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests import factories as f
+
+    client.force_login(world.agent1)
+    for status, stamp_reads in (("espera", 1), ("atendendo", 2)):  # Atendendo adds the others' list
+        v = _version(client.get(f"/tickets/?status={status}").content.decode(), "queue-live")
+        f.make_ticket(meta_conn, client=f.make_client(meta_conn.reseller, name=f"Cliente Novo {status}"))
+        with CaptureQueriesContext(connection) as full:
+            assert client.get("/tickets/", {"status": status}, HTTP_HX_REQUEST="true").status_code == 200
+        with CaptureQueriesContext(connection) as changed:
+            assert client.get("/tickets/", {"status": status, "v": v}, HTTP_HX_REQUEST="true").status_code == 200
+        assert len(changed.captured_queries) == len(full.captured_queries) + stamp_reads, status

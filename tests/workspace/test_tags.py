@@ -235,3 +235,15 @@ def test_the_live_queue_redraws_a_row_whose_tags_or_client_name_changed(client, 
     services.ticket_tag_set(ticket=world.t["um"], by=world.agent1, tag=vip.pk, on=True, target="client")
     redrawn = client.get("/tickets/", live, HTTP_HX_REQUEST="true")
     assert redrawn.status_code == 200 and "VIP" in redrawn.content.decode()
+
+
+def test_a_word_indexed_again_is_stored_once_and_new_words_are_added(world):
+    # SQL skips the duplicate rows in the insert itself; MongoDB reads the stored words first: same rows.
+    from tickets.search import ticket_terms_add
+
+    ticket = world.t["espera"]
+    ticket_terms_add(ticket, "Pedido atrasado")
+    ticket_terms_add(ticket, "pedido ATRASADO de novo", "legenda")
+    terms = list(TicketTerm.objects.filter(ticket=ticket, term__in=["pedido", "atrasado", "novo", "legenda"]))
+    assert sorted(t.term for t in terms) == ["atrasado", "legenda", "novo", "pedido"]
+    assert all(t.reseller_id == ticket.reseller_id for t in terms)

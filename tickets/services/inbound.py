@@ -52,7 +52,7 @@ def inbound_route(
         except IntegrityError:
             continue  # another worker opened it first: read theirs
         event_record(ticket, actor=None, action=TicketEvent.Action.CREATED, to_state=UIState.ESPERA)
-        ticket_rollup_sync(ticket.pk, tz=tz)
+        ticket_rollup_sync(ticket.pk, tz=tz, known=ticket)
         return ticket, True
     raise RuntimeError(f"could not route a message of client {client.pk} on connection {connection.pk}")
 

@@ -98,10 +98,16 @@ def difference(now: dict[Key, Counter], before: dict[Key, Counter]) -> dict[Key,
     return delta
 
 
-def ticket_rollup_sync(ticket_id: Any, *, tz: ZoneInfo | None = None) -> bool:
-    """Count what changed of this ticket since its last sync. True when this call moved the counts."""
-    for _attempt in range(ATTEMPTS):
-        row = Ticket.objects.filter(pk=ticket_id).values(*READ).first()
+def ticket_rollup_sync(ticket_id: Any, *, tz: ZoneInfo | None = None, known: Ticket | None = None) -> bool:
+    """Count what changed of this ticket since its last sync. True when this call moved the counts.
+
+    `known`: the ticket as its writer just inserted it, which spares the first read; the compare-and-set
+    on `rolled_version` still decides, and a lost race reads the row as usual."""
+    for attempt in range(ATTEMPTS):
+        if known is not None and attempt == 0:
+            row: dict[str, Any] | None = {name: getattr(known, name) for name in READ}
+        else:
+            row = Ticket.objects.filter(pk=ticket_id).values(*READ).first()
         if row is None:
             return False
         tz = tz or localtime.tenant_timezone(row["reseller_id"])
