@@ -61,12 +61,17 @@ def unread_for(user) -> Unread:
 
 def unread_count(unread: Unread) -> Unread:
     """Fill `counts`: client messages newer than the read mark, for every held ticket in ONE aggregate."""
-    match = Q()
+    match, unmarked = Q(), []
     for pk, last_inbound in unread.held:
         if last_inbound is None:
             continue  # no client message at all
         mark = unread.marks.get(pk)
-        match |= Q(ticket_id=pk, created_at__gt=mark) if mark else Q(ticket_id=pk)
+        if mark:
+            match |= Q(ticket_id=pk, created_at__gt=mark)
+        else:
+            unmarked.append(pk)  # never opened: every client message counts, one IN for all of them
+    if unmarked:
+        match |= Q(ticket_id__in=unmarked)
     if not match:
         return unread
     rows = (

@@ -66,6 +66,18 @@ def test_unread_counts_client_messages_since_the_holder_last_looked(client, meta
     assert _unread_badge(client.get("/tickets/?status=atendendo").content.decode(), ticket) == 0
 
 
+def test_unread_counts_opened_and_never_opened_tickets_side_by_side(client, meta_conn, agent1):
+    opened = f.make_ticket(meta_conn, agent=agent1, text="um")
+    fresh = f.make_ticket(meta_conn, agent=agent1, text="a")
+    client.force_login(agent1)
+    assert client.get(f"/tickets/{opened.pk}/").status_code == 200  # its mark: everything so far
+    _inbound(opened)
+    _inbound(fresh)
+    _inbound(fresh)
+    html = client.get("/tickets/?status=atendendo").content.decode()
+    assert (_unread_badge(html, opened), _unread_badge(html, fresh), _tab_unread(html)) == (1, 3, 4)
+
+
 def test_only_the_holder_moves_the_mark(client, meta_conn, agent1, reseller_user):
     ticket = f.make_ticket(meta_conn, agent=agent1)
     client.force_login(reseller_user)

@@ -116,7 +116,9 @@ def ticket_rollup_sync(ticket_id: Any, *, tz: ZoneInfo | None = None, known: Tic
         if not delta and row["rolled_version"]:
             return False
         copies = {f"rolled_{name}": row[name] for name in TRACKED}
-        with transaction.atomic():
+        # Its own transaction, or a part of the caller's (the webhook's): no savepoint, as nothing here
+        # is caught and carried on from (rows_add settles its insert race inside its own savepoint).
+        with transaction.atomic(savepoint=False):
             won = Ticket.objects.filter(pk=ticket_id, rolled_version=row["rolled_version"]).update(
                 rolled_version=row["rolled_version"] + 1, **copies
             )
