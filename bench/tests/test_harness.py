@@ -187,3 +187,21 @@ def test_bulk_seeded_rows_are_found_by_the_queue_search(demo):
     ticket = Ticket.objects.filter(client__name=f"Cliente {i}").first()
     has_word = any(word in m.text.lower() for m in ticket.messages.all())
     assert (f"Cliente {i}" in found(word)) == has_word and len(found(word)) > 1
+
+
+def test_the_floor_measures_a_204_poll_a_page_without_its_template_and_the_login_floor(demo, client, settings):
+    from accounts.models import User
+    from bench import floor
+
+    settings.ROOT_URLCONF = "bench.urls"
+    seeding.seed_queue(total=6, connection_key="demo-meta")
+    assert client.get("/_bench/login-only/").status_code == 302  # anonymous: to the login, as every page
+    client.force_login(User.objects.get(email="agente1@demo.local"))
+    assert client.get("/_bench/login-only/").status_code == 204
+    poll = floor._Poll(client, "/tickets/?status=espera")
+    assert client.get(f"/tickets/?status=espera&v={poll.v}", HTTP_HX_REQUEST="true").status_code == 204
+    poll()  # asserts a 200 or a 204 itself
+    with floor._without_templates():
+        bare = client.get("/tickets/?status=espera")
+    assert bare.status_code == 200 and bare.content == b""
+    assert b"queue-live" in client.get("/tickets/?status=espera").content  # the patch is gone again
