@@ -19,6 +19,9 @@ from .models import Message, Ticket, TicketRead
 HELD_CAP = 200
 # How many of the newest Espera tickets the alerts look at when the Espera tab is not the one shown.
 ESPERA_ALERTS = 10
+# How many held tickets with unread messages the alerts name: those whose client wrote last. A new client
+# message puts its ticket at the top, and a key the script saw is remembered even after it leaves the feed.
+HELD_ALERTS = 20
 DEFAULT_WAIT_WARN, DEFAULT_WAIT_LATE = 5, 15
 ALERT_WORDS = 12
 
@@ -98,6 +101,7 @@ def alert_feed(unread: Unread, espera_rows: list) -> list[dict]:
     if unread.counts:
         tickets = Ticket.objects.filter(pk__in=list(unread.counts)).select_related("client")
         tickets = tickets.only("last_inbound_at", "last_message_preview", "client__name", "client__phone")
+        tickets = tickets.order_by("-last_inbound_at")[:HELD_ALERTS]
         for t in tickets:
             at = t.last_inbound_at.isoformat() if t.last_inbound_at else ""
             feed.append(_alert("message", f"m:{t.pk}:{at}", t))

@@ -264,3 +264,15 @@ def test_the_inbox_in_english(client, meta_conn, agent1, agent2):
     services.ticket_claim(ticket=ticket, agent=agent1)
     lost = client.post(f"/tickets/{ticket.pk}/assumir/", HTTP_ACCEPT_LANGUAGE="en", **HTMX)
     assert lost.status_code == 409 and "This ticket is with Agente 1." in lost.content.decode()
+
+
+def test_the_alert_feed_names_the_held_tickets_whose_client_wrote_last(client, meta_conn, agent1, monkeypatch):
+    from tickets import inbox
+
+    monkeypatch.setattr(inbox, "HELD_ALERTS", 2)
+    held = [f.make_ticket(meta_conn, agent=agent1, text=f"msg {n}") for n in range(3)]
+    _inbound(held[0])  # the oldest ticket's client writes again: it is the newest now
+    client.force_login(agent1)
+    html = client.get("/tickets/?status=finalizado").content.decode()
+    named = {t.pk for t in held if f'data-alert-key="m:{t.pk}:' in html}
+    assert named == {held[0].pk, held[2].pk}
