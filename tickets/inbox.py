@@ -20,7 +20,8 @@ HELD_CAP = 200
 # How many of the newest Espera tickets the alerts look at when the Espera tab is not the one shown.
 ESPERA_ALERTS = 10
 # How many held tickets with unread messages the alerts name: those whose client wrote last. A new client
-# message puts its ticket at the top, and a key the script saw is remembered even after it leaves the feed.
+# message puts its ticket at the top (unless the provider stamped it older than twenty others' latest), and a
+# key the script saw stays remembered after it leaves the feed, so none alerts twice.
 HELD_ALERTS = 20
 DEFAULT_WAIT_WARN, DEFAULT_WAIT_LATE = 5, 15
 ALERT_WORDS = 12
