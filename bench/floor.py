@@ -126,23 +126,17 @@ def measure(tickets: int) -> list[dict]:
     health = _cpu_ms(lambda: anonymous.get("/healthz"))
     row("GET /healthz", health)
     row("login only (login_required, 204)", _cpu_ms(lambda: clients[agent].get("/_bench/login-only/")), health)
-    polls = (
-        ("queue poll 204, agent, Espera", agent, "/tickets/?status=espera"),
-        ("queue poll 204, agent, Atendendo", agent, "/tickets/?status=atendendo"),
-        ("queue poll 204, supervisor, Espera", supervisor, "/tickets/?status=espera"),
-        ("conversation poll 204, agent", agent, f"/tickets/{held.pk}/"),
+    targets = (  # (page, whose, as whom, path): each measured as its unchanged poll, then as a page
+        ("queue", "agent, Espera", agent, "/tickets/?status=espera"),
+        ("queue", "agent, Atendendo", agent, "/tickets/?status=atendendo"),
+        ("queue", "supervisor, Espera", supervisor, "/tickets/?status=espera"),
+        ("conversation", "agent", agent, f"/tickets/{held.pk}/"),
     )
-    for name, email, path in polls:
-        row(name, _cpu_ms(_Poll(clients[email], path)), health)
-    pages = (
-        ("queue page, agent, Espera", agent, "/tickets/?status=espera"),
-        ("queue page, agent, Atendendo", agent, "/tickets/?status=atendendo"),
-        ("queue page, supervisor, Espera", supervisor, "/tickets/?status=espera"),
-        ("conversation page, agent", agent, f"/tickets/{held.pk}/"),
-    )
-    for name, email, path in pages:
+    for kind, who, email, path in targets:
+        row(f"{kind} poll 204, {who}", _cpu_ms(_Poll(clients[email], path)), health)
+    for kind, who, email, path in targets:
         client = clients[email]
-        row(name, _cpu_ms(lambda c=client, p=path: c.get(p)), health)
+        row(f"{kind} page, {who}", _cpu_ms(lambda c=client, p=path: c.get(p)), health)
         with _without_templates():
             row("  … without its template", _cpu_ms(lambda c=client, p=path: c.get(p)), health)
     hooks = _webhooks(tenant)
