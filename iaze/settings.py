@@ -264,6 +264,9 @@ WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=64 * 
 WHATSAPP_WEBHOOK_INLINE_BODY_BYTES = env.int("WHATSAPP_WEBHOOK_INLINE_BODY_BYTES", default=1024 * 1024)
 # The total deadline of one provider call (connect, headers and body together), in seconds.
 WHATSAPP_HTTP_TIMEOUT = env.float("WHATSAPP_HTTP_TIMEOUT", default=15.0)
+# A provider's JSON answer may take this many bytes once decompressed; past it the call is refused
+# (a small gzip answer must not inflate into the worker's memory). Files have MEDIA_MAX_BYTES.
+WHATSAPP_ANSWER_MAX_BYTES = env.int("WHATSAPP_ANSWER_MAX_BYTES", default=8 * 1024 * 1024)
 # Replies are tried once right after they are stored; send_outbox is the safety net.
 WHATSAPP_SEND_INLINE = env.bool("WHATSAPP_SEND_INLINE", default=True)
 # A web request never waits on a provider longer than this: a slower send is left to the worker.

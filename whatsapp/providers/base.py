@@ -6,20 +6,19 @@ They never touch the database: ingest (whatsapp.inbound) decides what to store.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import exceptions as urllib3_errors
+
+from iaze.lib import outbound
 
 from .types import OUTBOUND, DownloadedMedia, MediaRule, ParseResult, SendError, SendResult, TemplateInfo
-from .urls import UnsafeURL, check_provider_url
+from .urls import UnsafeURL, check_given_url, check_shape
 
 # Formats no provider should carry for a helpdesk: programs and scripts.
 REFUSED_MIME = {
@@ -113,90 +112,9 @@ class Provider:
 _local = threading.local()
 
 
-class _Watch:
-    """The total deadline of one call: when it passes, the call's socket is shut down.
-
-    `requests`' timeouts are per socket read, so a server dripping one byte at a time would never
-    time out; shutting the socket down from a timer ends any blocking read at once, whether it is
-    waiting for the status line, the headers or the body."""
-
-    def __init__(self, seconds: float):
-        self.expired = False
-        self._conns: list = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def watch(self, conn) -> None:
-        with self._lock:
-            self._conns.append(conn)
-            expired = self.expired
-        if expired:
-            self._shutdown(conn)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.expired = True
-            conns = list(self._conns)
-        for conn in conns:
-            self._shutdown(conn)
-
-    @staticmethod
-    def _shutdown(conn) -> None:
-        sock = getattr(conn, "sock", None)
-        if sock is None:
-            return
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def __enter__(self):
-        _local.watch = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._timer.cancel()
-        _local.watch = None
-        return False
-
-
-def _register(conn):
-    watch = getattr(_local, "watch", None)
-    if watch is not None:
-        watch.watch(conn)
-    return conn
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    def _get_conn(self, timeout=None):
-        return _register(super()._get_conn(timeout))
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout=None):
-        return _register(super()._get_conn(timeout))
-
-
-class _WatchedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
-
-
 def http_session() -> requests.Session:
-    """One pooled session per process (and thread: Session is not thread-safe); rebuilt after fork."""
-    session = getattr(_local, "session", None)
-    if session is None or getattr(_local, "pid", None) != os.getpid():
-        session = requests.Session()
-        session.headers["User-Agent"] = "IAZE/1.0"
-        adapter = _WatchedAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        _local.session, _local.pid = session, os.getpid()
-    return session
+    """The outbound session (iaze.lib.outbound): pinned, checked addresses; no proxies, no redirects."""
+    return outbound.session()
 
 
 def http_deadline() -> float:
@@ -226,29 +144,53 @@ def _timeout_error() -> SendError:
     return SendError("timeout", gettext("O provedor não respondeu a tempo; nova tentativa em breve."), retryable=True)
 
 
-def _request(method: str, url: str, *, deadline: float | None = None, max_bytes: int | None = None, **kwargs):
-    """Every provider call: a checked URL, no redirects, one total deadline (not per read).
+def answer_cap() -> int:
+    """Bytes a provider's JSON answer may take once decompressed (files have their own cap)."""
+    return int(getattr(settings, "WHATSAPP_ANSWER_MAX_BYTES", 8 * 1024 * 1024))
 
-    A refused URL is a final SendError with a mapped reason; a timeout or a dropped connection is
-    a retryable one. The body is read while the deadline still applies (`max_bytes` caps it)."""
+
+def _checked(url: str, *, given: bool) -> None:
+    """The URL's shape: an API base we built on (`given=False`) or a URL the provider handed over."""
     try:
-        check_provider_url(url)
+        check_given_url(url) if given else check_shape(url)
     except UnsafeURL as exc:
-        if exc.unresolved:
-            raise SendError("connection", exc.text, retryable=True) from exc
         raise SendError("unsafe_url", exc.text, retryable=False) from exc
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    deadline: float | None = None,
+    max_bytes: int | None = None,
+    given: bool = False,
+    **kwargs,
+):
+    """Every provider call: a checked URL, a checked address, no redirects, one total deadline, a capped body.
+
+    `given`: the URL came in a provider's answer (Meta's media `url`, `paging.next`) and is followed
+    exactly as given, query string included. The address rule is applied by the connection itself
+    (iaze.lib.outbound), on the address it really connects to. A refused URL or address is a final
+    SendError with a mapped reason; a timeout or a dropped connection is a retryable one. The body
+    is read while the deadline still applies, capped after decompression."""
+    _checked(url, given=given)
     limit = http_deadline() if deadline is None else deadline
     budget = getattr(_local, "budget", None)
-    watch = _Watch(min(limit, budget) if budget else limit)
+    watch = outbound.Watch(min(limit, budget) if budget else limit)
+    cap = answer_cap() if max_bytes is None else max_bytes
     try:
         with watch:
             response = http_session().request(
-                method, url, timeout=http_timeout(), allow_redirects=False, stream=max_bytes is not None, **kwargs
+                method, url, timeout=http_timeout(), allow_redirects=False, stream=True, **kwargs
             )
-            if max_bytes is None:
-                _ = response.content
-            else:
-                _read_capped(response, max_bytes)
+            _read_capped(response, cap, file=max_bytes is not None)
+    except outbound.AddressRefused as exc:
+        text = (
+            gettext("O provedor informou um endereço interno ou reservado; ele não foi acessado.")
+            if given
+            else gettext("A URL base aponta para um endereço interno ou reservado; ela não é permitida.")
+        )
+        raise SendError("unsafe_url", text, retryable=False) from exc
     except requests.Timeout as exc:
         raise _timeout_error() from exc
     except requests.RequestException as exc:
@@ -262,31 +204,36 @@ def _request(method: str, url: str, *, deadline: float | None = None, max_bytes:
     return response
 
 
-def _read_capped(response: requests.Response, max_bytes: int) -> None:
-    """Read a streamed body into response._content, refusing more than max_bytes."""
+def _read_capped(response: requests.Response, max_bytes: int, *, file: bool) -> None:
+    """Read a streamed body into response._content, refusing more than max_bytes once decompressed."""
     try:
-        declared = int(response.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    if response.status_code < 300 and declared > max_bytes:
-        response.close()
-        raise too_large(max_bytes)
-    chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=1 << 16):
-        size += len(chunk)
-        if size > max_bytes:
-            response.close()
-            raise too_large(max_bytes)
-        chunks.append(chunk)
-    response._content = b"".join(chunks)
+        response._content = outbound.read_capped(response, max_bytes)
+    except outbound.AnswerTooLarge:
+        if file:
+            raise too_large(max_bytes) from None
+        raise SendError(
+            "answer_too_large",
+            gettext("A resposta do provedor passou do tamanho permitido e foi descartada."),
+            retryable=False,
+        ) from None
+    except outbound.AnswerUnreadable:
+        raise SendError(
+            "answer_unreadable",
+            gettext("A resposta do provedor veio em um formato que não pode ser lido."),
+            retryable=True,
+        ) from None
+    except (OSError, urllib3_errors.HTTPError) as exc:
+        raise requests.ConnectionError(str(exc)) from exc
 
 
-def post_json(url: str, *, json: dict, headers: dict) -> requests.Response:
-    return _request("POST", url, json=json, headers=headers)
+def post_json(url: str, *, json: dict, headers: dict, max_bytes: int | None = None) -> requests.Response:
+    """POST JSON; `max_bytes` raises the answer's cap (Evolution answers a file in base64)."""
+    return _request("POST", url, json=json, headers=headers, max_bytes=max_bytes)
 
 
-def get_json(url: str, *, headers: dict, params: dict | None = None) -> requests.Response:
-    return _request("GET", url, headers=headers, params=params)
+def get_json(url: str, *, headers: dict, params: dict | None = None, given: bool = False) -> requests.Response:
+    """GET JSON; `given` for a URL the provider handed over (a listing's `paging.next`)."""
+    return _request("GET", url, headers=headers, params=params, given=given)
 
 
 def transfer_deadline() -> float:
@@ -294,9 +241,9 @@ def transfer_deadline() -> float:
     return float(getattr(settings, "WHATSAPP_FILE_TIMEOUT", 120.0))
 
 
-def get_bytes(url: str, *, headers: dict, max_bytes: int) -> tuple[int, bytes, str]:
+def get_bytes(url: str, *, headers: dict, max_bytes: int, given: bool = False) -> tuple[int, bytes, str]:
     """GET a file, refusing more than max_bytes. Returns (status, bytes, content type)."""
-    response = _request("GET", url, headers=headers, max_bytes=max_bytes, deadline=transfer_deadline())
+    response = _request("GET", url, headers=headers, max_bytes=max_bytes, deadline=transfer_deadline(), given=given)
     return response.status_code, response.content, response.headers.get("Content-Type", "")
 
 

@@ -384,6 +384,8 @@ class EvolutionProvider(Provider):
                 self._url("chat/getBase64FromMediaMessage"),
                 json={"message": {"key": {"id": provider_message_id}}},
                 headers={"apikey": self.connection.api_key},
+                # The file travels in base64 inside the JSON: a third larger, plus the envelope.
+                max_bytes=max_bytes * 4 // 3 + (1 << 16),
             )
             try:
                 data = as_dict(response.json())

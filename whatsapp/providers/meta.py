@@ -77,6 +77,8 @@ DOCUMENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 LIMITS = {K.IMAGE: 5 * MB, K.AUDIO: 16 * MB, K.VIDEO: 16 * MB, K.DOCUMENT: 100 * MB}
+# A business account has at most a few hundred templates: pages past this mean a broken paging.
+MAX_TEMPLATE_PAGES = 1000
 # The file's URL answers these once it has expired (5 minutes): fetch a fresh one.
 EXPIRED_URL = {401, 403, 404, 410}
 
@@ -330,7 +332,8 @@ class MetaProvider(Provider):
                 declared = 0
             if declared > max_bytes:
                 raise too_large(max_bytes)
-            status, content, content_type = get_bytes(url, headers=self._auth(), max_bytes=max_bytes)
+            # Meta's lookaside URL carries its own query string (mid, ext, hash): followed as given.
+            status, content, content_type = get_bytes(url, headers=self._auth(), max_bytes=max_bytes, given=True)
             if status in EXPIRED_URL and not fresh_url:
                 continue  # the URL expired between the two requests: ask for a fresh one
             if status >= 300:
@@ -408,12 +411,14 @@ class MetaProvider(Provider):
         return self._send_message(url, body)
 
     def list_templates(self) -> list[TemplateInfo]:
-        """GET /{business-account-id}/message_templates, every page (a few at most)."""
+        """GET /{business-account-id}/message_templates, every page; raises SendError unless all were read."""
         url = f"{self._base()}/{self.connection.business_account_id}/message_templates"
         params: dict | None = {"limit": 100, "fields": "name,language,status,category,components"}
         found: list[TemplateInfo] = []
-        for _page in range(20):
-            response = get_json(url, headers=self._auth(), params=params)
+        for page in range(MAX_TEMPLATE_PAGES):
+            # The first URL is built on the API base; each next one is Graph's own `paging.next`,
+            # followed as given (it carries `after=`, `limit=` and `access_token=`).
+            response = get_json(url, headers=self._auth(), params=params, given=page > 0)
             try:
                 data = as_dict(response.json())
             except ValueError:
@@ -437,5 +442,11 @@ class MetaProvider(Provider):
             url = as_str(as_dict(data.get("paging")).get("next"))
             params = None  # the next URL carries them
             if not url:
-                break
-        return [t for t in found if t.name]
+                return [t for t in found if t.name]
+        # A listing that never ends is not a listing we can trust as whole (sync would mark the
+        # templates past the last page inactive).
+        raise SendError(
+            "paging",
+            gettext("A Meta devolveu páginas demais de modelos; a lista não foi lida até o fim."),
+            retryable=False,
+        )

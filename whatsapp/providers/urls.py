@@ -1,13 +1,19 @@
 """Where a provider call may go: the guard against server-side request forgery.
 
-A connection's API base is typed by a reseller, so it is checked when it is saved (the admin
-form) and again right before every call (DNS answers can change in between):
+Two kinds of URL, two shape rules:
 
-- always refused: a scheme other than http/https, user-info (``user:pass@``), a query string
-  or a fragment (``?``/``#`` would discard the path the adapter appends);
-- refused unless ``settings.ALLOW_PRIVATE_PROVIDER_HOSTS`` (env ``IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1``,
-  for a local fake provider in development and tests): a host that is, or resolves to, a
-  loopback, private, link-local, multicast, reserved or otherwise non-global address.
+- a connection's API base is typed by a reseller: always refused with a scheme other than
+  http/https, user-info (``user:pass@``), a query string or a fragment (``?``/``#`` would discard
+  the path the adapter appends). ``check_provider_url`` is the admin form's check;
+- a URL the provider hands over in an answer (Meta's media ``url``, a listing's ``paging.next``)
+  is opaque and followed exactly as given, query string included (``check_given_url``): only its
+  scheme, host and the absence of user-info are checked.
+
+The address rule is the same for both (refused unless ``settings.ALLOW_PRIVATE_PROVIDER_HOSTS``,
+env ``IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1``: a host that is, or resolves to, a loopback, private,
+link-local, multicast, reserved or otherwise non-global address). The form checks it when a base is
+saved; at call time the connection itself applies it to the address it really connects to
+(iaze.lib.outbound), so a DNS answer that changes in between changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.utils.translation import gettext
+
+from iaze.lib.outbound import address_refused, private_hosts_allowed
 
 
 class UnsafeURL(ValueError):
@@ -30,23 +37,17 @@ class UnsafeURL(ValueError):
         self.unresolved = unresolved
 
 
-def private_hosts_allowed() -> bool:
-    return bool(getattr(settings, "ALLOW_PRIVATE_PROVIDER_HOSTS", False))
-
-
-def _refused_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
+def check_given_url(url: str) -> None:
+    """A URL from a provider's answer: http(s), a host, no user-info; its query string is kept as is."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeURL(gettext("O provedor informou uma URL que não começa com http:// ou https://."))
+    if "@" in parts.netloc or parts.username or parts.password:
+        raise UnsafeURL(gettext("O provedor informou uma URL com usuário ou senha; ela não é seguida."))
+    try:
+        _ = parts.port
+    except ValueError:
+        raise UnsafeURL(gettext("O provedor informou uma URL com porta inválida.")) from None
 
 
 def check_shape(url: str) -> tuple[str, int]:
@@ -88,5 +89,5 @@ def check_provider_url(url: str, *, unresolved_ok: bool = False) -> None:
         if unresolved_ok:
             return
         raise UnsafeURL(gettext("O host da URL base não foi encontrado."), unresolved=True) from None
-    if not addresses or any(_refused_address(ip) for ip in addresses):
+    if not addresses or any(address_refused(str(ip)) for ip in addresses):
         raise UnsafeURL(gettext("A URL base aponta para um endereço interno ou reservado; ela não é permitida."))
