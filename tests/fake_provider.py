@@ -1,7 +1,9 @@
-"""A fake WhatsApp provider for tests, demos and benchmarks (Meta Cloud API + Evolution API sends).
+"""A fake WhatsApp provider for tests, demos and benchmarks (Meta Cloud API + Evolution API).
 
-It answers with the providers' real response shapes, records every call, and can be
-told to fail or to be slow.
+It answers in the providers' real shapes (the samples in tests/payloads/, checked by
+tests/whatsapp/test_fake_shapes.py), records every call, and can be told to fail or to be slow.
+What the real providers hand over as opaque URLs (a media `url`, a listing's `paging.next`) carries a
+query string here too, because code that never met one in tests broke on the first real number.
 
 In-process (tests):
 
@@ -13,10 +15,19 @@ In-process (tests):
         fake.fail_next("130429", times=2)         # then answers normally again
         fake.fail_always("500")                   # until fake.reset()
         fake.latency_ms = 50
-        fake.calls                                # list of Call(provider, path, headers, json, status, at)
+        fake.calls                                # Call(provider, path, headers, json, status, at, query, answer)
         fake.texts()                              # the texts it was asked to send, in order
         fake.templates()                          # the templates (Meta type "template") it was asked to send
-        fake.message_templates = [...]            # what GET {url}/{waba-id}/message_templates lists
+
+Meta's template listing, GET {url}/{waba-id}/message_templates (Bearer header or `access_token=`):
+
+        fake.message_templates = [...]            # the templates, in Graph's item shape (missing
+                                                  #   parameter_format / id are filled in)
+        fake.template_page_size = 1               # the default: every listing of two or more pages, so
+                                                  #   paging is always exercised; None = the request's limit
+
+    Each answer is one page, {"data": [...], "paging": {"cursors": {"before", "after"}, "next"}}; `next`
+    is an absolute URL carrying access_token, fields, limit and after in its query, absent on the last page.
 
 Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
 
@@ -25,18 +36,25 @@ Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
         fake.history_endless = True               #   `data` records, filtered by where.messageTimestamp.gte,
                                                   #   paged by the body's page/offset (or a never-ending paging)
 
-Failure modes: "500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047"
-(24-hour window closed), "400" (Evolution-style bad request), "expired" (Meta's answer for a media
-id that no longer exists), "timeout" (holds the request without answering for `hang_seconds`,
-default 30, or until stop()).
+Failure modes (fail_next / fail_always; each applies to the next provider call of any kind):
+"500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047" (24-hour window
+closed), "400" (bad request; Evolution: the number is not on WhatsApp), "expired" (Meta's answer
+for a media id that no longer exists), "timeout" (holds the request without answering for
+`hang_seconds`, default 30, or until stop()). Meta answers Graph's error body
+{"error": {"message", "type", "code", "error_subcode"?, "error_data": {"messaging_product", "details"},
+"fbtrace_id"}}; Evolution answers its v2 body {"status", "error", "response": {"message"}}.
 
 Media (the providers' media endpoints, docs/media.md):
 
     fake.add_media("1003383421387256", b"...", "image/jpeg")  # Meta: GET {url}/{media-id} → {url, mime_type, sha256,
-                                                               # file_size}, then GET that url (Bearer) → the bytes
+                                                               # file_size, id, messaging_product}; the url is
+                                                               # {fake.url}/whatsapp_business/attachments/
+                                                               # ?mid=&ext=&hash=, and GET of it (Bearer) → the
+                                                               # bytes, once
     fake.add_media("3EB0...", b"...", "audio/ogg")            # Evolution: POST /chat/getBase64FromMediaMessage/{i}
     fake.add_media(id, data, mime, sha256="...")               # announce another hash (a corrupted download)
     fake.expire_urls(1)                                        # the next download URL answers 404 (expired)
+    fake.url_ttl_seconds = 300                                 # a download URL's life (its `ext`), as Meta's
     fake.fail_next("500") / fake.fail_next("expired")          # also apply to the media-id lookup
     fake.sent_media()                                          # files sent: uploads (Meta) and sendMedia (Evolution)
 
@@ -44,14 +62,23 @@ Standalone (other processes: `seed_demo --api-base http://127.0.0.1:P`):
 
     python -m tests.fake_provider --port P [--latency-ms 50] [--host 127.0.0.1]
 
-and control it over HTTP: GET /_fake/calls (JSON list), POST /_fake/fail {"mode": "500", "times": 3}
-(times 0 = always), POST /_fake/latency {"ms": 50}, POST /_fake/reset.
+and control it over HTTP (paths under /_fake/ are never provider endpoints; 400 on a bad body):
+
+    GET  /_fake/calls                                       the calls, as a JSON list
+    GET  /_fake/templates                                   {"templates": [...], "page_size": n}
+    POST /_fake/fail      {"mode": "500", "times": 3}       times 0 = always; {"mode": null, "times": 0} stops
+    POST /_fake/latency   {"ms": 50}
+    POST /_fake/reset     {}                                failures, calls, latency, page size, pairing, history
+    POST /_fake/media     {"id", "base64", "mime_type", "sha256"?}
+    POST /_fake/expire    {"times": 1}                      the next download URLs answer as expired
+    POST /_fake/templates {"templates": [...], "page_size": n}   either key; page_size null = no cap
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import hashlib
 import itertools
 import json
@@ -63,53 +90,143 @@ from dataclasses import asdict, dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode
 
 META_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/messages$")
 META_UPLOAD_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/media$")
 EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/(?P<what>sendText|sendMedia)/(?P<instance>[^/]+)$")
 EVOLUTION_MEDIA_PATH = re.compile(r"^(?:/[^/]+)*/chat/getBase64FromMediaMessage/(?P<instance>[^/]+)$")
-DOWNLOAD_PATH = re.compile(r"^/_media/(?P<token>[A-Za-z0-9_-]+)$")
+# Where Meta's media URLs point (lookaside.fbsbx.com); the file is named by the query string alone.
+LOOKASIDE_PATH = "/whatsapp_business/attachments/"
 TEMPLATES_PATH = re.compile(r"^(?:/[^/]+)*/(?P<waba>[^/]+)/message_templates$")
 CONNECT_PATH = re.compile(r"^(?:/[^/]+)*/instance/connect/(?P<instance>[^/]+)$")
 FIND_MESSAGES_PATH = re.compile(r"^(?:/[^/]+)*/chat/findMessages/(?P<instance>[^/]+)$")
+# A Graph path starts with its version; anything else unknown is answered as Evolution would.
+GRAPH_VERSION = re.compile(r"^/v\d+\.\d+(?:/|$)")
 # A 1x1 PNG: what the gateway's `base64` field carries, a data: URI of the QR image.
 QR_PNG = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 DEFAULT_CONNECT = {"pairingCode": "WZYEH1YY", "code": "2@FAKEQRPAYLOAD,abc,def", "base64": QR_PNG, "count": 1}
+# Graph's default page size when a listing names no `limit`.
+GRAPH_DEFAULT_LIMIT = 25
+CURSOR_PREFIX = "fake-cursor:"
+
+
+@dataclass(frozen=True)
+class GraphError:
+    status: int
+    code: int
+    message: str
+    details: str
+    type: str = "OAuthException"
+    subcode: int | None = None
+
 
 META_ERRORS = {
-    "130429": (
+    "130429": GraphError(
         400,
         130429,
         "(#130429) Rate limit hit",
         "Message failed to send because there were too many messages sent from this phone number "
         "in a short period of time",
+        subcode=2494055,
     ),
-    "131056": (
+    "131056": GraphError(
         400,
         131056,
         "(#131056) (Business Account, Consumer Account) pair rate limit hit",
         "Message failed to send because there were too many messages sent from this phone number "
         "to the same phone number in a short period of time",
     ),
-    "131047": (
+    "131047": GraphError(
         400,
         131047,
         "(#131047) Re-engagement message",
         "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
     ),
-    "500": (500, 1, "An unknown error occurred", "Service temporarily unavailable"),
-    "400": (400, 100, "(#100) Invalid parameter", "Parameter value is not valid"),
-    "expired": (
+    "500": GraphError(500, 1, "An unknown error has occurred.", "Service temporarily unavailable"),
+    "400": GraphError(400, 100, "(#100) Invalid parameter", "Parameter value is not valid"),
+    "expired": GraphError(
         400,
         100,
         "Unsupported get request. Object with ID does not exist, cannot be loaded due to missing permissions, "
-        "or does not support this operation.",
+        "or does not support this operation. Please read the Graph API documentation at "
+        "https://developers.facebook.com/docs/graph-api",
         "The media id has expired",
+        type="GraphMethodException",
+        subcode=33,
     ),
 }
+# Not failure modes: what Graph answers a call without a usable token, or with a bad cursor/limit.
+NO_TOKEN = GraphError(
+    401, 190, "Invalid OAuth access token - Cannot parse access token", "The access token is missing or malformed"
+)
+BAD_PARAM = GraphError(400, 100, "(#100) Invalid parameter", "The cursor or limit of this request is not valid")
+EVOLUTION_ERRORS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+EXPIRED_BODY = b"URL signature expired"
+
+
+def graph_error(error: GraphError) -> tuple[int, dict]:
+    """(status, body) of a Graph error, in the shape of tests/payloads/meta_send_error_130429.json."""
+    body: dict = {"message": error.message, "type": error.type, "code": error.code}
+    if error.subcode is not None:
+        body["error_subcode"] = error.subcode
+    body["error_data"] = {"messaging_product": "whatsapp", "details": error.details}
+    body["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+    return error.status, {"error": body}
+
+
+def evolution_error(status: int, message) -> tuple[int, dict]:
+    """(status, body) as Evolution API v2's error handler answers: `message` is a list, or the word
+    "Unauthorized" for a missing or wrong apikey."""
+    error = EVOLUTION_ERRORS.get(status, "Internal Server Error")
+    return status, {"status": status, "error": error, "response": {"message": message}}
+
+
+def evolution_failure(mode: str, *, number: str = "") -> tuple[int, dict]:
+    """A configured failure mode as Evolution answers it (it has no Meta codes: those are a 400)."""
+    if mode == "500":
+        return evolution_error(500, ["Error: Connection Closed"])
+    if mode == "400" and number:
+        # sendText/sendMedia to a number that is not on WhatsApp.
+        return evolution_error(400, [{"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}])
+    return evolution_error(400, [META_ERRORS[mode].message])
+
+
+def encode_cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{index}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The item index a cursor names; ValueError for anything this fake did not hand out."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(cursor) from exc
+    if not text.startswith(CURSOR_PREFIX):
+        raise ValueError(cursor)
+    return int(text[len(CURSOR_PREFIX) :])
+
+
+def _template_item(template: dict, index: int) -> dict:
+    """One listing item in Graph's shape and key order; a test's short dict is completed."""
+    item = {
+        "name": template.get("name", ""),
+        "parameter_format": template.get("parameter_format", "POSITIONAL"),
+        "components": template.get("components", []),
+        "language": template.get("language", ""),
+        "status": template.get("status", ""),
+        "category": template.get("category", ""),
+        "id": str(template.get("id") or 1190000000000000 + index + 1),
+    }
+    return {**item, **{k: v for k, v in template.items() if k not in item}}
+
+
+def _first(query: dict, name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
 
 
 @dataclass
@@ -120,6 +237,10 @@ class Call:
     json: dict | None
     status: int = 0
     at: float = field(default_factory=time.time)
+    # The raw query string, as sent: provider-given URLs must be followed exactly, query included.
+    query: str = ""
+    # The JSON it answered (None for a file or no answer): what the app had to understand.
+    answer: dict | list | None = None
 
 
 class FakeProvider:
@@ -129,6 +250,7 @@ class FakeProvider:
         self.calls: list[Call] = []
         # Meta's template listing (GET /{waba}/message_templates), in Meta's shape.
         self.message_templates: list[dict] = []
+        self.template_page_size: int | None = 1
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._always: str | None = None
@@ -138,8 +260,10 @@ class FakeProvider:
         self._stopping = threading.Event()
         # media id (Meta) or message id (Evolution) → (bytes, mime type, announced sha256)
         self.media: dict[str, tuple[bytes, str, str]] = {}
-        self._tokens: dict[str, str] = {}
+        # download URL's hash token → (media id, its ext: the unix time it stops working)
+        self._tokens: dict[str, tuple[str, int]] = {}
         self._expire = 0
+        self.url_ttl_seconds = 300
         self.uploads: dict[str, dict] = {}
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
@@ -172,6 +296,7 @@ class FakeProvider:
             self.calls.clear()
             self.latency_ms = 0
             self._expire = 0
+            self.template_page_size = 1
             self.connect_answer = dict(DEFAULT_CONNECT)
             self.history = []
             self.history_endless = False
@@ -203,7 +328,7 @@ class FakeProvider:
                         }
                     )
                 elif c.provider == "evolution" and "media" in body:
-                    data = base64.b64decode(body["media"])
+                    data = _b64(body["media"])
                     sent.append(
                         {
                             "provider": "evolution",
@@ -218,28 +343,18 @@ class FakeProvider:
         return sent
 
     def media_info(self, media_id: str) -> tuple[int, dict]:
-        failure = self._next_failure()
-        if failure and failure != "timeout":
-            status, code, message, details = META_ERRORS[failure]
-            return status, {
-                "error": {
-                    "message": message,
-                    "type": "OAuthException",
-                    "code": code,
-                    "error_data": {"details": details},
-                    "fbtrace_id": "AFakeTrace",
-                }
-            }
+        """GET {base}/{media-id}: tests/payloads/meta_media_url_response.json, with a fresh lookaside URL."""
         with self._lock:
             found = self.media.get(media_id)
             if found is None:
-                status, code, message, details = META_ERRORS["expired"]
-                return 400, {"error": {"message": message, "type": "GraphMethodException", "code": code}}
-            token = secrets.token_urlsafe(12)
-            self._tokens[token] = media_id
+                return graph_error(META_ERRORS["expired"])
+            token = secrets.token_urlsafe(33)
+            ext = int(time.time()) + self.url_ttl_seconds
+            self._tokens[token] = (media_id, ext)
         content, mime, sha = found
+        query = urlencode({"mid": media_id, "ext": ext, "hash": token})
         return 200, {
-            "url": f"{self.url}/_media/{token}",
+            "url": f"{self.url}{LOOKASIDE_PATH}?{query}",
             "mime_type": mime,
             "sha256": sha,
             "file_size": len(content),
@@ -247,16 +362,57 @@ class FakeProvider:
             "messaging_product": "whatsapp",
         }
 
-    def download(self, token: str) -> tuple[int, bytes, str]:
+    def download(self, query: dict) -> tuple[int, bytes, str]:
+        """GET of a lookaside URL: the file while its hash is valid for its mid and ext, once."""
+        token = _first(query, "hash") or ""
         with self._lock:
-            media_id = self._tokens.pop(token, None)  # a URL works once, like an expiring one
-            if media_id is not None and self._expire:
+            # A URL works once, like one that expires right after use.
+            media_id, ext = self._tokens.pop(token, ("", 0))
+            valid = bool(media_id) and _first(query, "mid") == media_id and _first(query, "ext") == str(ext)
+            if valid and ext < time.time():
+                valid = False
+            if valid and self._expire:
                 self._expire -= 1
-                media_id = None
-            found = self.media.get(media_id or "")
+                valid = False
+            found = self.media.get(media_id) if valid else None
         if found is None:
-            return 404, b"URL signature expired", "text/plain"
+            return 404, EXPIRED_BODY, "text/plain"
         return 200, found[0], found[1]
+
+    def template_page(self, path: str, query: dict, token: str) -> tuple[int, dict]:
+        """One page of GET {waba}/message_templates, in tests/payloads/meta_message_templates_page.json's shape."""
+        try:
+            limit = int(_first(query, "limit") or GRAPH_DEFAULT_LIMIT)
+            after, before = _first(query, "after"), _first(query, "before")
+            start = decode_cursor(after) + 1 if after else 0
+            end_before = decode_cursor(before) if before else None
+        except ValueError:
+            return graph_error(BAD_PARAM)
+        if limit < 1:
+            return graph_error(BAD_PARAM)
+        with self._lock:
+            size = limit if self.template_page_size is None else min(limit, self.template_page_size)
+            templates = list(self.message_templates)
+        if end_before is not None:
+            start = max(0, end_before - size)
+        end = min(len(templates), start + size) if end_before is None else min(end_before, start + size)
+        items = [_template_item(t, i) for i, t in enumerate(templates)][start:end]
+        if not items:
+            return 200, {"data": []}
+
+        def link(**cursor) -> str:
+            params = {"access_token": token}
+            if _first(query, "fields") is not None:
+                params["fields"] = _first(query, "fields") or ""
+            params["limit"] = str(size)
+            return f"{self.url}{path}?{urlencode({**params, **cursor})}"
+
+        paging: dict = {"cursors": {"before": encode_cursor(start), "after": encode_cursor(end - 1)}}
+        if start > 0:
+            paging["previous"] = link(before=encode_cursor(start))
+        if end < len(templates):
+            paging["next"] = link(after=encode_cursor(end - 1))
+        return 200, {"data": items, "paging": paging}
 
     def history_calls(self) -> list[Call]:
         with self._lock:
@@ -302,35 +458,25 @@ class FakeProvider:
                 return self._failures.pop(0)
             return self._always
 
+    def _hang(self) -> None:
+        self._stopping.wait(self.hang_seconds)
+
     def _record(self, call: Call) -> None:
         with self._lock:
             self.calls.append(call)
 
-    def answer(self, provider: str, body: dict) -> tuple[int, dict | None]:
+    def answer(self, provider: str, body: dict, *, what: str = "sendText") -> tuple[int, dict | None]:
         """(status, JSON) for one send; None means hang without answering."""
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         failure = self._next_failure()
         if failure == "timeout":
-            self._stopping.wait(self.hang_seconds)
+            self._hang()
             return 0, None
         if failure:
-            status, code, message, details = META_ERRORS[failure]
             if provider == "meta":
-                return status, {
-                    "error": {
-                        "message": message,
-                        "type": "OAuthException",
-                        "code": code,
-                        "error_data": {"messaging_product": "whatsapp", "details": details},
-                        "fbtrace_id": "AFakeTrace",
-                    }
-                }
-            return status, {
-                "status": status,
-                "error": "Internal Server Error" if status >= 500 else "Bad Request",
-                "response": {"message": [f"{message}: {details}"]},
-            }
+                return graph_error(META_ERRORS[failure])
+            return evolution_failure(failure, number=str(body.get("number", "")))
         n = next(self._ids)
         if provider == "meta":
             return 200, {
@@ -340,26 +486,30 @@ class FakeProvider:
             }
         number = str(body.get("number", ""))
         key = {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"3EB0FAKE{self._run}{n:08X}"}
+        message_type, message = _evolution_sent_message(body, what)
         return 201, {
             "key": key,
             "pushName": "Você",
             "status": "PENDING",
-            "message": {"conversation": body.get("text", "")},
+            "message": message,
             "contextInfo": None,
-            "messageType": "conversation",
+            "messageType": message_type,
             "messageTimestamp": int(time.time()),
             "instanceId": "00000000-0000-4000-8000-00000000fake",
             "source": "unknown",
         }
 
     def failure_answer(self) -> tuple[int, dict] | None:
-        """A configured failure for the pairing/history endpoints (Evolution's error shape), or None."""
+        """A configured failure for the pairing/history endpoints (Evolution's error shape), or None.
+
+        "timeout" is not answered here: the caller hangs (see the handler's _evolution_failed)."""
         failure = self._next_failure()
-        if not failure or failure == "timeout":
+        if not failure:
             return None
-        status, _code, message, details = META_ERRORS[failure]
-        error = "Internal Server Error" if status >= 500 else "Bad Request"
-        return status, {"status": status, "error": error, "response": {"message": [f"{message}: {details}"]}}
+        if failure == "timeout":
+            self._hang()
+            return 0, {}
+        return evolution_failure(failure)
 
     def find_messages(self, body: dict) -> tuple[int, dict]:
         """Evolution v2's findMessages answer: {"messages": {"total", "pages", "currentPage", "records"}}."""
@@ -381,6 +531,36 @@ class FakeProvider:
         return 200, {"messages": {"total": len(records), "pages": pages, "currentPage": page, "records": chunk}}
 
 
+def _b64(value) -> bytes:
+    """sendMedia's `media` is base64 or a URL: the decoded bytes, or b"" for a URL."""
+    try:
+        return base64.b64decode(value or "", validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _evolution_sent_message(body: dict, what: str) -> tuple[str, dict]:
+    """The `messageType` and `message` of Evolution's answer to sendText / sendMedia."""
+    if what != "sendMedia":
+        return "conversation", {"conversation": body.get("text", "")}
+    message_type = f"{body.get('mediatype') or 'document'}Message"
+    part: dict = {
+        "url": "https://mmg.whatsapp.net/o1/v/t62.7118-24/fake.enc?ccb=11-4",
+        "mimetype": body.get("mimetype", ""),
+        "fileLength": str(len(_b64(body.get("media")))),
+    }
+    if body.get("caption"):
+        part["caption"] = body["caption"]
+    if message_type == "documentMessage":
+        part["fileName"] = body.get("fileName", "")
+    return message_type, {message_type: part}
+
+
+def _evolution_media_type(mime: str) -> str:
+    kind = mime.split("/", 1)[0]
+    return f"{kind}Message" if kind in ("image", "audio", "video") else "documentMessage"
+
+
 def _text_of(call: Call) -> str:
     body = call.json or {}
     return (body.get("text") or {}).get("body", "") if call.provider == "meta" else body.get("text", "")
@@ -395,9 +575,17 @@ def _handler(fake: FakeProvider):
         def log_message(self, *args):  # keep test output clean
             pass
 
-        def _json_body(self):
+        # --- plumbing ----------------------------------------------------------------------
+        def _split(self) -> tuple[str, str, dict]:
+            path, _, raw_query = self.path.partition("?")
+            return path, raw_query, parse_qs(raw_query, keep_blank_values=True)
+
+        def _read(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            return self.rfile.read(length) if length else b""
+
+        def _json_body(self):
+            raw = self._read()
             try:
                 return json.loads(raw) if raw else None
             except ValueError:
@@ -405,11 +593,7 @@ def _handler(fake: FakeProvider):
 
         def _send(self, status: int, body) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._send_bytes(status, data, "application/json")
 
         def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -418,43 +602,154 @@ def _handler(fake: FakeProvider):
             self.end_headers()
             self.wfile.write(data)
 
-        def _bearer(self) -> bool:
-            return (self.headers.get("Authorization") or "").startswith("Bearer ")
+        def _answer(self, call: Call, status: int, body) -> None:
+            call.status, call.answer = status, body
+            self._send(status, body)
 
+        def _hang_up(self) -> None:
+            """A "timeout" failure: the request was held; the client gave up or the fake stopped."""
+            self.close_connection = True
+
+        def _bearer(self) -> str:
+            auth = self.headers.get("Authorization") or ""
+            return auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+
+        def _graph_token(self, query: dict) -> str:
+            """Graph takes the token as a Bearer header or as an access_token parameter."""
+            return self._bearer() or (_first(query, "access_token") or "").strip()
+
+        def _graph_failed(self, call: Call) -> bool:
+            """Answer a configured failure in Graph's shape; True when the request is done."""
+            failure = fake._next_failure()
+            if failure == "timeout":
+                fake._hang()
+                self._hang_up()
+                return True
+            if failure:
+                self._answer(call, *graph_error(META_ERRORS[failure]))
+                return True
+            return False
+
+        def _evolution_failed(self, call: Call, *, number: str = "") -> bool:
+            failure = fake._next_failure()
+            if failure == "timeout":
+                fake._hang()
+                self._hang_up()
+                return True
+            if failure:
+                self._answer(call, *evolution_failure(failure, number=number))
+                return True
+            return False
+
+        def _evolution_unauthorized(self, call: Call) -> bool:
+            if self.headers.get("apikey"):
+                return False
+            self._answer(call, *evolution_error(401, "Unauthorized"))
+            return True
+
+        def _not_found(self, method: str, path: str) -> None:
+            if GRAPH_VERSION.match(path):
+                status, body = graph_error(
+                    GraphError(400, 2500, f"Unknown path components: {path}", "No such Graph endpoint")
+                )
+                return self._send(status, body)
+            self._send(*evolution_error(404, [f"Cannot {method} {self.path}"]))
+
+        # --- GET ---------------------------------------------------------------------------
         def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            if path.rstrip("/") == "/_fake/calls":
-                with fake._lock:
-                    return self._send(200, [asdict(c) for c in fake.calls])
-            if TEMPLATES_PATH.match(self.path.split("?", 1)[0]):
-                if not (self.headers.get("Authorization") or "").startswith("Bearer "):
-                    return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
-                return self._send(200, {"data": fake.message_templates, "paging": {}})
+            path, raw_query, query = self._split()
+            # Control first: no provider route may ever shadow it.
+            if path.startswith("/_fake/"):
+                return self._control_get(path)
+            if path == LOOKASIDE_PATH or path == LOOKASIDE_PATH.rstrip("/"):
+                return self._lookaside(path, raw_query, query)
+            if TEMPLATES_PATH.match(path):
+                return self._templates(path, raw_query, query)
             if CONNECT_PATH.match(path):
-                call = Call(provider="evolution:connect", path=path, headers=dict(self.headers), json=None)
-                fake._record(call)
-                if not self.headers.get("apikey"):
-                    call.status = 401
-                    return self._send(401, {"status": 401, "error": "Unauthorized"})
-                call.status, answer = fake.failure_answer() or (200, fake.connect_answer)
-                return self._send(call.status, answer)
-            download = DOWNLOAD_PATH.match(path)
-            call = Call(provider="meta", path=path, headers=dict(self.headers), json=None)
+                return self._connect(path, raw_query)
+            # Any other GET is Graph's GET {base}/{media-id}: the base may carry a version or not.
+            self._media_info(path, raw_query, query)
+
+        def _lookaside(self, path, raw_query, query):
+            call = Call(provider="meta", path=path, headers=dict(self.headers), json=None, query=raw_query)
             fake._record(call)
+            # Lookaside takes the token as a header only: a URL alone must never open a file.
             if not self._bearer():
-                call.status = 401
-                return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
-            if download:
-                status, data, mime = fake.download(download.group("token"))
-                call.status = status
-                return self._send_bytes(status, data, mime)
-            # GET {base}/{media-id}: the file's metadata and a fresh URL.
-            call.status, answer = fake.media_info(path.rstrip("/").rsplit("/", 1)[-1])
-            self._send(call.status, answer)
+                return self._answer(call, *graph_error(NO_TOKEN))
+            status, data, mime = fake.download(query)
+            call.status = status
+            self._send_bytes(status, data, mime)
+
+        def _templates(self, path, raw_query, query):
+            call = Call(provider="meta:templates", path=path, headers=dict(self.headers), json=None, query=raw_query)
+            fake._record(call)
+            token = self._graph_token(query)
+            if not token:
+                return self._answer(call, *graph_error(NO_TOKEN))
+            if self._graph_failed(call):
+                return
+            self._answer(call, *fake.template_page(path, query, token))
+
+        def _connect(self, path, raw_query):
+            call = Call(provider="evolution:connect", path=path, headers=dict(self.headers), json=None, query=raw_query)
+            fake._record(call)
+            if self._evolution_unauthorized(call) or self._evolution_failed(call):
+                return
+            self._answer(call, 200, fake.connect_answer)
+
+        def _media_info(self, path, raw_query, query):
+            """GET {base}/{media-id}: the file's metadata and a fresh URL."""
+            call = Call(provider="meta", path=path, headers=dict(self.headers), json=None, query=raw_query)
+            fake._record(call)
+            if not self._graph_token(query):
+                return self._answer(call, *graph_error(NO_TOKEN))
+            if self._graph_failed(call):
+                return
+            self._answer(call, *fake.media_info(path.rstrip("/").rsplit("/", 1)[-1]))
+
+        # --- POST --------------------------------------------------------------------------
+        def do_POST(self):
+            path, raw_query, query = self._split()
+            # Control first: /_fake/media would otherwise be taken for Meta's upload route.
+            if path.startswith("/_fake/"):
+                return self._control(path, self._json_body())
+            if META_UPLOAD_PATH.match(path):
+                return self._upload(path, raw_query, query)
+            body = self._json_body()
+            if EVOLUTION_MEDIA_PATH.match(path):
+                return self._evolution_media(path, raw_query, body)
+            if FIND_MESSAGES_PATH.match(path):
+                call = Call(
+                    provider="evolution:findMessages",
+                    path=path,
+                    headers=dict(self.headers),
+                    json=body,
+                    query=raw_query,
+                )
+                fake._record(call)
+                if self._evolution_unauthorized(call):
+                    return
+                status, answer = fake.find_messages(body or {})
+                if status == 0:
+                    return self._hang_up()
+                return self._answer(call, status, answer)
+            evo = EVOLUTION_PATH.match(path)
+            provider = "evolution" if evo else "meta" if META_PATH.match(path) else None
+            if provider is None:
+                return self._not_found("POST", path)
+            call = Call(provider=provider, path=path, headers=dict(self.headers), json=body, query=raw_query)
+            fake._record(call)
+            if provider == "meta" and not self._graph_token(query):
+                return self._answer(call, *graph_error(NO_TOKEN))
+            if provider == "evolution" and self._evolution_unauthorized(call):
+                return
+            status, answer = fake.answer(provider, body or {}, what=evo.group("what") if evo else "sendText")
+            if answer is None:
+                return self._hang_up()
+            self._answer(call, status, answer)
 
         def _multipart(self) -> dict:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            raw = self._read()
             head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
             message = BytesParser(policy=email_policy).parsebytes(head + raw)
             fields, file = {}, {}
@@ -473,115 +768,91 @@ def _handler(fake: FakeProvider):
                     fields[name] = data.decode()
             return {"fields": fields, "file": file}
 
-        def _upload(self, path):
+        def _upload(self, path, raw_query, query):
             form = self._multipart()
-            call = Call(provider="meta", path=path, headers=dict(self.headers), json=form)
+            call = Call(provider="meta", path=path, headers=dict(self.headers), json=form, query=raw_query)
             fake._record(call)
-            if not self._bearer():
-                call.status = 401
-                return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
-            failure = fake._next_failure()
-            if failure and failure != "timeout":
-                status, code, message, _details = META_ERRORS[failure]
-                call.status = status
-                return self._send(status, {"error": {"message": message, "code": code}})
-            media_id = f"{next(fake._ids)}{fake._run}".lower()
+            if not self._graph_token(query):
+                return self._answer(call, *graph_error(NO_TOKEN))
+            if self._graph_failed(call):
+                return
+            # Meta's media ids are digits.
+            media_id = f"{next(fake._ids)}{int(fake._run, 16):010d}"
             with fake._lock:
                 fake.uploads[media_id] = {**form["file"], "upload_type": form["fields"].get("type", "")}
-            call.status = 200
-            self._send(200, {"id": media_id})
+            self._answer(call, 200, {"id": media_id})
 
-        def _evolution_media(self, path, body):
-            call = Call(provider="evolution", path=path, headers=dict(self.headers), json=body)
+        def _evolution_media(self, path, raw_query, body):
+            call = Call(provider="evolution", path=path, headers=dict(self.headers), json=body, query=raw_query)
             fake._record(call)
-            if not self.headers.get("apikey"):
-                call.status = 401
-                return self._send(
-                    401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}
-                )
-            failure = fake._next_failure()
-            if failure and failure != "timeout":
-                call.status = 500 if failure == "500" else 400
-                return self._send(
-                    call.status,
-                    {"status": call.status, "error": "Internal Server Error", "response": {"message": [failure]}},
-                )
+            if self._evolution_unauthorized(call) or self._evolution_failed(call):
+                return
             message_id = (((body or {}).get("message") or {}).get("key") or {}).get("id", "")
             found = fake.media.get(message_id)
             if found is None:
-                call.status = 400
-                return self._send(
-                    400, {"status": 400, "error": "Bad Request", "response": {"message": ["Message not found"]}}
-                )
-            call.status = 201
-            self._send(
+                return self._answer(call, *evolution_error(400, ["Message not found"]))
+            self._answer(
+                call,
                 201,
                 {
-                    "mediaType": "document",
+                    "mediaType": _evolution_media_type(found[1]),
                     "fileName": None,
+                    "caption": None,
                     "size": {"fileLength": len(found[0])},
                     "mimetype": found[1],
                     "base64": base64.b64encode(found[0]).decode(),
                 },
             )
 
-        def do_POST(self):
-            path = self.path.split("?", 1)[0]
-            if META_UPLOAD_PATH.match(path):
-                return self._upload(path)
-            body = self._json_body()
-            if path.startswith("/_fake/"):
-                return self._control(path, body or {})
-            if EVOLUTION_MEDIA_PATH.match(path):
-                return self._evolution_media(path, body)
-            if FIND_MESSAGES_PATH.match(path):
-                call = Call(provider="evolution:findMessages", path=path, headers=dict(self.headers), json=body)
-                fake._record(call)
-                if not self.headers.get("apikey"):
-                    call.status = 401
-                    return self._send(401, {"status": 401, "error": "Unauthorized"})
-                call.status, answer = fake.find_messages(body or {})
-                return self._send(call.status, answer)
-            evo = EVOLUTION_PATH.match(path)
-            provider = "evolution" if evo else "meta" if META_PATH.match(path) else None
-            if provider is None:
-                return self._send(404, {"error": "not found"})
-            call = Call(provider=provider, path=path, headers=dict(self.headers), json=body)
-            fake._record(call)
-            if provider == "meta" and not (self.headers.get("Authorization") or "").startswith("Bearer "):
-                call.status = 401
-                return self._send(401, {"error": {"message": "Missing access token", "code": 190}})
-            if provider == "evolution" and not self.headers.get("apikey"):
-                call.status = 401
-                return self._send(
-                    401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}
-                )
-            status, answer = fake.answer(provider, body or {})
-            call.status = status
-            if answer is None:
-                self.close_connection = True
-                return
-            self._send(status, answer)
+        # --- control -----------------------------------------------------------------------
+        def _control_get(self, path):
+            what = path.rstrip("/")
+            if what == "/_fake/calls":
+                with fake._lock:
+                    return self._send(200, [asdict(c) for c in fake.calls])
+            if what == "/_fake/templates":
+                with fake._lock:
+                    return self._send(
+                        200, {"templates": list(fake.message_templates), "page_size": fake.template_page_size}
+                    )
+            self._send(404, {"error": f"unknown control path {path}"})
 
         def _control(self, path, body):
-            if path == "/_fake/fail":
-                times = int(body.get("times", 1))
-                fake.fail_always(body.get("mode")) if times == 0 else fake.fail_next(body["mode"], times)
-            elif path == "/_fake/latency":
-                fake.latency_ms = int(body.get("ms", 0))
-            elif path == "/_fake/reset":
-                fake.reset()
-            elif path == "/_fake/media":
-                fake.add_media(body["id"], base64.b64decode(body["base64"]), body.get("mime_type", ""))
-            else:
-                return self._send(404, {"error": "not found"})
+            body = body if isinstance(body, dict) else {}
+            what = path.rstrip("/")
+            try:
+                if what == "/_fake/fail":
+                    times = int(body.get("times", 1))
+                    fake.fail_always(body.get("mode")) if times == 0 else fake.fail_next(body["mode"], times)
+                elif what == "/_fake/latency":
+                    fake.latency_ms = int(body.get("ms", 0))
+                elif what == "/_fake/reset":
+                    fake.reset()
+                elif what == "/_fake/media":
+                    content = base64.b64decode(body["base64"], validate=True)
+                    fake.add_media(str(body["id"]), content, body.get("mime_type", ""), sha256=body.get("sha256"))
+                elif what == "/_fake/expire":
+                    fake.expire_urls(int(body.get("times", 1)))
+                elif what == "/_fake/templates":
+                    with fake._lock:
+                        if "templates" in body:
+                            if not isinstance(body["templates"], list):
+                                raise ValueError("templates must be a list")
+                            fake.message_templates = list(body["templates"])
+                        if "page_size" in body:
+                            size = body["page_size"]
+                            fake.template_page_size = None if size is None else max(1, int(size))
+                else:
+                    return self._send(404, {"error": f"unknown control path {path}"})
+            except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+                return self._send(400, {"error": f"bad control body: {exc!r}"})
             self._send(200, {"ok": True})
 
     return Handler
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Fake Meta / Evolution send API")
+    parser = argparse.ArgumentParser(description="Fake Meta / Evolution API")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18100)
     parser.add_argument("--latency-ms", type=int, default=0)

@@ -457,6 +457,17 @@ def download_retry(job_id: Any) -> bool:
     return moved == 1
 
 
+def downloads_retry_failed(*, connection_id: Any = None) -> int:
+    """Every failed download (of one connection, when given) becomes pending again. Returns how many moved.
+
+    Each job moves through download_retry, its own checked conditional write: a job someone else
+    re-queued meanwhile is simply not counted."""
+    failed = MediaDownload.objects.filter(state=MediaDownload.State.FAILED)
+    if connection_id is not None:
+        failed = failed.filter(message__connection_id=connection_id)
+    return sum(download_retry(job_id) for job_id in list(failed.order_by("created_at").values_list("pk", flat=True)))
+
+
 # --- what must be kept ----------------------------------------------------------------------
 
 

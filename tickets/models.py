@@ -278,6 +278,7 @@ class TicketEvent(BaseModel):
         TAGGED = "tagged", _("Etiqueta adicionada")
         UNTAGGED = "untagged", _("Etiqueta removida")
         CLIENT_RENAMED = "client_renamed", _("Cliente renomeado")
+        MEDIA_RETRIED = "media_retried", _("Nova tentativa de baixar a mídia")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
@@ -472,6 +473,7 @@ class MessageTemplate(BaseModel):
         REJECTED = "REJECTED", _("Rejeitado")
         PAUSED = "PAUSED", _("Pausado")
         DISABLED = "DISABLED", _("Desativado")
+        INACTIVE = "INACTIVE", _("Inativo (não existe mais na Meta)")
 
     connection = models.ForeignKey(
         "whatsapp.Connection", on_delete=models.PROTECT, related_name="templates", verbose_name=_("conexão")

@@ -97,6 +97,21 @@ def present_messages(page):
             m.fail_text = f"{m.error_code}: {reason}" if m.error_code else reason
 
 
+# Download failures a new attempt cannot fix: the file was refused for good (whatsapp.downloads and the
+# provider adapters raise these with retryable=False). Any other code (timeouts, HTTP 5xx, an expired URL
+# or media id, a hash mismatch, a dropped connection...) may pass on a later try.
+FINAL_DOWNLOAD_CODES = frozenset(
+    {"too_large", "answer_too_large", "unsafe_url", "no_media_id", "unsupported", "not_outbound"}
+)
+
+
+def media_failure_hint(error_code: str) -> str:
+    """Whether "Tentar de novo" can help a failed download, in the agent's words."""
+    if error_code in FINAL_DOWNLOAD_CODES:
+        return gettext("Tentar de novo não vai resolver: o arquivo foi recusado de vez.")
+    return gettext("Tentar de novo pode resolver; a Meta guarda os arquivos por 30 dias.")
+
+
 def present_media(page):
     """What each photo, audio, video or document of the page shows: the stored file, or the download's state.
 
@@ -114,6 +129,7 @@ def present_media(page):
         )
     }
     zero = reverse("tickets:media", args=[_ZERO_ID, _ZERO_ID])
+    retry_zero = reverse("tickets:media_retry", args=[_ZERO_ID, _ZERO_ID])
     pending, unavailable = gettext("baixando…"), gettext("indisponível: %(reason)s")
     no_reason = gettext("motivo não informado")
     for m in shown:
@@ -141,7 +157,14 @@ def present_media(page):
             job = jobs.get(m.pk)
             if job and job["state"] == MediaDownload.State.FAILED:
                 reason = job["error_text"] or job["error_code"] or no_reason
-                view.update(state="failed", status_text=unavailable % {"reason": reason})
+                view.update(
+                    state="failed",
+                    status_text=unavailable % {"reason": reason},
+                    hint=media_failure_hint(job["error_code"]),
+                    retry_url=retry_zero.replace(str(_ZERO_ID), str(m.ticket_id), 1).replace(
+                        str(_ZERO_ID), str(m.pk), 1
+                    ),
+                )
             elif job:
                 view.update(status_text=pending)
             else:

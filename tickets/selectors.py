@@ -323,6 +323,14 @@ def message_with_file_for(ticket: Ticket, message_pk) -> Message:
     return message
 
 
+def media_message_for(ticket: Ticket, message_pk) -> Message:
+    """A media message of this (already authorised) ticket, stored or not; 404 when it is not in the ticket."""
+    message = Message.objects.filter(pk=message_pk, ticket_id=ticket.pk).only("pk", "ticket_id", "kind").first()
+    if message is None:
+        raise Http404("Mensagem não encontrada.")
+    return message
+
+
 # The columns of a shown message its stamp follows (a delivery update need not touch updated_at).
 _STAMP_MESSAGE_FIELDS = ("pk", "updated_at", "delivery_status", "attempts", "sent_at", "delivered_at", "read_at")
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<uuid:pk>/finalizar/", views.close, name="close"),
     path("<uuid:pk>/responder/", views.reply, name="reply"),
     path("<uuid:pk>/midia/<uuid:message_pk>/", views.media_file, name="media"),
+    path("<uuid:pk>/midia/<uuid:message_pk>/tentar-de-novo/", views.media_retry, name="media_retry"),
 ]
 
 urlpatterns += [

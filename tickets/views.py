@@ -1,4 +1,4 @@
-"""The agent workspace: queue, conversation, and the three actions.
+"""The agent workspace: queue, conversation, the three actions, and a media download fetched again.
 
 Views stay thin: they read the request, fetch through the selectors (which already
 decide visibility, so a foreign ticket is a 404), call one service and answer.
@@ -342,6 +342,21 @@ def media_file(request, pk, message_pk):
     message = selectors.message_with_file_for(ticket, message_pk)
     variant = "thumb" if request.GET.get("v") == "thumb" else ""
     return media_response(request, message, variant=variant)
+
+
+@require_POST
+@login_required
+def media_retry(request, pk, message_pk):
+    """Tentar de novo on a media message whose download failed: anyone who can see the ticket (else 404).
+
+    One service call re-queues the failed job (a second click changes nothing); the worker fetches it.
+    htmx gets the thread back, like the live refresh; a plain form goes back to the conversation."""
+    ticket = _get_ticket(request, pk)
+    message = selectors.media_message_for(ticket, message_pk)
+    services.ticket_media_retry(ticket=ticket, message=message, by=request.user)
+    if _is_htmx(request):
+        return render(request, "tickets/_thread_live.html", _read(request, _detail_context(request, ticket)))
+    return _see_other(ticket)
 
 
 def _see_other(ticket):

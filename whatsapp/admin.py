@@ -154,14 +154,23 @@ class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
     def sync_templates(self, request, queryset):
         for connection in queryset.filter(provider=Connection.Provider.META):
             try:
-                created, updated = message_templates.template_sync(connection)
+                counts = message_templates.template_sync_counts(connection)
             except SendError as exc:
                 self.message_user(request, f"{connection}: {exc.text}", messages.ERROR)
                 continue
             self.message_user(
                 request,
-                _("%(conn)s: %(created)d modelo(s) novo(s), %(updated)d atualizado(s).")
-                % {"conn": connection, "created": created, "updated": updated},
+                _(
+                    "%(conn)s: %(created)d modelo(s) novo(s), %(updated)d atualizado(s), %(kept)d sem mudança, "
+                    "%(inactive)d marcado(s) como inativo(s) (não existem mais na Meta)."
+                )
+                % {
+                    "conn": connection,
+                    "created": counts.added,
+                    "updated": counts.changed,
+                    "kept": counts.kept,
+                    "inactive": counts.inactive,
+                },
                 messages.SUCCESS,
             )
 

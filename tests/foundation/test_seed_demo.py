@@ -56,6 +56,7 @@ def test_seed_demo_creates_exactly_the_contract_tenant():
     meta = Connection.objects.get(key="demo-meta")
     evo = Connection.objects.get(key="demo-evolution")
     assert (meta.provider, meta.phone_number_id) == (Connection.Provider.META, "100000000000001")
+    assert meta.business_account_id == "100000000000002"  # contract: the WABA id sync_templates lists
     assert (evo.provider, evo.instance_name) == (Connection.Provider.EVOLUTION, "demo")
     suporte = Department.objects.get(name="Suporte")
     assert meta.default_department == suporte and evo.default_department == suporte

@@ -1,14 +1,17 @@
 """Media kept for good (docs/media.md): inbound files downloaded by a durable job, stored by
 their SHA-256, served only through the authorised view; each bad input of the issue has a test here."""
 
+import base64
 import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from django.utils import timezone
 
+from tests.fake_provider import LOOKASIDE_PATH
 from tickets import media
 from tickets.admin import MessageAdmin, retry_media_download
 from tickets.models import MediaDownload, MediaFile, Message
@@ -62,7 +65,8 @@ def test_image_is_fetched_by_the_worker_not_the_webhook_then_served(client, fake
     # Meta's two requests, both with the connection's token: the media id, then its URL.
     gets = [c for c in fake.calls if c.json is None]
     assert len(gets) == 2 and all(c.headers["Authorization"] == "Bearer meta-access-token" for c in gets)
-    assert gets[0].path.endswith(f"/{message.media['id']}") and gets[1].path.startswith("/_media/")
+    assert gets[0].path.endswith(f"/{message.media['id']}") and gets[1].path == LOOKASIDE_PATH
+    assert parse_qs(gets[1].query)["mid"] == [message.media["id"]]  # Meta's URL followed with its query string
 
     client.force_login(agent1)
     r = client.get(media_url(message))
@@ -134,8 +138,8 @@ def test_url_expiring_between_the_two_requests_gets_a_fresh_one(client, fake, me
     message = _meta_image(client, fake, meta_live, photo)
     fake.expire_urls(1)
     assert run_worker()["stored"] == 1
-    lookups = [c for c in fake.calls if c.json is None and not c.path.startswith("/_media/")]
-    downloads_ = [c for c in fake.calls if c.path.startswith("/_media/")]
+    lookups = [c for c in fake.calls if c.json is None and c.path != LOOKASIDE_PATH]
+    downloads_ = [c for c in fake.calls if c.path == LOOKASIDE_PATH]
     assert len(lookups) == 2 and [c.status for c in downloads_] == [404, 200]
     message.refresh_from_db()
     assert message.media_file.sha256 == hashlib.sha256(photo).hexdigest()
@@ -330,6 +334,33 @@ def test_evolution_without_base64_asks_get_base64_from_media_message(client, fak
     assert call.path == "/chat/getBase64FromMediaMessage/demo"
     assert call.json == {"message": {"key": {"id": message_id}}} and call.headers["apikey"] == "evo-api-key"
     assert only_message().media_file.sha256 == hashlib.sha256(pdf).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "altered"])
+def test_a_damaged_inline_base64_is_never_stored_the_gateway_is_asked_instead(client, fake, evo_live, damage):
+    audio = b"OggS" + os.urandom(4000)
+    body = evolution_media(kind="audioMessage", mime="audio/ogg; codecs=opus", content=audio)
+    good = body["data"]["message"]["base64"]
+    if damage == "truncated":
+        body["data"]["message"]["base64"] = good[: len(good) // 2] + "...(truncated)"
+    else:  # valid base64 of other bytes: only the fileSha256 can tell
+        body["data"]["message"]["base64"] = base64.b64encode(b"OggS" + os.urandom(4000)).decode()
+    fake.add_media(body["data"]["key"]["id"], audio, "audio/ogg; codecs=opus")
+    post_evolution(client, evo_live, body)
+    assert run_worker()["stored"] == 1
+    (call,) = fake.calls
+    assert call.path == "/chat/getBase64FromMediaMessage/demo"
+    assert only_message().media_file.sha256 == hashlib.sha256(audio).hexdigest()
+
+
+def test_a_gateway_answer_that_does_not_match_the_file_sha256_is_retried_not_stored(client, fake, evo_live):
+    pdf = b"%PDF-1.7 " + os.urandom(500)
+    body = evolution_media(kind="documentMessage", mime="application/pdf", content=pdf, inline=False)
+    fake.add_media(body["data"]["key"]["id"], b"%PDF-1.7 other bytes", "application/pdf")
+    post_evolution(client, evo_live, body)
+    assert run_worker() == {"stored": 0, "retry": 1, "failed": 0, "skipped": 0}
+    message = only_message()
+    assert message.media_file is None and job_of(message).error_code == "sha256_mismatch"
 
 
 def test_a_40mb_evolution_body_with_base64_video_is_journaled_by_reference_and_the_video_stored(

@@ -12,8 +12,8 @@ Delivery state of outbound messages is written by `tickets.outbox`.
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
 `transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
 notes, templates), `automatic` (automatic texts), `tags` (tags and the client's name, from the
-conversation), `client_data` (the LGPD export's log) and `rollups` / `rollups_rebuild` (the report's
-per-day counts); `common` holds the errors. Callers
+conversation), `downloads` (a failed media download fetched again), `client_data` (the LGPD export's
+log) and `rollups` / `rollups_rebuild` (the report's per-day counts); `common` holds the errors. Callers
 import them from here: `from tickets import services; services.ticket_claim(...)`.
 """
 
@@ -22,6 +22,7 @@ from whatsapp.providers.types import InboundMessage
 from .automatic import ticket_auto_message_send
 from .client_data import client_data_export_log
 from .common import NotAllowed, ReplyRejected, TicketConflict, TransferRejected
+from .downloads import ticket_media_retry
 from .inbound import (
     inbound_route,
     message_client_delete,
@@ -71,6 +72,7 @@ __all__ = [
     "ticket_claim",
     "ticket_client_rename",
     "ticket_close",
+    "ticket_media_retry",
     "ticket_menu_after_inbound",
     "ticket_note_add",
     "ticket_read_mark",

@@ -6,6 +6,8 @@ They never touch the database: ingest (whatsapp.inbound) decides what to store.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -314,3 +316,15 @@ def as_str(value) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def sha256_hex(value) -> str:
+    """Meta gives a file's SHA-256 as hex or as base64: the hex form of either, or "" when neither."""
+    text = as_str(value).strip()
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return text.lower()
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return ""
+    return raw.hex() if len(raw) == 32 else ""

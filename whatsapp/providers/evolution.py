@@ -23,6 +23,7 @@ from .base import (
     get_json,
     http_error,
     post_json,
+    sha256_hex,
     too_large,
 )
 from .types import (
@@ -376,39 +377,37 @@ class EvolutionProvider(Provider):
         return None
 
     def download_media(self, *, media, provider_message_id, inline_base64=None, max_bytes) -> DownloadedMedia:
-        """The event's own base64 when it had one, else POST /chat/getBase64FromMediaMessage/{instance}."""
+        """The event's own base64 when it had one and it checks out, else POST /chat/getBase64FromMediaMessage.
+
+        Either way the bytes must be strict base64 and, when the message names its `fileSha256`
+        (base64 or hex), hash to it: a truncated or altered file is never stored as the client's."""
         mime = as_str(media.get("mime_type"))
-        text = inline_base64
-        if not text:
-            response = post_json(
-                self._url("chat/getBase64FromMediaMessage"),
-                json={"message": {"key": {"id": provider_message_id}}},
-                headers={"apikey": self.connection.api_key},
-                # The file travels in base64 inside the JSON: a third larger, plus the envelope.
-                max_bytes=max_bytes * 4 // 3 + (1 << 16),
-            )
+        if inline_base64:
             try:
-                data = as_dict(response.json())
-            except ValueError:
-                data = {}
-            if response.status_code >= 300:
-                refused = http_error(response.status_code)
-                raise SendError(refused.code, refused.text, retryable=True)
-            text = as_str(data.get("base64"))
-            mime = as_str(data.get("mimetype")) or mime
-            if not text:
-                raise SendError("bad_response", gettext("A Evolution API não devolveu o arquivo."), retryable=True)
-        if text.startswith("data:") and "," in text[:200]:
-            text = text.split(",", 1)[1]
-        if len(text) * 3 // 4 > max_bytes + 3:
-            raise too_large(max_bytes)
+                return DownloadedMedia(content=_verified(inline_base64, media, max_bytes), mime_type=mime)
+            except SendError as exc:
+                if exc.code == "too_large":
+                    raise
+                # The event's copy is bad (cut short by a proxy, a logger, a buggy gateway): ask the gateway.
+        response = post_json(
+            self._url("chat/getBase64FromMediaMessage"),
+            json={"message": {"key": {"id": provider_message_id}}},
+            headers={"apikey": self.connection.api_key},
+            # The file travels in base64 inside the JSON: a third larger, plus the envelope.
+            max_bytes=max_bytes * 4 // 3 + (1 << 16),
+        )
         try:
-            content = base64.b64decode(text)
-        except (binascii.Error, ValueError):
-            raise SendError("bad_base64", gettext("A Evolution API devolveu um arquivo inválido."), retryable=True)
-        if len(content) > max_bytes:
-            raise too_large(max_bytes)
-        return DownloadedMedia(content=content, mime_type=mime)
+            data = as_dict(response.json())
+        except ValueError:
+            data = {}
+        if response.status_code >= 300:
+            refused = http_error(response.status_code)
+            raise SendError(refused.code, refused.text, retryable=True)
+        text = as_str(data.get("base64"))
+        mime = as_str(data.get("mimetype")) or mime
+        if not text:
+            raise SendError("bad_response", gettext("A Evolution API não devolveu o arquivo."), retryable=True)
+        return DownloadedMedia(content=_verified(text, media, max_bytes), mime_type=mime)
 
     def media_rule(self, mime_type: str) -> MediaRule | None:
         mime = base_mime(mime_type)
@@ -519,3 +518,26 @@ def evolution_find_messages(connection, *, since: int, page: int, page_size: int
     if response.status_code >= 300:
         raise http_error(response.status_code)  # the gateway's own text is never shown
     return parse_history_page(data, page=page)
+
+
+def _verified(text: str, media: dict, max_bytes: int) -> bytes:
+    """The bytes of a base64 file (a data: URI too), refusing bad base64, an oversize file or a wrong hash."""
+    if text.startswith("data:") and "," in text[:200]:
+        text = text.split(",", 1)[1]
+    text = "".join(text.split())
+    if len(text) * 3 // 4 > max_bytes + 3:
+        raise too_large(max_bytes)
+    try:
+        content = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SendError("bad_base64", gettext("A Evolution API devolveu um arquivo inválido."), retryable=True)
+    if len(content) > max_bytes:
+        raise too_large(max_bytes)
+    expected = sha256_hex(media.get("sha256"))
+    if expected and hashlib.sha256(content).hexdigest() != expected:
+        raise SendError(
+            "sha256_mismatch",
+            gettext("O arquivo recebido não confere com o SHA-256 informado pelo WhatsApp."),
+            retryable=True,
+        )
+    return content

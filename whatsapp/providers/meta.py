@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 
@@ -23,6 +21,7 @@ from .base import (
     http_error,
     post_json,
     post_multipart,
+    sha256_hex,
     too_large,
 )
 from .types import (
@@ -124,18 +123,6 @@ def _content(mtype: str, m: dict) -> tuple[str, str, dict, str]:
     # "unsupported" (Meta names the real type inside) and any type this code does not know yet.
     media = {"errors": m["errors"]} if m.get("errors") else {}
     return K.UNSUPPORTED, "", media, ""
-
-
-def sha256_hex(value) -> str:
-    """Meta gives a file's SHA-256 as hex or as base64: the hex form of either, or "" when neither."""
-    text = as_str(value).strip()
-    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
-        return text.lower()
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
-    except (binascii.Error, ValueError):
-        return ""
-    return raw.hex() if len(raw) == 32 else ""
 
 
 def _raw_type(mtype: str, m: dict) -> str:

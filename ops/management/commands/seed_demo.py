@@ -72,6 +72,7 @@ class Command(BaseCommand):
             provider=Connection.Provider.META,
             name="Demo Meta",
             phone_number_id="100000000000001",
+            business_account_id="100000000000002",
             display_phone="+55 11 90000-0001",
             app_secret=opts["meta_app_secret"],
             verify_token=opts["meta_verify_token"],
