@@ -37,10 +37,12 @@ Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
                                                   #   paged by the body's page/offset (or a never-ending paging)
 
 Failure modes (fail_next / fail_always; each applies to the next provider call of any kind):
-"500" (HTTP 500), "130429" (rate limit), "131056" (pair rate limit), "131047" (24-hour window
-closed), "400" (bad request; Evolution: the number is not on WhatsApp), "expired" (Meta's answer
-for a media id that no longer exists), "timeout" (holds the request without answering for
-`hang_seconds`, default 30, or until stop()). Meta answers Graph's error body
+"500" (HTTP 500), "401" (an expired access token; Evolution: a wrong apikey), "130429" (rate
+limit), "131056" (pair rate limit), "131047" (24-hour window closed), "400" (bad request;
+Evolution: the number is not on WhatsApp), "expired" (Meta's answer for a media id that no
+longer exists), "timeout" (holds the request without answering for `hang_seconds`, default 30,
+or until stop()). `fail_next(mode, after=n)` answers n calls normally
+first (a listing's later page fails). Meta answers Graph's error body
 {"error": {"message", "type", "code", "error_subcode"?, "error_data": {"messaging_product", "details"},
 "fbtrace_id"}}; Evolution answers its v2 body {"status", "error", "response": {"message"}}.
 
@@ -147,6 +149,13 @@ META_ERRORS = {
         "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
     ),
     "500": GraphError(500, 1, "An unknown error has occurred.", "Service temporarily unavailable"),
+    "401": GraphError(
+        401,
+        190,
+        "Error validating access token: Session has expired on Monday, 07-Dec-26 03:00:00 PST.",
+        "The access token has expired",
+        subcode=463,
+    ),
     "400": GraphError(400, 100, "(#100) Invalid parameter", "Parameter value is not valid"),
     "expired": GraphError(
         400,
@@ -189,6 +198,8 @@ def evolution_failure(mode: str, *, number: str = "") -> tuple[int, dict]:
     """A configured failure mode as Evolution answers it (it has no Meta codes: those are a 400)."""
     if mode == "500":
         return evolution_error(500, ["Error: Connection Closed"])
+    if mode == "401":
+        return evolution_error(401, "Unauthorized")
     if mode == "400" and number:
         # sendText/sendMedia to a number that is not on WhatsApp.
         return evolution_error(400, [{"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}])
@@ -251,6 +262,9 @@ class FakeProvider:
         # Meta's template listing (GET /{waba}/message_templates), in Meta's shape.
         self.message_templates: list[dict] = []
         self.template_page_size: int | None = 1
+        # Where the lookaside URLs it hands out point (default: itself): a test of a provider that
+        # hands over an internal address sets another host here.
+        self.media_url_base: str | None = None
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._always: str | None = None
@@ -278,10 +292,12 @@ class FakeProvider:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def fail_next(self, mode: str, times: int = 1) -> None:
+    def fail_next(self, mode: str, times: int = 1, *, after: int = 0) -> None:
+        """The next `times` calls fail with `mode`, once `after` calls have been answered normally
+        (after=1: a listing's second page fails, its first does not)."""
         self._check(mode)
         with self._lock:
-            self._failures.extend([mode] * times)
+            self._failures.extend([""] * after + [mode] * times)
 
     def fail_always(self, mode: str | None) -> None:
         if mode:
@@ -354,7 +370,7 @@ class FakeProvider:
         content, mime, sha = found
         query = urlencode({"mid": media_id, "ext": ext, "hash": token})
         return 200, {
-            "url": f"{self.url}{LOOKASIDE_PATH}?{query}",
+            "url": f"{self.media_url_base or self.url}{LOOKASIDE_PATH}?{query}",
             "mime_type": mime,
             "sha256": sha,
             "file_size": len(content),
@@ -455,7 +471,7 @@ class FakeProvider:
     def _next_failure(self) -> str | None:
         with self._lock:
             if self._failures:
-                return self._failures.pop(0)
+                return self._failures.pop(0) or None  # "": a call answered normally before the failure
             return self._always
 
     def _hang(self) -> None:

@@ -145,6 +145,28 @@ def test_url_expiring_between_the_two_requests_gets_a_fresh_one(client, fake, me
     assert message.media_file.sha256 == hashlib.sha256(photo).hexdigest()
 
 
+def test_a_media_url_on_an_internal_address_is_refused_failed_with_the_reason_and_nothing_fetched(
+    client, fake, meta_live, settings, monkeypatch
+):
+    """Production rule (private hosts refused), with the fake's own address standing in for Graph's
+    public one: the lookaside URL it hands over points at another loopback address (an internal service)."""
+    from iaze.lib import outbound
+
+    settings.ALLOW_PRIVATE_PROVIDER_HOSTS = False
+    real = outbound.address_refused
+    monkeypatch.setattr(outbound, "address_refused", lambda address: address != "127.0.0.1" and real(address))
+    port = fake.url.rsplit(":", 1)[1]
+    fake.media_url_base = f"http://127.0.0.2:{port}"
+    message = _meta_image(client, fake, meta_live, jpeg_bytes())
+    assert run_worker() == {"stored": 0, "retry": 0, "failed": 1, "skipped": 0}
+    job = job_of(message)
+    assert job.state == "failed" and job.error_code == "unsafe_url"
+    assert job.error_text == "O provedor informou um endereço interno ou reservado; ele não foi acessado."
+    assert [c.path for c in fake.calls] == [f"/v21.0/{message.media['id']}"]  # the lookup only: no download
+    message.refresh_from_db()
+    assert message.media_file_id is None
+
+
 def test_provider_500_then_success(client, fake, meta_live):
     photo = jpeg_bytes()
     message = _meta_image(client, fake, meta_live, photo)

@@ -2,9 +2,6 @@
 changed, kept and marked inactive (gone at Meta, never deleted); exit 1 with the reason, having marked
 nothing, when the listing could not be read in full."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
@@ -149,108 +146,64 @@ def test_a_meta_connection_without_business_account_id_exits_1(live, fake, tenan
 # --- a provider that cannot be read ----------------------------------------------------------
 
 
-class Listing:
-    """A stand-in for Meta's listing whose pages answer what a test says: (status, JSON) per path."""
-
-    def __init__(self):
-        self.pages: dict[str, tuple[int, dict]] = {}
-        self.paths: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handler(self):
-        listing = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path = self.path.split("?", 1)[0]
-                listing.paths.append(path)
-                status, body = listing.pages.get(path, (404, {"error": {"message": "no such page"}}))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def listing():
-    stub = Listing()
-    yield stub
-    stub.close()
-
-
-@pytest.fixture
-def stubbed(tenant, listing):
+def other(tenant, fake):
+    """A second Meta connection on the fake, with what an earlier sync stored: it must survive any
+    failed read untouched."""
     conn = f.make_connection(
-        tenant.reseller, tenant.suporte, key="tpl-stub", api_base_url=listing.url + "/v21.0", business_account_id="555"
+        tenant.reseller, tenant.suporte, key="tpl-other", api_base_url=fake.url + "/v21.0", business_account_id="555"
     )
-    # What an earlier sync stored: must survive any failed read untouched.
     MessageTemplate.objects.create(connection=conn, name="antigo", language="pt_BR", body="Oi {{1}}")
     return conn
 
 
-FIRST_PAGE = "/v21.0/555/message_templates"
-OAUTH_401 = (401, {"error": {"message": "Error validating access token", "type": "OAuthException", "code": 190}})
+def listing_calls(fake) -> list:
+    return [c for c in fake.calls if c.provider == "meta:templates"]
 
 
 @pytest.mark.parametrize(
-    ("answer", "reason"),
+    ("mode", "reason"),
     [
-        (OAUTH_401, "O token de acesso da conexão expirou ou é inválido."),
-        ((500, {}), "O provedor está indisponível no momento"),
+        ("401", "O token de acesso da conexão expirou ou é inválido."),
+        ("500", "O provedor está indisponível no momento"),
     ],
-    ids=["401", "500"],
 )
-def test_a_listing_the_provider_refuses_exits_1_with_the_reason_and_marks_nothing(stubbed, listing, answer, reason):
-    listing.pages[FIRST_PAGE] = answer
+def test_a_listing_the_provider_refuses_exits_1_with_the_reason_and_marks_nothing(other, fake, mode, reason):
+    fake.message_templates = [RETOMAR]
+    fake.fail_next(mode)
     with pytest.raises(CommandError, match=reason) as failed:
-        sync("--connection", "tpl-stub")
-    assert failed.value.returncode == 1 and "tpl-stub" in str(failed.value)
-    assert listing.paths == [FIRST_PAGE]
-    assert statuses(stubbed) == {("antigo", "pt_BR"): "APPROVED"}
+        sync("--connection", "tpl-other")
+    assert failed.value.returncode == 1 and "tpl-other" in str(failed.value)
+    assert len(listing_calls(fake)) == 1
+    assert statuses(other) == {("antigo", "pt_BR"): "APPROVED"}
 
 
-def test_a_later_page_that_fails_marks_nothing_and_adds_nothing(stubbed, listing):
-    listing.pages[FIRST_PAGE] = (
-        200,
-        {"data": [RETOMAR], "paging": {"next": listing.url + "/v21.0/555/message_templates/page-2"}},
-    )
-    listing.pages["/v21.0/555/message_templates/page-2"] = (500, {})
-    with pytest.raises(CommandError, match="tpl-stub: O provedor está indisponível"):
-        sync("--connection", "tpl-stub")
-    assert listing.paths == [FIRST_PAGE, "/v21.0/555/message_templates/page-2"]  # the second page was asked for
-    assert statuses(stubbed) == {("antigo", "pt_BR"): "APPROVED"}
+def test_a_later_page_that_fails_marks_nothing_and_adds_nothing(other, fake):
+    fake.message_templates = [RETOMAR, BOLETO]  # two pages of one
+    fake.fail_next("500", after=1)
+    with pytest.raises(CommandError, match="tpl-other: O provedor está indisponível"):
+        sync("--connection", "tpl-other")
+    _first, second = listing_calls(fake)
+    assert "after=" in second.query and "access_token=" in second.query  # Graph's paging.next, as given
+    assert statuses(other) == {("antigo", "pt_BR"): "APPROVED"}
 
     # The same listing read in full: now "antigo" is gone at Meta.
-    listing.pages["/v21.0/555/message_templates/page-2"] = (200, {"data": [BOLETO], "paging": {}})
-    assert sync("--connection", "tpl-stub") == "tpl-stub: added=2 changed=0 kept=0 inactive=1\n"
-    assert statuses(stubbed) == {
+    assert sync("--connection", "tpl-other") == "tpl-other: added=2 changed=0 kept=0 inactive=1\n"
+    assert statuses(other) == {
         ("antigo", "pt_BR"): "INACTIVE",
         ("retomar_atendimento", "pt_BR"): "APPROVED",
         ("segunda_via_boleto", "pt_BR"): "APPROVED",
     }
 
 
-def test_one_failing_connection_exits_1_after_the_others_are_synced(live, fake, stubbed, listing):
-    listing.pages[FIRST_PAGE] = OAUTH_401
+def test_one_failing_connection_exits_1_after_the_others_are_synced(live, fake, other):
+    Connection.objects.filter(pk=other.pk).update(access_token="")  # Graph answers 401 (code 190)
     fake.message_templates = [RETOMAR]
     out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError, match="tpl-stub") as failed:
+    with pytest.raises(CommandError, match="tpl-other") as failed:
         call_command("sync_templates", stdout=out, stderr=err)
     assert failed.value.returncode == 1
     assert out.getvalue() == "tpl-meta: added=1 changed=0 kept=0 inactive=0\n"
-    assert "tpl-stub: templates not read: O token de acesso da conexão expirou ou é inválido." in err.getvalue()
-    assert statuses(stubbed) == {("antigo", "pt_BR"): "APPROVED"}
+    assert "tpl-other: templates not read: O token de acesso da conexão expirou ou é inválido." in err.getvalue()
+    assert statuses(other) == {("antigo", "pt_BR"): "APPROVED"}
     assert Connection.objects.filter(provider="meta").count() == 2
