@@ -16,17 +16,24 @@ PYTEST_ARGS ?=
 .PHONY: run run-mongo test test-fast test-sqlite test-postgresql test-mongodb test-mongodb-compat venv migrate \
 	check-migrations bench deploy lint fmt
 
+# Running needs requirements.txt only; tests, lint and benchmarks add requirements-dev.txt.
+$(VENV)/.run-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --disable-pip-version-check -q -r requirements-dev.txt
-	touch $@
+	touch $@ $(VENV)/.run-installed
 
 venv: $(VENV)/.installed
 
-run: venv
+run: $(VENV)/.run-installed
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
-# `make run` on the MongoDB profile: a local SecantusDB (data under DATA_DIR/mongo) starts and stops with it.
+# `make run` on the MongoDB profile: a local SecantusDB (data under DATA_DIR/mongo) starts and stops with it
+# (SecantusDB is a development tool, in requirements-dev.txt).
 run-mongo: venv
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run-mongo.sh
 
@@ -84,9 +91,9 @@ bench: venv
 	$(PY) -m bench
 
 # A deploy updates code, never data: snapshot → check-migrations → backup → migrate → restart → /healthz → verify.
-deploy: venv
+deploy: $(VENV)/.run-installed
 	PY=$(PY) HOST=$(HOST) PORT=$(PORT) bash scripts/deploy.sh
 
 # Fails when a migration would drop or shrink protected data (unless it declares reviewed_data_loss).
-check-migrations: venv
+check-migrations: $(VENV)/.run-installed
 	$(PY) manage.py check_migrations

@@ -1,6 +1,6 @@
 """Media benchmark (docs/media.md): N inbound media messages through signed webhooks, downloaded by the worker.
 
-    python -m bench.media [--messages 500] [--port 8790] [--workers 3]
+    python -m bench.media [--messages 500] [--port 8790] [--workers 3] [--all-good]
 
 A scratch SQLite DATA_DIR, a real gunicorn, one `send_outbox --loop` worker and the fake provider
 (tests/fake_provider.py, in this process) serving every file over Meta's real endpoints. It sends N
@@ -116,6 +116,9 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--concurrency", type=int, default=4, help="webhooks in flight")
+    parser.add_argument(
+        "--all-good", action="store_true", help="no deliberately expired ids or wrong hashes: every file must be stored"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(12)
     tmp = Path(tempfile.mkdtemp(prefix="iaze-media-bench-"))
@@ -159,7 +162,9 @@ def main(argv=None) -> int:
                 content, mime = _jpeg(rng, i), "image/jpeg"
                 part = {"type": "image", "image": {"id": media_id, "mime_type": mime, "caption": f"foto {i}"}}
             total_bytes += len(content)
-            if i % 100 == 37:
+            if args.all_good:
+                fake.add_media(media_id, content, mime)
+            elif i % 100 == 37:
                 expected_bad["expired"] += 1  # never registered: Meta answers "does not exist"
             elif i % 100 == 73:
                 expected_bad["sha256"] += 1

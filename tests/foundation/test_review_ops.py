@@ -4,6 +4,8 @@ file modes of backups and the SQLite file, and restore checking emptiness before
 import io
 import os
 import stat
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,6 +14,8 @@ from django.core.management.base import CommandError
 from accounts.models import User
 from tests import factories as f
 from whatsapp.models import Connection
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Tty(io.StringIO):
@@ -129,3 +133,26 @@ def test_mongodump_never_puts_the_uri_in_its_arguments(tmp_path, monkeypatch):
     native.mongodump("m", tmp_path / "mongodb.archive.gz")
     assert not any("S3cretPass" in arg for arg in seen["cmd"])
     assert seen["mode"] == 0o600 and "S3cretPass" in seen["config"]
+
+
+def _make_dry_run(target: str, tmp_path) -> str:
+    venv = tmp_path / "fresh-venv"  # a venv that does not exist yet: what a fresh clone has
+    out = subprocess.run(
+        ["make", "-n", "--no-print-directory", target, f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out
+
+
+@pytest.mark.parametrize("target", ["run", "deploy", "check-migrations"])
+def test_running_installs_requirements_txt_only(target, tmp_path):
+    out = _make_dry_run(target, tmp_path)
+    assert "-r requirements.txt" in out and "requirements-dev.txt" not in out
+
+
+@pytest.mark.parametrize("target", ["test", "lint"])
+def test_tests_and_lint_install_the_development_tools(target, tmp_path):
+    assert "-r requirements-dev.txt" in _make_dry_run(target, tmp_path)
