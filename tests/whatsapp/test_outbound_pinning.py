@@ -271,3 +271,47 @@ def test_a_plain_answer_over_the_cap_is_refused(settings, answers):
     with pytest.raises(SendError) as exc:
         get_json(f"http://127.0.0.1:{answers.port}/big", headers={})
     assert exc.value.code == "answer_too_large"
+
+
+# --- TLS: the certificate is checked against the URL's name, not the pinned address -------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 whose self-signed certificate names only `tls.iaze-test.example`."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is needed to make the test certificate")
+    name = "tls.iaze-test.example"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = Answers()
+    server.routes["/v"] = (200, {"Content-Type": "application/json"}, b'{"ok": true}')
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    with server:
+        yield name, server, str(cert)
+
+
+def test_tls_to_a_pinned_address_verifies_the_certificate_against_the_urls_name(
+    settings, tls_server, monkeypatch, no_wire_outside_loopback
+):
+    settings.ALLOW_PRIVATE_PROVIDER_HOSTS = True  # the test server is on loopback
+    name, server, cert = tls_server
+    _resolver(monkeypatch, ["127.0.0.1"], name=name)
+    response = outbound.session().get(f"https://{name}:{server.port}/v", verify=cert, timeout=10, stream=True)
+    assert outbound.read_capped(response, MB) == b'{"ok": true}'
+    assert server.hosts == [f"{name}:{server.port}"]
+    # The same server reached by its address: the certificate does not name it, so TLS refuses.
+    import requests
+
+    with pytest.raises(requests.exceptions.SSLError):
+        outbound.session().get(f"https://127.0.0.1:{server.port}/v", verify=cert, timeout=10)
