@@ -1,5 +1,6 @@
 """Media in a real browser: an inbound photo, a voice note player and a document link in the conversation,
-and an agent attaching an image that the fake provider receives (upload, then the message)."""
+an agent attaching an image that the fake provider receives (upload, then the message), and a photo whose
+download failed fetched again with "Tentar de novo"."""
 
 import hashlib
 
@@ -10,9 +11,9 @@ from playwright.sync_api import expect
 from tests import factories as f
 from tests.fake_provider import FakeProvider
 from tests.whatsapp.conftest import post_evolution, post_meta
-from tests.whatsapp.media_helpers import OGG, evolution_media, jpeg_bytes, meta_media, png_bytes
+from tests.whatsapp.media_helpers import OGG, evolution_media, jpeg_bytes, media_url, meta_media, png_bytes
 from tickets import outbox
-from tickets.models import Message
+from tickets.models import MediaDownload, Message
 from whatsapp import downloads
 from whatsapp.models import Connection
 
@@ -85,4 +86,49 @@ def test_media_in_the_conversation_and_an_agent_sending_an_image(live_server, lo
         assert len(sent) == 1 and sent[0]["type"] == "image" and sent[0]["caption"] == "Segue o comprovante"
         assert sent[0]["sha256"] == hashlib.sha256(shot).hexdigest()
         assert Message.objects.get(direction="out").delivery_status == "sent"
+        page.context.close()
+
+
+def test_a_failed_photo_fetched_again_with_tentar_de_novo(live_server, login, tenant, agent1, client, settings):
+    settings.MEDIA_DOWNLOAD_MAX_ATTEMPTS = 1  # one worker pass fails it for good
+    with FakeProvider() as fake:
+        meta = f.make_connection(tenant.reseller, tenant.suporte, key="b-retry", api_base_url=fake.url + "/v21.0")
+        photo = jpeg_bytes(640, 480, (180, 60, 30))
+        body, media_id = meta_media(meta, content=photo, caption="foto do recibo", wa_id="5511966665555")
+        assert post_meta(client, meta, body).status_code == 200
+        # The fake does not know the media id yet: Meta's "expired or unknown id", on the only attempt.
+        ran = downloads.media_downloads_run(ignore_backoff=True)
+        assert ran == {"stored": 0, "retry": 0, "failed": 1, "skipped": 0}
+        message = Message.objects.get(connection=meta, direction="in")
+        assert MediaDownload.objects.get(message=message).state == "failed"
+
+        page = login(agent1)
+        page.goto(f"{live_server.url}/tickets/{message.ticket_id}/")
+        failed = page.locator(f'li[data-message="{message.pk}"] .media-failed')
+        expect(failed.locator(".media-status")).to_contain_text("indisponível: ")
+        expect(failed.locator(".media-status")).to_contain_text("não está mais disponível na Meta")
+        expect(failed.locator(".media-hint")).to_have_text(
+            "Tentar de novo pode resolver; a Meta guarda os arquivos por 30 dias."
+        )
+        expect(page.locator(f'li[data-message="{message.pk}"]')).to_contain_text("foto do recibo")
+
+        failed.get_by_role("button", name="Tentar de novo").click()
+        # htmx swaps the thread in: the download is queued again, nothing fetched yet.
+        row = page.locator(f'li[data-message="{message.pk}"]')
+        expect(row.locator(".media-pending .media-status")).to_contain_text("baixando", timeout=15_000)
+        expect(row.get_by_role("button", name="Tentar de novo")).to_have_count(0)
+        job = MediaDownload.objects.get(message=message)
+        assert job.state == "pending" and job.attempts == 0
+
+        fake.add_media(media_id, photo, "image/jpeg")
+        assert downloads.media_downloads_run(ignore_backoff=True)["stored"] == 1
+
+        # The thread's live refresh shows the photo, a thumbnail linking the full size.
+        url = media_url(message)
+        image = row.locator(f'.media-image a[href="{url}"] img[src="{url}?v=thumb"]')
+        expect(image).to_be_visible(timeout=20_000)
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=20_000
+        )
+        expect(row.locator(".media-failed, .media-pending")).to_have_count(0)
         page.context.close()
