@@ -156,3 +156,12 @@ def test_running_installs_requirements_txt_only(target, tmp_path):
 @pytest.mark.parametrize("target", ["test", "lint"])
 def test_tests_and_lint_install_the_development_tools(target, tmp_path):
     assert "-r requirements-dev.txt" in _make_dry_run(target, tmp_path)
+
+
+def test_the_readme_stays_short_and_names_where_a_change_goes():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    for row in ("a new WhatsApp provider", "a new inbound source", "a new background job", "pre-commit install"):
+        assert row in readme
+    # One code map: the README points at the architecture's, it does not keep its own.
+    assert "accounts/            User" not in readme and "accounts/" in (ROOT / "docs/architecture.md").read_text()
