@@ -1,5 +1,5 @@
 """What the conversation page offers besides the thread: transfer targets, quick replies, templates,
-the 24-hour window, and how the client's reactions, edits, deletes and quotes show on the messages.
+the customer-service window, and how the client's reactions, edits, deletes and quotes show on the messages.
 
 Reads only (the writes are tickets.services); views hand the results to the templates as they are.
 """
@@ -166,14 +166,18 @@ def attach_client_actions(ticket: Ticket, page: Any) -> None:
 def closing_soon_ids(tickets, now: datetime | None = None) -> set:
     """Atendendo tickets (on connections with a window) whose window closes within the hour."""
     now = now or clock.now()
-    ids = set()
-    for t in tickets:
-        if t.status != t.Status.OPEN or not t.agent_id or t.last_inbound_at is None:
-            continue
-        end = t.last_inbound_at + window.WINDOW
-        if now < end <= now + window.WARN_BEFORE:
-            ids.add(t.pk)
-    if not ids:
-        return ids
-    # Only connections with a window (Meta): one query, for the few rows that qualify.
-    return set(Ticket.objects.filter(pk__in=ids, connection__provider=window.META).values_list("pk", flat=True))
+    ids: set = set()
+    for provider, length in window.lengths().items():
+        candidates = {
+            t.pk
+            for t in tickets
+            if t.status == t.Status.OPEN
+            and t.agent_id
+            and t.last_inbound_at is not None
+            and now < t.last_inbound_at + length <= now + window.WARN_BEFORE
+        }
+        if candidates:
+            # Only connections with this window: one query per provider, for the few rows that qualify.
+            rows = Ticket.objects.filter(pk__in=candidates, connection__provider=provider)
+            ids.update(rows.values_list("pk", flat=True))
+    return ids

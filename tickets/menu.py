@@ -1,7 +1,8 @@
 """The department menu ("1 - Suporte, 2 - Financeiro"): what to send and what a client's answer chose.
 
 Decisions only. The menu's configuration lives on the connection (a higher layer), which hands it
-down as a `DepartmentMenu`; `tickets.services.ticket_menu_after_inbound` writes what is decided here.
+down as a `DepartmentMenu`; `ticket_menu_after_inbound` (tickets/services/inbound.py, a step of the door
+`tickets.services.message_receive`) writes what is decided here.
 """
 
 from __future__ import annotations

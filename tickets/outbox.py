@@ -450,3 +450,29 @@ def message_apply_status(
             "status %r for unknown message %s on connection %s ignored", status, provider_message_id, connection.pk
         )
     return moved == 1
+
+
+def receipt_apply(
+    *,
+    connection,
+    provider_message_id: str,
+    status: str,
+    at: datetime | None = None,
+    error_code: str = "",
+    error_text: str = "",
+) -> str:
+    """A receipt, as message_apply_status applies it: "applied" when the state moved; "unknown" when no
+    message of that id is stored (yet), for a receipt can overtake the outbox recording the provider's id
+    (the journal keeps such an event for a later pass); "unchanged" otherwise."""
+    if message_apply_status(
+        connection=connection,
+        provider_message_id=provider_message_id,
+        status=status,
+        at=at,
+        error_code=error_code,
+        error_text=error_text,
+    ):
+        return "applied"
+    if provider_message_id and not Message.objects.by_provider_id(connection, provider_message_id).exists():
+        return "unknown"
+    return "unchanged"

@@ -2,8 +2,9 @@
 answer, and which closed ticket an answer belongs to.
 
 Decisions only. The writes are `tickets.services.ticket_close` (queues the question through
-`ticket_auto_message_send`, once, nonce `auto:rating`) and `tickets.services.rating_answer_ingest`
-(stores the answer with one conditional update). See docs/reports.md.
+`ticket_auto_message_send`, once, nonce `auto:rating`) and `rating_answer_ingest` in
+tickets/services/inbound.py, run by the door `tickets.services.message_receive` (stores the answer
+with one conditional update). See docs/reports.md.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from typing import Any
 
 from accounts.models import ResellerConfig
 
+from . import window
 from .auto_messages import AutoText
 from .models import Message, Ticket
 
-# How long after the question an answer is accepted, and Meta's customer-service window: a business may
-# send free text to a client only within 24 hours of the client's last message.
+# How long after the question an answer is accepted.
 ANSWER_WINDOW = timedelta(hours=24)
-META_WINDOW = timedelta(hours=24)
-# Providers with a customer-service window (Evolution speaks as a phone and has none).
-WINDOW_PROVIDERS = frozenset({"meta"})
 
 STAR = "⭐"
 _NUMBER = re.compile(r"^(?:nota\s*)?([0-9]+)\s*(?:/\s*5\s*)?(?:estrelas?|stars?|pontos?)?[\s.!]*$", re.IGNORECASE)
@@ -46,10 +44,9 @@ def parse_rating(text: str) -> int | None:
 
 
 def inside_provider_window(ticket: Ticket, connection: Any, *, now: datetime) -> bool:
-    """May free text be sent to this client now? On Meta only within 24 h of their last message."""
-    if connection.provider not in WINDOW_PROVIDERS:
-        return True
-    return ticket.last_inbound_at is not None and now - ticket.last_inbound_at < META_WINDOW
+    """May free text be sent to this client now? Only inside the connection's customer-service window,
+    when its provider has one (tickets.window: Meta's 24 hours after the client's last message)."""
+    return window.is_open(ticket, now, connection=connection)
 
 
 def after_close(config: ResellerConfig | None, ticket: Ticket, *, now: datetime) -> list[AutoText]:

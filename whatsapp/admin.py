@@ -27,7 +27,7 @@ from .admin_health import (
     recover_since_last,
 )
 from .models import Connection, WebhookEvent
-from .providers import SendError
+from .providers import SendError, capabilities, providers_with
 from .providers.urls import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
@@ -152,7 +152,7 @@ class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
 
     @admin.action(description=_("Sincronizar modelos aprovados da Meta"))
     def sync_templates(self, request, queryset):
-        for connection in queryset.filter(provider=Connection.Provider.META):
+        for connection in queryset.filter(provider__in=providers_with("has_templates")):
             try:
                 counts = message_templates.template_sync_counts(connection)
             except SendError as exc:
@@ -189,7 +189,11 @@ class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), "webhook_url": webhook_url(request, obj)}
+        extra_context = {
+            **(extra_context or {}),
+            "webhook_url": webhook_url(request, obj),
+            "pairs_by_qr": obj is not None and capabilities(obj).pairs_by_qr,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -1,5 +1,6 @@
 """The admin's side of routing and health: the department menu fields of a connection, its state column,
-the QR pairing page (Evolution), and gap recoveries (list, started by hand for a chosen period)."""
+the QR pairing page (providers that `pairs_by_qr`: Evolution), and gap recoveries (those that
+`recovers_gaps`; list, started by hand for a chosen period)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ from iaze.lib import clock
 
 from . import health
 from .models import Connection, RecoveryRun
-from .providers import SendError
-from .providers.evolution import evolution_connect
+from .providers import SendError, capabilities, get_provider, providers_with
 
 MENU_SLOTS = 6
 MENU_FIELDS = tuple(f"menu_option_{i}" for i in range(1, MENU_SLOTS + 1))
@@ -105,18 +105,18 @@ def health_column(obj: Connection):
 
 @admin.action(description=_("Parear número (QR code)"))
 def pair_connection(modeladmin, request, queryset):
-    evolution = list(queryset.filter(provider=Connection.Provider.EVOLUTION)[:2])
-    if len(evolution) != 1:
+    pairable = list(queryset.filter(provider__in=providers_with("pairs_by_qr"))[:2])
+    if len(pairable) != 1:
         modeladmin.message_user(request, _("Escolha uma conexão Evolution API para parear."), messages.WARNING)
         return None
-    return HttpResponseRedirect(reverse("admin:whatsapp_connection_pair", args=[evolution[0].pk]))
+    return HttpResponseRedirect(reverse("admin:whatsapp_connection_pair", args=[pairable[0].pk]))
 
 
 @admin.action(description=_("Recuperar mensagens desde a última gravada"))
 def recover_since_last(modeladmin, request, queryset):
     runs = [
         health.recovery_request(connection=c, trigger=RecoveryRun.Trigger.MANUAL, by=request.user)
-        for c in queryset.filter(provider=Connection.Provider.EVOLUTION)
+        for c in queryset.filter(provider__in=providers_with("recovers_gaps"))
     ]
     modeladmin.message_user(
         request,
@@ -143,11 +143,11 @@ class ConnectionHealthAdminMixin:
         if not self.has_change_permission(request, connection):  # type: ignore[attr-defined]
             raise PermissionDenied
         pairing, error = None, ""
-        if connection.provider != Connection.Provider.EVOLUTION:
+        if not capabilities(connection).pairs_by_qr:
             error = _("Só conexões Evolution API são pareadas por QR code.")
         elif (connection.state or "").lower() != health.OPEN:
             try:
-                pairing = evolution_connect(connection)
+                pairing = get_provider(connection).pair()
             except SendError as exc:
                 error = exc.text
         connected = (connection.state or "").lower() == health.OPEN or bool(pairing and pairing.state == health.OPEN)
@@ -175,7 +175,7 @@ class RecoveryRunForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         connection, since, until = cleaned.get("connection"), cleaned.get("since"), cleaned.get("until")
-        if connection is not None and connection.provider != Connection.Provider.EVOLUTION:
+        if connection is not None and not capabilities(connection).recovers_gaps:
             self.add_error("connection", _("Só conexões Evolution API têm recuperação de mensagens."))
         if since and until and until <= since:
             self.add_error("until", _("O fim precisa ser depois do início."))
@@ -235,7 +235,9 @@ class RecoveryRunAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "connection":
-            kwargs["queryset"] = queryset_for(request.user, Connection).filter(provider=Connection.Provider.EVOLUTION)
+            kwargs["queryset"] = queryset_for(request.user, Connection).filter(
+                provider__in=providers_with("recovers_gaps")
+            )
             return db_field.formfield(**kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -1,11 +1,12 @@
 """Connection health: state changes, last webhook and send, the warnings supervisors see, recovery requests.
 
-- Evolution reports its state (`connection.update`: open, connecting, close). A `close` stamps
-  `disconnected_at`; the next `open` clears it, and the one caller whose conditional update clears it
-  requests a gap recovery (whatsapp.recovery, run by the outbox worker, never in the webhook request).
-- Meta retries failed webhooks itself; what can go wrong is silence. Every authenticated webhook stamps
-  `last_webhook_at` (at most once a minute), and a connection that used to receive traffic and has been
-  silent longer than WHATSAPP_SILENCE_WARNING_MINUTES is flagged.
+- A provider that reports its state (`reports_connection_state`; Evolution's `connection.update`:
+  open, connecting, close) is judged by it. A `close` stamps `disconnected_at`; the next `open` clears
+  it, and the one caller whose conditional update clears it requests a gap recovery when the provider
+  `recovers_gaps` (whatsapp.recovery, run by the outbox worker, never in the webhook request).
+- Any other (Meta retries failed webhooks itself): what can go wrong is silence. Every authenticated
+  webhook stamps `last_webhook_at` (at most once a minute), and a connection that used to receive
+  traffic and has been silent longer than WHATSAPP_SILENCE_WARNING_MINUTES is flagged.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tickets import permissions
 from tickets.models import Message
 
 from .models import Connection, RecoveryRun
-from .providers import ConnectionStateUpdate
+from .providers import ConnectionStateUpdate, capabilities
 from .services import connection_state_ingest
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def connection_state_apply(*, connection: Connection, update: ConnectionStateUpd
         reopened = since_close is not None and row.filter(disconnected_at=since_close).update(
             disconnected_at=None, updated_at=clock.now()
         )
-        if reopened and connection.provider == Connection.Provider.EVOLUTION:
+        if reopened and capabilities(connection).recovers_gaps:
             recovery_request(connection=connection, trigger=RecoveryRun.Trigger.RECONNECT, disconnected_at=since_close)
             return ["state_stored", "recovery_requested"]
     return ["state_stored"]
@@ -165,7 +166,7 @@ def connection_health(connection: Connection, *, now: datetime | None = None) ->
     now = now or clock.now()
     if not connection.active:
         return Health("unknown", _("Inativa"))
-    if connection.provider == Connection.Provider.EVOLUTION:
+    if capabilities(connection).reports_connection_state:
         state = (connection.state or "").lower()
         if state == OPEN:
             return Health("ok", _("Conectada"))

@@ -1,11 +1,12 @@
-"""Gap recovery (Evolution): store the messages that never reached the webhook while a number was offline.
+"""Gap recovery: store the messages that never reached the webhook while a number was offline, on the
+connections whose adapter `recovers_gaps` (Evolution).
 
 A run (RecoveryRun) is requested by whatsapp.health when a connection is back to `open` after
 `close`, or by an admin for a chosen period, and executed by the outbox worker (`send_outbox --loop`
-calls `recovery_pass`), never inside a webhook request. A run asks the gateway's
-`POST chat/findMessages/{instance}` for everything since its `since`, page by page (at most
-WHATSAPP_RECOVERY_MAX_PAGES), parses each record with the webhook's own parser and hands it, oldest
-first, to the webhook's own routing (whatsapp.inbound.message_ingest): groups are ignored, `fromMe`
+calls `recovery_pass`), never inside a webhook request. A run asks the adapter's `find_messages`
+(Evolution: the gateway's `POST chat/findMessages/{instance}`) for everything since its `since`, page
+by page (at most WHATSAPP_RECOVERY_MAX_PAGES), parses each record with the webhook's own parser and
+hands it, oldest first, to the webhook's own routing (whatsapp.inbound.message_ingest): groups are ignored, `fromMe`
 echoes never open a ticket, and a message already stored (by its webhook, or by another run) is a
 duplicate through the unique provider id. Two runs at once therefore store each message once.
 """
@@ -22,8 +23,7 @@ from iaze.lib import clock
 
 from .inbound import message_ingest
 from .models import Connection, RecoveryRun
-from .providers import ParsedMessage, SendError
-from .providers.evolution import evolution_find_messages
+from .providers import ParsedMessage, SendError, capabilities, get_provider
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ def _fetch(connection: Connection, run: RecoveryRun) -> tuple[list[ParsedMessage
     limit = settings.WHATSAPP_RECOVERY_MAX_PAGES
     messages: list[ParsedMessage] = []
     unparsed = 0
+    adapter = get_provider(connection)
     for number in range(1, limit + 1):
-        page = evolution_find_messages(connection, since=since, page=number, page_size=size)
+        page = adapter.find_messages(since=since, page=number, page_size=size)
         messages.extend(page.messages)
         unparsed += page.unparsed
         if page.records == 0 or number >= page.pages:
@@ -84,7 +85,7 @@ def recovery_run_execute(run: RecoveryRun, lease: datetime) -> dict[str, int]:
     mine = RecoveryRun.objects.filter(pk=run.pk, state=RecoveryRun.State.RUNNING, lease_until=lease)
     connection = Connection.objects.get(pk=run.connection_id)
     counts = {"found": 0, "stored": 0, "duplicates": 0, "ignored": 0}
-    if connection.provider != Connection.Provider.EVOLUTION:
+    if not capabilities(connection).recovers_gaps:
         mine.update(
             state=RecoveryRun.State.FAILED,
             error="only Evolution API connections can be recovered (Meta retries its webhooks itself)",

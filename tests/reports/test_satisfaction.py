@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests.support.webhooks import post_evolution_text, post_meta_text
 from tickets import satisfaction, services
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.services.inbound import rating_answer_ingest  # the door's step, not exported
 
 pytestmark = pytest.mark.django_db
 WA = "5511977770001"
@@ -142,13 +143,13 @@ def test_no_question_no_rating(client, meta_conn, agent1):
 def test_a_replayed_answer_finishes_the_same_rating(client, meta_conn, agent1, survey):
     ticket = closed_ticket(client, meta_conn, agent1)
     msg = services.InboundMessage(provider_message_id="wamid.answer1", text="3", timestamp=timezone.now())
-    first = services.rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=msg)
-    again = services.rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=msg)
+    first = rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=msg)
+    again = rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=msg)
     assert first.pk == again.pk == ticket.pk and again.rating == 3
     assert Message.objects.filter(provider_message_id="wamid.answer1").count() == 1
     assert TicketEvent.objects.filter(action="rated").count() == 1
     other = services.InboundMessage(provider_message_id="wamid.answer2", text="1", timestamp=timezone.now())
-    assert services.rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=other) is None
+    assert rating_answer_ingest(connection=meta_conn, client=ticket.client, msg=other) is None
 
 
 def test_another_clients_answer_is_not_a_rating(client, meta_conn, agent1, survey):

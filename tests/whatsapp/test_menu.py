@@ -12,6 +12,7 @@ from tests.support.webhooks import evo_sample, post_evolution
 from tickets import services
 from tickets.menu import DepartmentMenu, MenuOption, choice, normalize
 from tickets.models import Message, Ticket, TicketEvent, UIState
+from tickets.services.inbound import ticket_menu_after_inbound  # the door's step, not exported
 from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
@@ -156,10 +157,7 @@ def test_an_answer_racing_a_claim_at_the_service_level_has_one_outcome(menu_conn
     menu = DepartmentMenu(
         INTRO, (MenuOption(1, tenant.suporte.pk, "Suporte"), MenuOption(2, tenant.financeiro.pk, "Financeiro"))
     )
-    assert (
-        services.ticket_menu_after_inbound(ticket=stale, created=False, department_menu=menu, kind="text", text="2")
-        == ""
-    )
+    assert ticket_menu_after_inbound(ticket=stale, created=False, department_menu=menu, kind="text", text="2") == ""
     assert Ticket.objects.get(pk=ticket.pk).department == tenant.suporte
 
 

@@ -6,9 +6,9 @@ from django.db import connection
 
 from accounts.models import Client
 from tests.support.webhooks import meta_text, post_meta
-from tickets import services as ticket_services
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.services import inbound as ticket_inbound
+from tickets.services import receive as ticket_receive
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
 
@@ -62,7 +62,7 @@ def test_crash_right_after_the_journal_write_then_replay(client, meta_conn, monk
 
 
 def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypatch):
-    real_store = ticket_services.message_store
+    real_store = ticket_receive.message_store
     calls = {"n": 0}
 
     def store_then_crash(**kwargs):
@@ -71,7 +71,7 @@ def test_crash_in_the_middle_of_a_batch_then_replay(client, meta_conn, monkeypat
             raise SimulatedCrash
         return real_store(**kwargs)
 
-    monkeypatch.setattr(ticket_services, "message_store", store_then_crash)
+    monkeypatch.setattr(ticket_receive, "message_store", store_then_crash)  # the door's step
     with pytest.raises(SimulatedCrash):
         post_meta(client, meta_conn, _batch(meta_conn))
     # On SQL databases a body is applied in one transaction: the crash leaves none of it. Without

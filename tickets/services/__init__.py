@@ -10,11 +10,14 @@ crash between the two leaves a correct ticket that only lacks its log line.
 Delivery state of outbound messages is written by `tickets.outbox`.
 
 The writers live in this package's modules, by what they do: `lifecycle` (Assumir, Finalizar),
-`transfer`, `unread` (the holder's read mark), `inbound` (what clients send), `replies` (replies,
-notes, templates), `automatic` (automatic texts), `tags` (tags and the client's name, from the
-conversation), `downloads` (a failed media download fetched again), `client_data` (the LGPD export's
-log) and `rollups` / `rollups_rebuild` (the report's per-day counts); `common` holds the errors. Callers
-import them from here: `from tickets import services; services.ticket_claim(...)`.
+`transfer`, `unread` (the holder's read mark), `receive` (the one door for "a client sent a message":
+`message_receive` runs the whole order a message sets off), `inbound` (the door's steps, and a client's
+edits and deletes), `replies` (replies, notes, templates), `automatic` (automatic texts), `tags` (tags and
+the client's name, from the conversation), `downloads` (a failed media download fetched again),
+`client_data` (the LGPD export's log) and `rollups` / `rollups_rebuild` (the report's per-day counts);
+`common` holds the errors. Callers import them from here: `from tickets import services;
+services.ticket_claim(...)`. The steps only the door runs (the greeting and out-of-hours texts, the
+menu, a rating answer, completing a repeated message) are not exported: a client's message has one way in.
 """
 
 from whatsapp.providers.types import InboundMessage
@@ -23,17 +26,9 @@ from .automatic import ticket_auto_message_send
 from .client_data import client_data_export_log
 from .common import NotAllowed, ReplyRejected, TicketConflict, TransferRejected
 from .downloads import ticket_media_retry
-from .inbound import (
-    inbound_route,
-    message_client_delete,
-    message_client_edit,
-    message_settle,
-    message_store,
-    rating_answer_ingest,
-    ticket_after_inbound,
-    ticket_menu_after_inbound,
-)
+from .inbound import inbound_route, message_client_delete, message_client_edit, message_store
 from .lifecycle import ticket_claim, ticket_close
+from .receive import message_receive
 from .replies import (
     NOTE_MAX_LENGTH,
     reply_signed,
@@ -61,19 +56,16 @@ __all__ = [
     "inbound_route",
     "message_client_delete",
     "message_client_edit",
-    "message_settle",
+    "message_receive",
     "message_store",
     "newest_inbound_at",
-    "rating_answer_ingest",
     "reply_signed",
     "report_rollups_rebuild",
-    "ticket_after_inbound",
     "ticket_auto_message_send",
     "ticket_claim",
     "ticket_client_rename",
     "ticket_close",
     "ticket_media_retry",
-    "ticket_menu_after_inbound",
     "ticket_note_add",
     "ticket_read_mark",
     "ticket_reply",

@@ -1,4 +1,10 @@
-"""The writers of what clients send: routing into a ticket, storing messages, the menu, edits, ratings."""
+"""The writers of what clients send: routing into a ticket, storing messages, the menu, edits, ratings.
+
+These are the steps of the one door for a client's message (`receive.message_receive`, which runs them in
+the domain's order). `inbound_route` and `message_store` stay public building blocks, and a client's edit
+or delete of a message (`message_client_edit`, `message_client_delete`) comes straight from the channel;
+the greeting, the menu, the rating answer and completing a repeat are run by the door only and are not
+exported from `tickets.services`."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 import threading
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -19,7 +19,17 @@ from urllib3 import exceptions as urllib3_errors
 
 from iaze.lib import outbound
 
-from .types import OUTBOUND, DownloadedMedia, MediaRule, ParseResult, SendError, SendResult, TemplateInfo
+from .types import (
+    OUTBOUND,
+    DownloadedMedia,
+    HistoryPage,
+    MediaRule,
+    Pairing,
+    ParseResult,
+    SendError,
+    SendResult,
+    TemplateInfo,
+)
 from .urls import UnsafeURL, check_given_url, check_shape
 
 # Formats no provider should carry for a helpdesk: programs and scripts.
@@ -34,13 +44,55 @@ REFUSED_MIME = {
 }
 
 
+# The class attributes of Provider that say what an adapter can do (whatsapp.providers.providers_with).
+CAPABILITIES = (
+    "service_window",
+    "has_templates",
+    "recovers_gaps",
+    "pairs_by_qr",
+    "reports_connection_state",
+    "signs_webhooks",
+    "credential_in_body",
+    "quotes",
+    "reacts",
+    "records_voice_notes",
+)
+
+
 class Provider:
-    """Parse webhook bodies, authenticate them, send texts and files, and fetch the files of media messages."""
+    """Parse webhook bodies, authenticate them, send texts and files, and fetch the files of media messages.
+
+    The class attributes below are the adapter's capabilities: code outside this package asks them
+    (through `whatsapp.providers.capabilities` / `providers_with`) instead of naming a provider, so a
+    new adapter brings its own rules with it. The defaults are "no": a capability is claimed only by an
+    adapter that really has it.
+    """
 
     max_text_length: int = 4096
     # The credential may travel inside the body (Evolution's envelope `apikey`): only then is a body
     # parsed before it is authenticated.
     credential_in_body: bool = False
+    # Webhook bodies come signed (an HMAC of the raw bytes, Meta's X-Hub-Signature-256).
+    signs_webhooks: bool = False
+    # The customer-service window: free text and files may be sent only this long after the client's
+    # latest message; after it, only an approved template (tickets.window holds the rule). None: no
+    # window, a client may be written to at any time.
+    service_window: timedelta | None = None
+    # Approved message templates: listed (list_templates, synced by sync_templates) and sent (send_template).
+    has_templates: bool = False
+    # Messages missed while the number was offline can be fetched again (find_messages): gap recovery.
+    recovers_gaps: bool = False
+    # The number is paired by scanning a QR code (pair).
+    pairs_by_qr: bool = False
+    # The provider reports the connection's state (open, connecting, close); otherwise its health is
+    # judged by webhook silence.
+    reports_connection_state: bool = False
+    # What agents can send besides text, files and templates: a reply quoting an earlier message, a
+    # reaction, a voice note recorded in the browser (sent as a voice message, not an audio file).
+    # Inbound quotes and reactions are parsed by every adapter; these are about sending.
+    quotes: bool = False
+    reacts: bool = False
+    records_voice_notes: bool = False
 
     def __init__(self, connection):
         self.connection = connection
@@ -82,6 +134,23 @@ class Provider:
         raise SendError(
             "unsupported", gettext("Esta conexão não tem modelos de mensagem (só a Meta)."), retryable=False
         )
+
+    def pair(self) -> Pairing:
+        """Ask the provider to pair the number (pairs_by_qr): a QR code to scan, or the state when paired.
+        Raises SendError."""
+        raise NotImplementedError
+
+    def find_messages(self, *, since: int, page: int, page_size: int) -> HistoryPage:
+        """One page of the messages the provider kept since `since` (unix seconds), oldest pages first
+        (recovers_gaps). Raises SendError."""
+        raise NotImplementedError
+
+    def simulated_text(
+        self, *, sender: str, name: str, text: str, message_id: str = "", timestamp: int | None = None
+    ) -> tuple[bytes, dict]:
+        """A client's text as this provider posts it to our webhook, authenticated like the real thing:
+        (raw body, headers). For the demo simulator (whatsapp.simulator), tests and benchmarks."""
+        raise NotImplementedError
 
     def send_outbound(
         self, *, to: str, direction: str, text: str = "", template: dict | None = None, file: dict | None = None

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import json
 import re
+import time
+import uuid
 from datetime import datetime
 
 from django.utils.translation import gettext
@@ -284,9 +286,38 @@ def protocol_change(parsed: ParsedMessage) -> MessageChange | None:
     return None
 
 
+def evolution_text_body(
+    *, instance: str, apikey: str, sender: str, name: str, text: str, message_id: str = "", timestamp: int | None = None
+) -> dict:
+    """A client's text as Evolution posts it (the simulator's body), its API key in the envelope."""
+    return {
+        "event": "messages.upsert",
+        "instance": instance,
+        "data": {
+            "key": {
+                "remoteJid": f"{sender}@s.whatsapp.net",
+                "fromMe": False,
+                "id": message_id or uuid.uuid4().hex[:20].upper(),
+            },
+            "pushName": name,
+            "message": {"conversation": text},
+            "messageType": "conversation",
+            "messageTimestamp": timestamp or int(time.time()),
+            "source": "android",
+        },
+        "apikey": apikey,
+    }
+
+
 class EvolutionProvider(Provider):
     max_text_length = TEXT_LIMIT
     credential_in_body = True
+    # Capabilities (see Provider). Evolution speaks as a phone: no customer-service window and no
+    # templates; the number is paired by QR code, the gateway reports the connection's state, and the
+    # messages missed while it was offline are fetched again (chat/findMessages).
+    recovers_gaps = True
+    pairs_by_qr = True
+    reports_connection_state = True
 
     def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
         """Evolution does not sign: its API key travels in the envelope or in an `apikey` header."""
@@ -300,6 +331,24 @@ class EvolutionProvider(Provider):
             c and hmac.compare_digest(c.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
             for c in candidates
         )
+
+    def pair(self) -> Pairing:
+        return evolution_connect(self.connection)
+
+    def find_messages(self, *, since: int, page: int, page_size: int) -> HistoryPage:
+        return evolution_find_messages(self.connection, since=since, page=page, page_size=page_size)
+
+    def simulated_text(self, *, sender, name, text, message_id="", timestamp=None) -> tuple[bytes, dict]:
+        body = evolution_text_body(
+            instance=self.connection.instance_name,
+            apikey=self.connection.api_key,
+            sender=sender,
+            name=name,
+            text=text,
+            message_id=message_id,
+            timestamp=timestamp,
+        )
+        return json.dumps(body, ensure_ascii=False).encode(), {"Content-Type": "application/json"}
 
     def parse(self, payload) -> ParseResult:
         payload = as_dict(payload)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import time
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy
@@ -190,8 +194,48 @@ def signature_header(app_secret: str, raw_body: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
 
 
+def meta_text_body(
+    *, phone_number_id: str, sender: str, name: str, text: str, message_id: str = "", timestamp: int | None = None
+) -> dict:
+    """A client's text as Meta posts it (the simulator's body)."""
+    message_id = message_id or f"wamid.SIM{uuid.uuid4().hex.upper()}"
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "0",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": phone_number_id, "phone_number_id": phone_number_id},
+                            "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+                            "messages": [
+                                {
+                                    "from": sender,
+                                    "id": message_id,
+                                    "timestamp": str(timestamp or int(time.time())),
+                                    "type": "text",
+                                    "text": {"body": text},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
 class MetaProvider(Provider):
     max_text_length = TEXT_LIMIT
+    # Capabilities (see Provider). Meta signs its webhooks, keeps the 24-hour customer-service window
+    # (outside it only an approved template), lists and sends templates, and retries failed webhooks
+    # itself (no gap recovery); it has no pairing and reports no connection state.
+    signs_webhooks = True
+    service_window = timedelta(hours=24)
+    has_templates = True
 
     def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
         """HMAC-SHA256 of the raw bytes as sent: re-serialised JSON would escape non-ASCII differently."""
@@ -202,6 +246,21 @@ class MetaProvider(Provider):
         expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
         # Bytes on both sides: a non-ASCII header is simply a wrong signature, never an error.
         return hmac.compare_digest(expected, given[len("sha256=") :].strip().lower().encode("utf-8", "replace"))
+
+    def simulated_text(self, *, sender, name, text, message_id="", timestamp=None) -> tuple[bytes, dict]:
+        body = meta_text_body(
+            phone_number_id=self.connection.phone_number_id,
+            sender=sender,
+            name=name,
+            text=text,
+            message_id=message_id,
+            timestamp=timestamp,
+        )
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        return raw, {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature_header(self.connection.app_secret, raw),
+        }
 
     def parse(self, payload) -> ParseResult:
         result = ParseResult(event_type="meta")

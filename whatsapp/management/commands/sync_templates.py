@@ -1,10 +1,10 @@
-"""Sync the message templates of the Meta connections from Meta (every page of the listing)."""
+"""Sync the message templates of the connections whose provider has them (Meta), every page of the listing."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tickets import message_templates
 from whatsapp.models import Connection
-from whatsapp.providers import SendError
+from whatsapp.providers import SendError, capabilities, providers_with
 
 
 class Command(BaseCommand):
@@ -23,14 +23,14 @@ class Command(BaseCommand):
             found = Connection.objects.filter(key=connection).first()
             if found is None:
                 raise CommandError(f"no connection with the key {connection!r}")
-            if found.provider != Connection.Provider.META:
+            if not capabilities(found).has_templates:
                 raise CommandError(
                     f"the connection {connection!r} is not a Meta connection (only Meta lists message templates)"
                 )
             connections = [found]
         else:
             connections = list(
-                Connection.objects.filter(provider=Connection.Provider.META, active=True).order_by("key")
+                Connection.objects.filter(provider__in=providers_with("has_templates"), active=True).order_by("key")
             )
             if not connections:
                 self.stdout.write("no active Meta connection: nothing to sync")
