@@ -28,7 +28,7 @@ from .admin_health import (
 )
 from .models import Connection, WebhookEvent
 from .providers import SendError, capabilities, providers_with
-from .providers.urls import UnsafeURL, check_provider_url
+from .providers.url_guard import UnsafeURL, check_provider_url
 
 SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
 secret_fields_register(*SECRET_FIELDS)  # never a changelist lookup, on any ModelAdmin

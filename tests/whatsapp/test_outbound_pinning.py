@@ -20,7 +20,7 @@ import pytest
 from iaze.lib import outbound
 from whatsapp.providers import SendError
 from whatsapp.providers.base import get_bytes, get_json, post_json
-from whatsapp.providers.urls import UnsafeURL, check_given_url, check_provider_url, check_shape
+from whatsapp.providers.url_guard import UnsafeURL, check_given_url, check_provider_url, check_shape
 
 PUBLIC = "93.184.216.34"  # a global address; never connected to (see `no_wire_outside_loopback`)
 MB = 1024 * 1024

@@ -20,7 +20,7 @@ from tickets.models import Message
 from whatsapp.models import Connection
 from whatsapp.providers import SendError
 from whatsapp.providers.base import post_json
-from whatsapp.providers.urls import UnsafeURL, check_provider_url
+from whatsapp.providers.url_guard import UnsafeURL, check_provider_url
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from .types import (
     SendResult,
     TemplateInfo,
 )
-from .urls import UnsafeURL, check_given_url, check_shape
+from .url_guard import UnsafeURL, check_given_url, check_shape
 
 # Formats no provider should carry for a helpdesk: programs and scripts.
 REFUSED_MIME = {
