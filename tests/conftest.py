@@ -38,6 +38,7 @@ def _fast_and_offline(settings, tmp_path):
     settings.ALLOW_PRIVATE_PROVIDER_HOSTS = True
     # Sender threads would not see a test's uncommitted rows: tests that need them say so.
     settings.WHATSAPP_OUTBOX_WORKERS = 1
+    settings.WHATSAPP_JOB_WORKERS = 1  # media downloads and gap recoveries, likewise
     # A private media storage per test (tickets.media): files of one test never satisfy another's.
     settings.STORAGES = {
         **settings.STORAGES,

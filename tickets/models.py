@@ -224,6 +224,9 @@ class Message(BaseModel):
     error_text = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A scheduled message is not sent before this moment. Apart from the retry backoff (next_attempt_at)
+    # because, unlike it, it is never ignored, not even by the one-pass send (iaze.lib.jobs).
+    not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -402,11 +405,17 @@ class MediaDownload(BaseModel):
         FAILED = "failed", _("Indisponível")
 
     message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="media_download")
+    # The message's connection, copied onto the job: the worker deals jobs out connection by connection
+    # (iaze.lib.jobs fairness) with a plain filter, never a join through the message.
+    connection = models.ForeignKey(
+        "whatsapp.Connection", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     # The journal event that carried the message (Evolution may carry the file itself, in base64).
     source_event_id = models.UUIDField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)  # not fetched before (iaze.lib.jobs)
     lease_until = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error_text = models.TextField(blank=True)

@@ -1,42 +1,46 @@
 """The outbox: the whole delivery life of an outbound message, and the only writer of its delivery state.
 
 Queue (a message stored as `queued` before anything is sent), lease, send, record, receipts.
-A message is claimed with one conditional update (a lease) before any HTTP call, so
-several `send_outbox` processes and the request's fast path never send one message
-twice. The claim, the call and the result are separate steps with no transaction
-open across the HTTP call; a crash mid-way leaves a lease that simply expires.
+The job life (claim, lease, attempts, backoff, `not_before`) is the durable job queue of
+iaze.lib.jobs, declared as tickets.queues.OUTBOX: a message is claimed with one conditional
+update (a lease) before any HTTP call, so several `send_outbox` processes and the request's
+fast path never send one message twice. The claim, the call and the result are separate steps
+with no transaction open across the HTTP call; a crash mid-way leaves a lease that simply expires.
+A scheduled message (`not_before`) is never sent early, not even by the one-pass send.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import F, Q
 
 from iaze.lib import clock
+from iaze.lib.jobs import Job, fair_order
+from iaze.lib.workers import Runner
 from whatsapp.providers import SendError, get_provider
 from whatsapp.providers.base import call_budget
 
 from . import media as media_store
 from .activity import message_preview, ticket_touch
 from .models import MediaFile, Message, Ticket
+from .queues import OUTBOX
 from .search import ticket_terms_add
 from .signals import message_sent
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE_SECONDS = 5
-BACKOFF_CAP_SECONDS = 600
+BACKOFF_BASE_SECONDS = OUTBOX.backoff.base
+BACKOFF_CAP_SECONDS = OUTBOX.backoff.cap
+OUTCOMES = ("sent", "retry", "failed", "skipped")
 # Less left of a request's inline budget than this: not worth a provider call (the worker sends it).
 INLINE_MIN_SECONDS = 0.1
 
@@ -50,12 +54,15 @@ def message_enqueue_outbound(
     kind: str = Message.Kind.TEXT,
     media_file: MediaFile | None = None,
     media: dict | None = None,
+    not_before: datetime | None = None,
 ) -> tuple[Message, bool]:
-    """Store an outbound text (or a stored file, the text its caption) as `queued`. Returns (message, created)."""
+    """Store an outbound text (or a stored file, the text its caption) as `queued`, to be sent now or, for a
+    scheduled message, from `not_before` on. Returns (message, created)."""
     now = clock.now()
     try:
         with transaction.atomic():
-            message = Message.objects.create(
+            message = OUTBOX.enqueue(
+                not_before=not_before,
                 ticket=ticket,
                 connection_id=ticket.connection_id,
                 direction=Message.Direction.OUT,
@@ -63,8 +70,6 @@ def message_enqueue_outbound(
                 text=text,
                 sender_agent=agent,
                 client_nonce=nonce,
-                delivery_status=Message.Delivery.QUEUED,
-                next_attempt_at=now,
                 media_file=media_file,
                 media=media or {},
             )
@@ -78,14 +83,21 @@ def message_enqueue_outbound(
 
 
 def message_enqueue_template(
-    *, ticket: Ticket, text: str, template: dict, agent: Any = None, nonce: str = ""
+    *,
+    ticket: Ticket,
+    text: str,
+    template: dict,
+    agent: Any = None,
+    nonce: str = "",
+    not_before: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Store an approved template as `queued`: `template` is {"name", "language", "params"}, `text` its
     body with the parameters filled in (what the thread shows). Returns (message, created)."""
     now = clock.now()
     try:
         with transaction.atomic():
-            message = Message.objects.create(
+            message = OUTBOX.enqueue(
+                not_before=not_before,
                 ticket=ticket,
                 connection_id=ticket.connection_id,
                 direction=Message.Direction.OUT,
@@ -94,8 +106,6 @@ def message_enqueue_template(
                 media={"template": template},
                 sender_agent=agent,
                 client_nonce=nonce,
-                delivery_status=Message.Delivery.QUEUED,
-                next_attempt_at=now,
             )
             ticket_terms_add(ticket, text)
     except IntegrityError:
@@ -127,35 +137,13 @@ def max_text_length(connection) -> int:
 
 
 def backoff_seconds(attempts: int) -> int:
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return OUTBOX.backoff.seconds(attempts)
 
 
-def _lease_length() -> timedelta:
-    # Longer than any HTTP call can take, so a live sender never loses its claim mid-call.
-    return timedelta(seconds=2 * float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT", 15.0)) + 30)
-
-
-def _pending(now, *, ignore_backoff: bool):
-    # Only OUT: internal notes (direction NOTE) and client messages are never selected, never sent.
-    qs = Message.objects.filter(
-        direction=Message.Direction.OUT, delivery_status=Message.Delivery.QUEUED, provider_message_id=""
-    )
-    qs = qs.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    if not ignore_backoff:
-        qs = qs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    return qs
-
-
-def message_claim(message_id, *, ignore_backoff: bool = False):
-    """Take the lease on one queued message. Returns the lease end, or None when someone else has it."""
-    now = clock.now()
-    lease_until = clock.to_ms(now + _lease_length())  # compared for equality later: as stored
-    won = (
-        _pending(now, ignore_backoff=ignore_backoff)
-        .filter(pk=message_id)
-        .update(lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now)
-    )
-    return lease_until if won == 1 else None
+def message_claim(message_id, *, ignore_backoff: bool = False, now: datetime | None = None):
+    """Take the lease on one queued message. Returns the lease end, or None when someone else has it (or
+    it is not due: a scheduled message before its time)."""
+    return OUTBOX.claim(message_id, now=now, ignore_backoff=ignore_backoff)
 
 
 def _recipient(message: Message) -> str:
@@ -163,39 +151,27 @@ def _recipient(message: Message) -> str:
     return client.wa_id or client.phone or client.identity
 
 
-def message_deliver(message_id, *, ignore_backoff: bool = False) -> str:
-    """Claim, send and record one message. Returns sent, retry, failed or skipped."""
-    lease = message_claim(message_id, ignore_backoff=ignore_backoff)
+def message_deliver(message_id, *, ignore_backoff: bool = False, now: datetime | None = None) -> str:
+    """Claim, send and record one message. Returns sent, retry, failed or skipped.
+
+    `now`: the moment the claim judges due-ness by (the clock; a test's injected time)."""
+    lease = message_claim(message_id, ignore_backoff=ignore_backoff, now=now)
     if lease is None:
         return "skipped"
     message = Message.objects.get(pk=message_id)
-    mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
-    now = clock.now
     try:
         result = _provider_send(message)
     except SendError as exc:
         if exc.retryable:
+            OUTBOX.retry(message_id, lease, attempts=message.attempts, code=exc.code, text=exc.text, now=now)
             wait = backoff_seconds(message.attempts)
-            mine.update(
-                lease_until=None,
-                next_attempt_at=now() + timedelta(seconds=wait),
-                error_code=exc.code[:32],
-                error_text=exc.text,
-                updated_at=now(),
-            )
             log.warning("message %s: retryable send error %s, next try in %ss", message_id, exc.code, wait)
             return "retry"
-        mine.update(
-            delivery_status=Message.Delivery.FAILED,
-            lease_until=None,
-            error_code=exc.code[:32],
-            error_text=exc.text,
-            updated_at=now(),
-        )
+        OUTBOX.fail(message_id, lease, code=exc.code, text=exc.text)
         log.warning("message %s: send failed for good: %s %s", message_id, exc.code, exc.text)
         return "failed"
     except Exception:
-        mine.update(lease_until=None, next_attempt_at=now() + timedelta(seconds=backoff_seconds(message.attempts)))
+        OUTBOX.retry(message_id, lease, attempts=message.attempts, now=now)  # the stored error stays as it was
         log.exception("message %s: unexpected error while sending", message_id)
         return "retry"
     _record_sent(message_id, lease, result.provider_message_id)
@@ -222,131 +198,81 @@ def _provider_send(message: Message):
 
 
 def _record_sent(message_id, lease, provider_message_id: str) -> None:
-    now = clock.now()
-    mine = Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.QUEUED, lease_until=lease)
-    changes = {
-        "delivery_status": Message.Delivery.SENT,
-        "sent_at": now,
-        "lease_until": None,
-        "error_code": "",
-        "error_text": "",
-        "updated_at": now,
-    }
+    sent_at = clock.now()
     try:
         with transaction.atomic():
-            mine.update(provider_message_id=provider_message_id, **changes)
+            OUTBOX.succeed(message_id, lease, provider_message_id=provider_message_id, sent_at=sent_at)
     except IntegrityError:  # the provider's echo of this very message was stored first
         log.warning(
             "message %s: provider id %s already stored (echo); marking sent without it", message_id, provider_message_id
         )
-        mine.update(**changes)
+        OUTBOX.succeed(message_id, lease, sent_at=sent_at)
 
 
-def _fair_order(rows: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """(message id, connection id) pairs, oldest first within a connection, connections taking turns:
-    one tenant's backlog never sits in front of everybody else's next message."""
-    lanes: dict[Any, list] = {}
-    for row in rows:
-        lanes.setdefault(row[1], []).append(row)
-    ordered: list[tuple[Any, Any]] = []
-    for turn in itertools.zip_longest(*lanes.values()):
-        ordered.extend(row for row in turn if row is not None)
-    return ordered
-
-
-def _pending_rows(*, ignore_backoff: bool, limit: int | None, exclude=()) -> list[tuple[Any, Any]]:
-    qs = _pending(clock.now(), ignore_backoff=ignore_backoff)
-    if exclude:
-        qs = qs.exclude(pk__in=list(exclude))
-    return _fair_order(list(qs.order_by("created_at").values_list("pk", "connection_id")[:limit]))
-
-
-def _deliver_in_thread(message_id, ignore_backoff: bool) -> str:
-    try:
-        return message_deliver(message_id, ignore_backoff=ignore_backoff)
-    except Exception:
-        log.exception("message %s: sender thread failed", message_id)
-        return "retry"
-    finally:
-        db_connection.close()  # each sender thread's own connection, never left open between sends
+# One tenant's backlog never sits in front of everybody else's next message (kept under its old name).
+_fair_order = fair_order
 
 
 class OutboxSender:
     """Sends with bounded concurrency: at most `workers` provider calls in flight, and at most
     `per_connection` of them for one connection, so a slow provider holds only its own tenant's
-    senders. The lease (message_claim) still guarantees that no message is ever sent twice."""
+    senders (iaze.lib.workers). The lease (message_claim) still guarantees that no message is ever
+    sent twice. `stopping`: the worker's stop, checked before each send when sends run one at a time."""
 
-    def __init__(self, *, workers: int | None = None, per_connection: int | None = None):
+    def __init__(self, *, workers: int | None = None, per_connection: int | None = None, stopping=None):
         self.workers = max(1, workers or int(getattr(settings, "WHATSAPP_OUTBOX_WORKERS", 4)))
         self.per_connection = max(1, per_connection or int(getattr(settings, "WHATSAPP_OUTBOX_PER_CONNECTION", 2)))
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="outbox") if self.workers > 1 else None
-        self._inflight: dict[Future, tuple[Any, Any]] = {}
-        self.counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        self.runner = Runner(
+            threads=self.workers,
+            per_tenant=self.per_connection,
+            outcomes=OUTCOMES,
+            error_outcome="retry",
+            name="outbox",
+            stopping=stopping or (lambda: False),
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.runner.counts
 
     def busy(self, connection_id) -> int:
-        return sum(1 for _, conn in self._inflight.values() if conn == connection_id)
+        return self.runner.busy(connection_id)
 
-    def _collect(self, done) -> None:
-        for future in done:
-            self._inflight.pop(future, None)
-            self.counts[future.result()] += 1
-
-    def submit(self, rows: list[tuple[Any, Any]], *, ignore_backoff: bool) -> list[tuple[Any, Any]]:
+    def submit(self, rows: list, *, ignore_backoff: bool, now: datetime | None = None) -> list:
         """Start what the limits allow; returns the rows left for later."""
-        self._collect([f for f in self._inflight if f.done()])
-        if self._pool is None:
-            for message_id, _conn in rows:
-                self.counts[message_deliver(message_id, ignore_backoff=ignore_backoff)] += 1
-            return []
-        running = {pk for pk, _ in self._inflight.values()}
-        left = []
-        for message_id, conn in rows:
-            if message_id in running:
-                continue
-            if len(self._inflight) >= self.workers or self.busy(conn) >= self.per_connection:
-                left.append((message_id, conn))
-                continue
-            future = self._pool.submit(_deliver_in_thread, message_id, ignore_backoff)
-            self._inflight[future] = (message_id, conn)
-        return left
+        work = partial(message_deliver, ignore_backoff=ignore_backoff, now=now)
+        return self.runner.submit([Job(*row) for row in rows], work)
 
     def tick(self, *, ignore_backoff: bool = False, limit: int | None = 500) -> None:
         """The worker loop's step: start every due message the limits allow, without waiting for any."""
-        running = [pk for pk, _ in self._inflight.values()]
-        self.submit(
-            _pending_rows(ignore_backoff=ignore_backoff, limit=limit, exclude=running), ignore_backoff=ignore_backoff
+        self.runner.collect()
+        rows = OUTBOX.due(
+            limit=limit,
+            per_tenant=self.runner.share,
+            ignore_backoff=ignore_backoff,
+            exclude=self.runner.running(),
+            skip_tenants=self.runner.full_tenants(),
         )
+        self.submit(rows, ignore_backoff=ignore_backoff)
 
     def wait_one(self, timeout: float | None = None) -> None:
-        if self._inflight:
-            done, _ = wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
-            self._collect(done)
+        self.runner.wait_one(timeout)
 
     def take_counts(self) -> dict[str, int]:
-        self._collect([f for f in self._inflight if f.done()])
-        counts, self.counts = self.counts, {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-        return counts
+        return self.runner.take_counts()
 
-    def close(self) -> None:
-        while self._inflight:
-            self.wait_one()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def close(self, timeout: float | None = None) -> list:
+        """Wait for the sends in flight (at most `timeout` seconds); returns the messages still being sent."""
+        return self.runner.close(timeout)
 
 
-def send_pending(*, ignore_backoff: bool = True, limit: int | None = None) -> dict[str, int]:
+def send_pending(*, ignore_backoff: bool = True, limit: int | None = None, now: datetime | None = None) -> dict:
     """One pass over the outbox. Without backoff (the command's default), every queued message is tried now,
-    connections taking turns, under the sender's concurrency limits."""
+    connections taking turns, under the sender's concurrency limits. A scheduled message before its
+    `not_before` is never tried. `now`: the moment due-ness is judged by (the clock, or a test's)."""
     sender = OutboxSender()
-    try:
-        rows = _pending_rows(ignore_backoff=ignore_backoff, limit=limit)
-        while rows:
-            rows = sender.submit(rows, ignore_backoff=ignore_backoff)
-            if rows:
-                sender.wait_one()
-    finally:
-        sender.close()
-    return sender.take_counts()
+    rows = OUTBOX.due(now=now, limit=limit, ignore_backoff=ignore_backoff)
+    return sender.runner.run_all(rows, partial(message_deliver, ignore_backoff=ignore_backoff, now=now))
 
 
 def _in_transaction() -> bool:

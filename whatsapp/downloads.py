@@ -1,8 +1,10 @@
 """The worker side of media downloads: claim a job, ask the connection's provider for the file, keep it.
 
 Run by `send_outbox --loop` (and `download_media` for one pass), never inside a webhook request.
-The job's life (lease, retries, final failure) is written by tickets.media; this module only adds
-what the channel knows: the provider adapter and the journal, where Evolution's base64 travels.
+The job's life (lease, retries, final failure) is written by tickets.media over the durable job queue
+tickets.queues.DOWNLOADS; this module only adds what the channel knows: the provider adapter and the
+journal, where Evolution's base64 travels. Several files are fetched at once, at most the worker's
+share for one connection (iaze.lib.workers): a slow file server holds only its own tenant's downloads.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from functools import partial
 
+from django.conf import settings
 from django.utils.translation import gettext
 
+from iaze.lib.workers import Runner
 from tickets import media
 from tickets.models import MediaDownload
+from tickets.queues import DOWNLOADS
 
 from .journal import webhook_event_body
 from .models import Connection, WebhookEvent
@@ -67,9 +73,36 @@ def media_download_run(job_id, *, ignore_backoff: bool = False) -> str:
     return "stored"
 
 
-def media_downloads_run(*, ignore_backoff: bool = False, limit: int | None = 100) -> dict[str, int]:
-    """One pass over the due downloads. Safe in several processes at once (each job is leased)."""
-    counts = {"stored": 0, "retry": 0, "failed": 0, "skipped": 0}
-    for job_id in media.downloads_due(ignore_backoff=ignore_backoff, limit=limit):
-        counts[media_download_run(job_id, ignore_backoff=ignore_backoff)] += 1
-    return counts
+def media_runner(*, stopping=None) -> Runner:
+    """The worker's threads for downloads: WHATSAPP_JOB_WORKERS, at most WHATSAPP_JOB_PER_CONNECTION for one
+    connection."""
+    return Runner(
+        threads=int(getattr(settings, "WHATSAPP_JOB_WORKERS", 4)),
+        per_tenant=int(getattr(settings, "WHATSAPP_JOB_PER_CONNECTION", 1)),
+        outcomes=("stored", "retry", "failed", "skipped"),
+        error_outcome="retry",
+        name="media",
+        stopping=stopping or (lambda: False),
+    )
+
+
+def media_downloads_run(
+    *, ignore_backoff: bool = False, limit: int | None = 100, runner: Runner | None = None
+) -> dict[str, int]:
+    """One pass over the due downloads, connections taking turns. Safe in several processes at once (each job
+    is leased).
+
+    With the worker's `runner`: starts what its limits allow and returns what finished since the last pass,
+    never waiting on a provider. Without: fetches every due file and waits for them."""
+    work = partial(media_download_run, ignore_backoff=ignore_backoff)
+    if runner is None:
+        return media_runner().run_all(DOWNLOADS.due(limit=limit, ignore_backoff=ignore_backoff), work)
+    jobs = DOWNLOADS.due(
+        limit=limit,
+        per_tenant=runner.share,
+        ignore_backoff=ignore_backoff,
+        exclude=runner.running(),
+        skip_tenants=runner.full_tenants(),
+    )
+    runner.submit(jobs, work)
+    return runner.take_counts()

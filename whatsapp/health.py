@@ -27,6 +27,7 @@ from tickets.models import Message
 
 from .models import Connection, RecoveryRun
 from .providers import ConnectionStateUpdate, capabilities
+from .queues import RECOVERIES
 from .services import connection_state_ingest
 
 log = logging.getLogger(__name__)
@@ -95,14 +96,14 @@ def recovery_request(
     by: Any = None,
     disconnected_at: datetime | None = None,
 ) -> RecoveryRun:
-    """Record a pending recovery run; the outbox worker (send_outbox --loop) executes it."""
-    run = RecoveryRun.objects.create(
+    """Record a pending recovery run (a job of whatsapp.queues.RECOVERIES); the outbox worker
+    (send_outbox --loop) executes it."""
+    run = RECOVERIES.enqueue(
         connection=connection,
         trigger=trigger,
         requested_by=by,
         since=since or recovery_since(connection, disconnected_at=disconnected_at),
         until=until,
-        next_attempt_at=clock.now(),
     )
     log.info("connection %s: recovery %s requested since %s (%s)", connection.pk, run.pk, run.since, trigger)
     return run

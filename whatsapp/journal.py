@@ -174,17 +174,20 @@ def webhook_events_due(*, now=None, limit: int = 100):
     )
 
 
-def webhook_events_replay(events) -> dict[str, int]:
-    """Process each event again (idempotent); counts of the states they ended in."""
+def webhook_events_replay(events, *, stopping=None) -> dict[str, int]:
+    """Process each event again (idempotent); counts of the states they ended in. `stopping`: the worker's
+    stop, checked between events (an event not reached stays pending for the next pass)."""
     counts: dict[str, int] = {}
     for event in events:
+        if stopping is not None and stopping():
+            break
         state = webhook_event_process(event)
         counts[state] = counts.get(state, 0) + 1
     return counts
 
 
-def webhook_events_replay_due(*, now=None) -> dict:
-    return webhook_events_replay(webhook_events_due(now=now))
+def webhook_events_replay_due(*, now=None, stopping=None) -> dict:
+    return webhook_events_replay(webhook_events_due(now=now), stopping=stopping)
 
 
 def webhook_events_to_replay(*, failed: bool = False, everything: bool = False):

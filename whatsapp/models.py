@@ -127,6 +127,7 @@ class RecoveryRun(BaseModel):
     state = models.CharField(_("estado"), max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)  # not run before (iaze.lib.jobs)
     lease_until = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(_("início"), null=True, blank=True)
     finished_at = models.DateTimeField(_("fim"), null=True, blank=True)

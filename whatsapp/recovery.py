@@ -9,51 +9,37 @@ by page (at most WHATSAPP_RECOVERY_MAX_PAGES), parses each record with the webho
 hands it, oldest first, to the webhook's own routing (whatsapp.inbound.message_ingest): groups are ignored, `fromMe`
 echoes never open a ticket, and a message already stored (by its webhook, or by another run) is a
 duplicate through the unique provider id. Two runs at once therefore store each message once.
+
+A run is a job of the durable queue (iaze.lib.jobs, declared as whatsapp.queues.RECOVERIES): claimed
+with one conditional update, `running` while leased, retried after 1 then 2 minutes, failed after
+MAX_ATTEMPTS. The worker runs several at once, at most its share for one connection (iaze.lib.workers):
+one gateway paging through a long gap never holds back another tenant's recovery.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
 from django.conf import settings
-from django.db.models import F, Q
 
 from iaze.lib import clock
+from iaze.lib.workers import Runner
 
 from .inbound import message_ingest
 from .models import Connection, RecoveryRun
 from .providers import ParsedMessage, SendError, capabilities, get_provider
+from .queues import MAX_ATTEMPTS as MAX_ATTEMPTS
+from .queues import RECOVERIES
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3
-RETRY_AFTER = timedelta(seconds=60)
-LEASE = timedelta(minutes=30)
-
-
-def _due(now: datetime):
-    pending = Q(state=RecoveryRun.State.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    abandoned = Q(state=RecoveryRun.State.RUNNING) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    return RecoveryRun.objects.filter(pending | abandoned)
 
 
 def recovery_run_claim(run_id, *, now: datetime | None = None) -> datetime | None:
     """Take one due run with a conditional update. Returns the lease end, or None when not ours."""
     now = now or clock.now()
-    lease = now + LEASE
-    won = (
-        _due(now)
-        .filter(pk=run_id)
-        .update(
-            state=RecoveryRun.State.RUNNING,
-            lease_until=lease,
-            started_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-    )
-    return lease if won == 1 else None
+    return RECOVERIES.claim(run_id, now=now, started_at=now)
 
 
 def _fetch(connection: Connection, run: RecoveryRun) -> tuple[list[ParsedMessage], int, int, bool]:
@@ -82,15 +68,14 @@ def _in_window(run: RecoveryRun, parsed: ParsedMessage) -> bool:
 
 def recovery_run_execute(run: RecoveryRun, lease: datetime) -> dict[str, int]:
     """Fetch, then store oldest first through the webhook's routing. Records the outcome on the run."""
-    mine = RecoveryRun.objects.filter(pk=run.pk, state=RecoveryRun.State.RUNNING, lease_until=lease)
     connection = Connection.objects.get(pk=run.connection_id)
     counts = {"found": 0, "stored": 0, "duplicates": 0, "ignored": 0}
     if not capabilities(connection).recovers_gaps:
-        mine.update(
-            state=RecoveryRun.State.FAILED,
-            error="only Evolution API connections can be recovered (Meta retries its webhooks itself)",
+        RECOVERIES.fail(
+            run.pk,
+            lease,
+            text="only Evolution API connections can be recovered (Meta retries its webhooks itself)",
             finished_at=clock.now(),
-            lease_until=None,
         )
         return counts
     try:
@@ -98,7 +83,7 @@ def recovery_run_execute(run: RecoveryRun, lease: datetime) -> dict[str, int]:
     except Exception as exc:  # any failure is recorded on the run
         if not isinstance(exc, SendError):
             log.exception("recovery %s: fetching failed", run.pk)
-        return _failed(mine, run, exc)
+        return _failed(run, lease, exc)
     seen: set[str] = set()
     wanted: list[tuple[int, ParsedMessage]] = []
     for index, parsed in enumerate(fetched):
@@ -128,33 +113,21 @@ def recovery_run_execute(run: RecoveryRun, lease: datetime) -> dict[str, int]:
             counts["ignored"] += 1
     if truncated:
         error = (f"stopped after {pages} pages (WHATSAPP_RECOVERY_MAX_PAGES); " + error).strip("; ")
-    mine.update(
-        state=RecoveryRun.State.DONE,
-        pages=pages,
-        error=error,
-        finished_at=clock.now(),
-        lease_until=None,
-        updated_at=clock.now(),
-        **counts,
-    )
+    RECOVERIES.succeed(run.pk, lease, pages=pages, error=error, finished_at=clock.now(), **counts)
     log.info("recovery %s on connection %s: %s pages, %s", run.pk, connection.pk, pages, counts)
     return counts
 
 
-def _failed(mine, run: RecoveryRun, exc: Exception) -> dict[str, int]:
+def _failed(run: RecoveryRun, lease: datetime, exc: Exception) -> dict[str, int]:
     text = (exc.text if isinstance(exc, SendError) else str(exc)) or type(exc).__name__
     code = exc.code if isinstance(exc, SendError) else type(exc).__name__
     # `run` was read after its claim: its attempts already count this one.
-    retry = run.attempts < MAX_ATTEMPTS and (not isinstance(exc, SendError) or exc.retryable)
-    now = clock.now()
-    mine.update(
-        state=RecoveryRun.State.PENDING if retry else RecoveryRun.State.FAILED,
-        next_attempt_at=now + RETRY_AFTER * run.attempts if retry else None,
-        error=f"{code}: {text}"[:2000],
-        finished_at=None if retry else now,
-        lease_until=None,
-        updated_at=now,
-    )
+    retry = not RECOVERIES.exhausted(run.attempts) and (not isinstance(exc, SendError) or exc.retryable)
+    error = f"{code}: {text}"[:2000]
+    if retry:
+        RECOVERIES.retry(run.pk, lease, attempts=run.attempts, text=error, finished_at=None)
+    else:
+        RECOVERIES.fail(run.pk, lease, text=error, next_attempt_at=None, finished_at=clock.now())
     log.warning("recovery %s failed (%s: %s)%s", run.pk, code, text, "; will retry" if retry else "")
     return {"failed": 1}
 
@@ -167,13 +140,39 @@ def recovery_run_now(run: RecoveryRun, *, now: datetime | None = None) -> dict[s
     return recovery_run_execute(RecoveryRun.objects.get(pk=run.pk), lease)
 
 
-def recovery_pass(*, now: datetime | None = None, limit: int = 10) -> dict[str, int]:
-    """The worker's pass: execute the due runs, oldest first. Totals of what they did."""
-    totals: dict[str, int] = {}
-    for run in _due(now or clock.now()).order_by("created_at")[:limit]:
-        counts = recovery_run_now(run, now=now)
-        for key, value in (counts or {}).items():
-            totals[key] = totals.get(key, 0) + value
-        if counts is not None:
-            totals["runs"] = totals.get("runs", 0) + 1
-    return totals
+def _run_counted(run_id, *, now: datetime | None = None) -> dict[str, int] | None:
+    """recovery_run_now for a runner: by id, and counted as one of the pass's runs."""
+    lease = recovery_run_claim(run_id, now=now)
+    if lease is None:
+        return None
+    return {**recovery_run_execute(RecoveryRun.objects.get(pk=run_id), lease), "runs": 1}
+
+
+def recovery_runner(*, stopping=None) -> Runner:
+    """The worker's threads for recoveries: WHATSAPP_JOB_WORKERS, at most WHATSAPP_JOB_PER_CONNECTION for one
+    connection."""
+    return Runner(
+        threads=int(getattr(settings, "WHATSAPP_JOB_WORKERS", 4)),
+        per_tenant=int(getattr(settings, "WHATSAPP_JOB_PER_CONNECTION", 1)),
+        name="recovery",
+        stopping=stopping or (lambda: False),
+    )
+
+
+def recovery_pass(*, now: datetime | None = None, limit: int = 10, runner: Runner | None = None) -> dict[str, int]:
+    """The worker's pass over the due runs, oldest first, connections taking turns. Totals of what they did.
+
+    With the worker's `runner`: starts what its limits allow and returns what finished since the last pass,
+    never waiting on a gateway. Without: runs every due run and waits for them."""
+    work = partial(_run_counted, now=now)
+    if runner is None:
+        return recovery_runner().run_all(RECOVERIES.due(now=now, limit=limit), work)
+    jobs = RECOVERIES.due(
+        now=now,
+        limit=limit,
+        per_tenant=runner.share,
+        exclude=runner.running(),
+        skip_tenants=runner.full_tenants(),
+    )
+    runner.submit(jobs, work)
+    return runner.take_counts()

@@ -2,8 +2,10 @@
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
@@ -13,9 +15,9 @@ from whatsapp import downloads, journal, recovery
 
 class Command(BaseCommand):
     help = (
-        "Deliver queued WhatsApp replies. One pass tries every pending message now; "
-        "--loop keeps running, retries with backoff and also downloads inbound media. "
-        "Safe to run in several processes at once."
+        "Deliver queued WhatsApp replies. One pass tries every pending message now (a scheduled one only once "
+        "its time has come); --loop keeps running, retries with backoff and also downloads inbound media and "
+        "runs gap recoveries. Safe to run in several processes at once."
     )
 
     def add_arguments(self, parser):
@@ -34,9 +36,15 @@ class Command(BaseCommand):
 
     def work(self, stop: threading.Event, interval: float) -> None:
         """The loop of `--loop` until `stop` is set. Media downloads and gap recoveries call providers that
-        may be slow (a file server dripping bytes, a gateway paging through a long gap): each runs on a
-        thread of its own, so the loop keeps starting due replies of every tenant meanwhile."""
-        sender = outbox.OutboxSender()
+        may be slow (a file server dripping bytes, a gateway paging through a long gap): each queue has a
+        thread of its own that starts jobs on its runner's threads (at most a share per connection), so
+        the loop keeps starting due replies of every tenant meanwhile.
+
+        Every loop and thread checks `stop`; what it is doing then ends as it would have (a provider call
+        keeps its own deadline), for at most WHATSAPP_WORKER_STOP_SECONDS in all (see _stop)."""
+        sender = outbox.OutboxSender(stopping=stop.is_set)
+        media_runner = downloads.media_runner(stopping=stop.is_set)
+        recovery_runner = recovery.recovery_runner(stopping=stop.is_set)
         self.stdout.write(
             f"send_outbox: running, {sender.workers} sender(s), at most {sender.per_connection} per connection"
             " (Ctrl-C to stop)"
@@ -47,9 +55,9 @@ class Command(BaseCommand):
 
         side = [
             # Photos, voice notes, videos and documents of stored messages (never fetched in the webhook).
-            side_job("media", lambda: downloads.media_downloads_run(limit=50)),
+            side_job("media", lambda: downloads.media_downloads_run(limit=50, runner=media_runner)),
             # Gap recoveries requested by a reconnection or an admin (whatsapp.recovery), never run in a webhook.
-            side_job("recovery", lambda: recovery.recovery_pass()),
+            side_job("recovery", lambda: recovery.recovery_pass(runner=recovery_runner)),
         ]
         for job in side:
             job.start()
@@ -60,16 +68,37 @@ class Command(BaseCommand):
             if any(counts[k] for k in ("sent", "retry", "failed")):
                 self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
             # Journal events left pending by a request that died, or receipts that overtook their message.
-            replayed = journal.webhook_events_replay_due()
+            replayed = journal.webhook_events_replay_due(stopping=stop.is_set)
             if replayed:
                 self.stdout.write("journal: " + " ".join(f"{k}={v}" for k, v in sorted(replayed.items())))
             stop.wait(interval)
+        self._stop(side, [sender.runner, media_runner, recovery_runner])
+
+    def _stop(self, side: list["_SideJob"], runners: list) -> None:
+        """Wait for the side threads and the jobs in flight until one shared deadline, then return whatever is
+        still running: a job waiting on a provider keeps its lease, and the lease's expiry hands it to the
+        next worker. Nothing here waits without a bound (the runners' threads are daemon threads), so the
+        process ends at most WHATSAPP_WORKER_STOP_SECONDS after the signal, plus the current step's own deadline
+        when the loop was itself in a call."""
+        grace = float(getattr(settings, "WHATSAPP_WORKER_STOP_SECONDS", 20.0))
+        deadline = time.monotonic() + grace
+        self.stdout.write(f"send_outbox: stopping (at most {grace:g}s for the calls in flight)")
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         for job in side:
-            # A pass still waiting on a provider is left to die with the process: its job is leased, and the
-            # lease's expiry hands it to the next worker.
-            job.join(timeout=10)
-        sender.close()
+            job.join(timeout=left())
+        unfinished = [pk for runner in runners for pk in runner.close(timeout=left())]
+        stuck = [job.label for job in side if job.is_alive()]
+        if unfinished or stuck:
+            self.stdout.write(
+                f"send_outbox: {len(unfinished)} job(s) still waiting on a provider"
+                + (f", {', '.join(stuck)} pass still running" if stuck else "")
+                + ": left to their leases"
+            )
         self.stdout.write("send_outbox: stopped")
+        self.stdout.flush()
 
 
 class _SideJob(threading.Thread):
