@@ -4,14 +4,18 @@
 #   2. check_migrations              (refuses a migration that drops or shrinks data)
 #   3. backup                        (full pre-deploy backup; DEPLOY_BACKUP=0 skips it)
 #   4. migrate, collectstatic
-#   5. restart                       (RESTART=auto: HUP the `make run` tree or gunicorn via their pid files;
+#   5. restart                       (RESTART=auto: HUP the `make run` tree or gunicorn via their pid files,
+#                                     only when the PID is a live process of this checkout (scripts/pids.sh);
 #                                     RESTART=compose: rebuild and recreate the containers;
 #                                     RESTART=none: the app is stopped and will be started by the operator)
 #   6. wait for /healthz             (HEALTH_URL, HEALTH_TIMEOUT seconds)
 #   7. persistence verify            (exit 1 if any count went backwards)
-# Any failing step stops the deploy with a non-zero exit and says which step failed.
+# Any failing step stops the deploy with a non-zero exit and says which step failed. A process that had
+# to be SIGKILLed because it did not stop within its bound after SIGTERM is a WARNING: said on stderr
+# and in the last line, and the deploy still exits 0 unless a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/pids.sh
 PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
@@ -21,6 +25,11 @@ DEPLOY_BACKUP=${DEPLOY_BACKUP:-1}
 HEALTH_URL=${HEALTH_URL:-http://$HOST:$PORT/healthz}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-60}
 COMPOSE=${COMPOSE:-docker compose}
+# make run's runtime files (scripts/run.sh): the same IAZE_RUN_DIR as the app's.
+RUN_DIR=${IAZE_RUN_DIR:-$DATA_DIR/run}
+# Seconds to wait for `make run` to report its reload (its outbox worker stops within its STOP_TIMEOUT).
+RELOAD_TIMEOUT=${RELOAD_TIMEOUT:-30}
+warnings=()
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 if [ "$RESTART" = compose ]; then
@@ -36,7 +45,13 @@ mkdir -p "$deploy_dir"
 snapshot="$deploy_dir/snapshot.json"
 
 step() { echo "==> $*"; }
+warn() {
+  echo "WARNING: $*" >&2
+  warnings+=("$*")
+}
 fail() {
+  local w
+  for w in "${warnings[@]}"; do echo "(warning before the failure: $w)" >&2; done
   echo "DEPLOY FAILED at: $*" >&2
   echo "snapshot: $snapshot" >&2
   if [ "$DEPLOY_BACKUP" != 0 ]; then
@@ -45,7 +60,27 @@ fail() {
   exit 1
 }
 
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# HUP the `make run` process PID and wait (bounded) for the outcome it writes to RUN_DIR/reload.status:
+# whether its outbox worker stopped after SIGTERM or had to be SIGKILLed.
+reload_run() {
+  local pid=$1 status_file=$2 outcome="" note="" deadline=$((SECONDS + RELOAD_TIMEOUT))
+  rm -f "$status_file"
+  kill -HUP "$pid"
+  until [ -s "$status_file" ]; do
+    pid_ours "$pid" run || fail "restart: the make run process (pid $pid) exited during the reload"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      warn "make run (pid $pid) did not report its reload within ${RELOAD_TIMEOUT}s (an older scripts/run.sh," \
+        "or its outbox worker is still stopping); whether anything was SIGKILLed is unknown"
+      return 0
+    fi
+    sleep 0.2
+  done
+  read -r outcome note <"$status_file" || true
+  echo "reload: $note"
+  if [ "$outcome" = forced ]; then
+    warn "forced stop: $note"
+  fi
+}
 
 wait_healthy() {
   python3 - "$HEALTH_URL" "$HEALTH_TIMEOUT" <<'PYEOF'
@@ -95,12 +130,18 @@ fi
 step "restart ($RESTART)"
 case "$RESTART" in
   auto)
-    if alive "$DATA_DIR/run.pid"; then
-      kill -HUP "$(cat "$DATA_DIR/run.pid")"   # make run's tree: gunicorn reload + outbox worker restart
-    elif alive "$DATA_DIR/gunicorn.pid"; then
-      kill -HUP "$(cat "$DATA_DIR/gunicorn.pid")"  # a gunicorn started elsewhere with --pid
+    # A pid file counts only when it names a live process of this checkout (scripts/pids.sh): a stale one
+    # left by a crash or a reboot, naming someone else's process now, is never signalled.
+    if pid=$(pid_read "$RUN_DIR/run.pid" run); then
+      reload_run "$pid" "$RUN_DIR/reload.status"  # make run's tree: gunicorn reload + outbox worker restart
+    elif pid=$(pid_read "$DATA_DIR/run.pid" run); then
+      kill -HUP "$pid" # a `make run` of an older version, which kept its pid files in DATA_DIR
+      warn "make run (pid $pid) is an older version: whether its outbox worker had to be SIGKILLed is unknown"
+    elif pid=$(pid_read "$DATA_DIR/gunicorn.pid" gunicorn) || pid=$(pid_read "$RUN_DIR/gunicorn.pid" gunicorn); then
+      kill -HUP "$pid" # a gunicorn started elsewhere with --pid (or one whose make run died)
     else
-      fail "restart: the app is not running (no live run.pid/gunicorn.pid in $DATA_DIR); start it, or deploy with RESTART=none"
+      fail "restart: the app is not running (no pid file in $RUN_DIR or $DATA_DIR names a live process of" \
+        "this checkout); start it, or deploy with RESTART=none"
     fi
     ;;
   compose) $COMPOSE up -d --remove-orphans app worker || fail "docker compose up" ;;
@@ -119,4 +160,9 @@ if [ "$RESTART" = compose ]; then
 else
   $MANAGE persistence verify "$snapshot" || fail "persistence verify: data went backwards"
 fi
-echo "DEPLOY OK ($stamp)"
+if [ ${#warnings[@]} -gt 0 ]; then
+  echo "DEPLOY OK ($stamp) with ${#warnings[@]} warning(s):"
+  for w in "${warnings[@]}"; do echo "  WARNING: $w"; done
+else
+  echo "DEPLOY OK ($stamp)"
+fi

@@ -43,6 +43,10 @@ echo "SecantusDB on $MONGO_URL (pid $db, data in $DATA_DIR/mongo)"
 
 bash scripts/run.sh &
 app=$!
-wait "$app" || true
+status=0
+wait "$app" || status=$?
 app=""
 stop
+# run.sh said why it stopped (the server did not start, or a process died): never exit quietly.
+[ "$status" = 0 ] || echo "make run-mongo: scripts/run.sh exited with status $status (see above); SecantusDB stopped" >&2
+exit "$status"
