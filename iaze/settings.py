@@ -224,6 +224,9 @@ STORAGES = {
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
 # Attempts of a download (with backoff) before it is shown as unavailable.
 MEDIA_DOWNLOAD_MAX_ATTEMPTS = env.int("MEDIA_DOWNLOAD_MAX_ATTEMPTS", default=6)
+# Largest image (width × height) ever decoded, for a thumbnail or to tell that it is an image: a larger
+# one is kept as a document, never decoded (a 300 KB PNG can hold 20,000 × 20,000 pixels). iaze.lib.images.
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=40_000_000)
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -275,6 +278,15 @@ WHATSAPP_INLINE_SEND_BUDGET = env.float("WHATSAPP_INLINE_SEND_BUDGET", default=2
 # never holds every sender).
 WHATSAPP_OUTBOX_WORKERS = env.int("WHATSAPP_OUTBOX_WORKERS", default=4)
 WHATSAPP_OUTBOX_PER_CONNECTION = env.int("WHATSAPP_OUTBOX_PER_CONNECTION", default=2)
+# The worker's other queues (media downloads, gap recoveries): threads each, and at most this many of
+# them for one connection (a slow file server or gateway holds only its own tenant's share).
+WHATSAPP_JOB_WORKERS = env.int("WHATSAPP_JOB_WORKERS", default=4)
+WHATSAPP_JOB_PER_CONNECTION = env.int("WHATSAPP_JOB_PER_CONNECTION", default=1)
+# After SIGTERM, `send_outbox --loop` waits at most this long for the calls in flight (each keeps its own
+# deadline), then exits: a job still waiting on a provider keeps its lease, which hands it to the next worker.
+# At most 15 s by default, so the worker ends by itself before `make run`'s 18 s SIGKILL backstop (the
+# contract's stop is within 20 s).
+WHATSAPP_WORKER_STOP_SECONDS = env.float("WHATSAPP_WORKER_STOP_SECONDS", default=min(WHATSAPP_HTTP_TIMEOUT, 15.0))
 # IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS=1: a connection's API base may point at a loopback or private
 # address (a local fake provider in development and tests). Otherwise such bases are refused when
 # saved and when used. A base with a query string, a fragment or user-info is always refused.

@@ -25,7 +25,6 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,14 +32,14 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from iaze.lib import clock
+from iaze.lib import clock, images
 from whatsapp.providers import get_provider
 
 from .models import MediaDownload, MediaFile, Message
+from .queues import DOWNLOADS
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,6 @@ THUMBNAIL_BOX = (320, 320)
 # Formats Pillow decodes that a browser shows as an <img>: only these are ever served inline as images.
 RASTER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;\s*[a-z0-9_.+-]+=[a-z0-9_.+\"-]+)*$")
-BACKOFF_BASE_SECONDS = 5
-BACKOFF_CAP_SECONDS = 600
 
 
 class MediaTooLarge(ValueError):
@@ -191,11 +188,11 @@ def clean_mime(value: str | None) -> str:
 
 
 def sniff_raster(fh: IO[bytes]) -> tuple[str, int, int] | None:
-    """(mime, width, height) when Pillow decodes the bytes as a raster image browsers show; else None."""
-    from PIL import Image
+    """(mime, width, height) when Pillow decodes the bytes as a raster image browsers show; else None.
 
+    An image over MEDIA_MAX_IMAGE_PIXELS is None too (iaze.lib.images): kept as a document, never decoded."""
     try:
-        with Image.open(fh) as img:
+        with images.open_image(fh) as img:
             fmt, size = img.format, img.size
             img.verify()
     except Exception:  # noqa: BLE001 - anything Pillow cannot read is simply not a raster image
@@ -205,10 +202,8 @@ def sniff_raster(fh: IO[bytes]) -> tuple[str, int, int] | None:
 
 
 def _thumbnail(fh: IO[bytes]) -> Blob | None:
-    from PIL import Image
-
     try:
-        with Image.open(fh) as img:
+        with images.open_image(fh) as img:  # within the pixel budget, checked before decoding
             img.draft("RGB", THUMBNAIL_BOX)
             img.thumbnail(THUMBNAIL_BOX)
             alpha = img.mode in ("RGBA", "LA", "P")
@@ -349,8 +344,8 @@ def download_enqueue(message: Message, *, source_event_id: Any = None) -> MediaD
         return None
     try:
         with transaction.atomic():
-            return MediaDownload.objects.create(
-                message=message, source_event_id=source_event_id, next_attempt_at=clock.now()
+            return DOWNLOADS.enqueue(
+                message=message, connection_id=message.connection_id, source_event_id=source_event_id
             )
     except IntegrityError:
         return MediaDownload.objects.filter(message=message).first()
@@ -368,43 +363,16 @@ def download_ensure(*, connection: Any, provider_message_id: str, source_event_i
         download_enqueue(message, source_event_id=source_event_id)
 
 
+# The job's life (lease, attempts, backoff, not_before) is tickets.queues.DOWNLOADS (iaze.lib.jobs).
+
+
 def backoff_seconds(attempts: int) -> int:
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
-
-
-def _lease_length() -> timedelta:
-    # Longer than a metadata call, a download and a retry with a fresh URL can take.
-    return timedelta(seconds=4 * float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT", 15.0)) + 60)
-
-
-def _due(now, *, ignore_backoff: bool):
-    qs = MediaDownload.objects.filter(state=MediaDownload.State.PENDING)
-    qs = qs.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    if not ignore_backoff:
-        qs = qs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    return qs
-
-
-def downloads_due(*, ignore_backoff: bool = False, limit: int | None = 100) -> list:
-    return list(
-        _due(clock.now(), ignore_backoff=ignore_backoff).order_by("created_at").values_list("pk", flat=True)[:limit]
-    )
+    return DOWNLOADS.backoff.seconds(attempts)
 
 
 def download_claim(job_id: Any, *, ignore_backoff: bool = False):
     """Take the lease on one pending download. Returns the lease end, or None when someone else has it."""
-    now = clock.now()
-    lease_until = clock.to_ms(now + _lease_length())  # compared for equality later: as stored
-    won = (
-        _due(now, ignore_backoff=ignore_backoff)
-        .filter(pk=job_id)
-        .update(lease_until=lease_until, attempts=F("attempts") + 1, updated_at=now)
-    )
-    return lease_until if won == 1 else None
-
-
-def _mine(job_id: Any, lease):
-    return MediaDownload.objects.filter(pk=job_id, state=MediaDownload.State.PENDING, lease_until=lease)
+    return DOWNLOADS.claim(job_id, ignore_backoff=ignore_backoff)
 
 
 def _touch_message(message_id: Any) -> None:
@@ -416,30 +384,16 @@ def download_succeeded(job: MediaDownload, lease, media_file: MediaFile) -> bool
     """Link the file to its message, then close the job. Both writes are idempotent, in this order."""
     now = clock.now()
     Message.objects.filter(pk=job.message_id, media_file__isnull=True).update(media_file=media_file, updated_at=now)
-    done = _mine(job.pk, lease).update(
-        state=MediaDownload.State.STORED, lease_until=None, stored_at=now, error_code="", error_text="", updated_at=now
-    )
-    return done == 1
+    return DOWNLOADS.succeed(job.pk, lease, stored_at=now)
 
 
 def download_failed(job: MediaDownload, lease, *, code: str, text: str, retryable: bool) -> str:
     """A failed attempt: retried with backoff while attempts remain, else failed for good. Returns retry|failed."""
-    now = clock.now()
-    limit = int(getattr(settings, "MEDIA_DOWNLOAD_MAX_ATTEMPTS", 6))
-    if retryable and job.attempts < limit:
-        wait = backoff_seconds(job.attempts)
-        _mine(job.pk, lease).update(
-            lease_until=None,
-            next_attempt_at=now + timedelta(seconds=wait),
-            error_code=code[:32],
-            error_text=text,
-            updated_at=now,
-        )
-        log.warning("media download %s: %s (%s), next try in %ss", job.pk, code, text, wait)
+    if retryable and not DOWNLOADS.exhausted(job.attempts):
+        DOWNLOADS.retry(job.pk, lease, attempts=job.attempts, code=code, text=text)
+        log.warning("media download %s: %s (%s), next try in %ss", job.pk, code, text, backoff_seconds(job.attempts))
         return "retry"
-    if _mine(job.pk, lease).update(
-        state=MediaDownload.State.FAILED, lease_until=None, error_code=code[:32], error_text=text, updated_at=now
-    ):
+    if DOWNLOADS.fail(job.pk, lease, code=code, text=text):
         _touch_message(job.message_id)
     log.warning("media download %s failed for good: %s %s", job.pk, code, text)
     return "failed"
@@ -447,14 +401,11 @@ def download_failed(job: MediaDownload, lease, *, code: str, text: str, retryabl
 
 def download_retry(job_id: Any) -> bool:
     """An admin's "try again": a failed download becomes pending, with a fresh count of attempts."""
-    now = clock.now()
-    moved = MediaDownload.objects.filter(pk=job_id, state=MediaDownload.State.FAILED).update(
-        state=MediaDownload.State.PENDING, attempts=0, next_attempt_at=now, lease_until=None, updated_at=now
-    )
+    moved = DOWNLOADS.requeue(job_id)
     if moved:
         message_id = MediaDownload.objects.filter(pk=job_id).values_list("message_id", flat=True).first()
         _touch_message(message_id)
-    return moved == 1
+    return moved
 
 
 def downloads_retry_failed(*, connection_id: Any = None) -> int:

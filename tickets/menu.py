@@ -17,6 +17,8 @@ from .models import Message, Ticket
 
 # The first send plus at most two repeats.
 MAX_PROMPTS = 3
+# Options are numbered 1, 2, 3…: an answer with more significant digits than this names none of them.
+MAX_OPTION_DIGITS = 6
 # Answers that are neither text nor a choice: they neither choose nor ask for the menu again.
 NOT_AN_ANSWER = {Message.Kind.REACTION, Message.Kind.SYSTEM}
 
@@ -65,7 +67,10 @@ def choice(menu: DepartmentMenu, *, kind: str, text: str) -> MenuOption | None:
     if not answer:
         return None
     if answer.isdigit() and answer.isascii():
-        number = int(answer)
+        digits = answer.lstrip("0") or "0"
+        if len(digits) > MAX_OPTION_DIGITS:
+            return None  # no option has that number (and int() refuses thousands of digits)
+        number = int(digits)
         return next((o for o in menu.options if o.number == number), None)
     return next((o for o in menu.options if normalize(o.name) == answer), None)
 

@@ -34,6 +34,17 @@ def _stream(name: str, start: int, length: int):
             yield chunk
 
 
+# More digits than any file size has: such a position is past the end of every file.
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """A byte position as given, without building a huge int: "000…05" is 5, and 5,000 digits (which
+    int() refuses past 4,300) is simply past the end, 10**18."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
 def _byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """(start, end) of a single satisfiable range; None without a usable header; False when unsatisfiable."""
     match = _RANGE.match((header or "").strip())
@@ -41,10 +52,10 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
         return None
     first, last = match.groups()
     if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
+        start = _position(first)
+        end = min(_position(last), size - 1) if last else size - 1
     else:  # the last N bytes
-        start, end = max(0, size - int(last)), size - 1
+        start, end = max(0, size - _position(last)), size - 1
     if start >= size or start > end:
         return False
     return start, end

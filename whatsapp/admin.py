@@ -282,6 +282,11 @@ class WebhookEventAdmin(ScopedAdmin):
 
     @admin.display(description=_("corpo"))
     def body_redacted(self, obj):
+        if obj.body_file:  # tens of MB of base64 are not parsed into a page: named, not shown
+            return _("(corpo guardado como arquivo: %(n)d bytes, SHA-256 %(sha)s)") % {
+                "n": obj.body_size,
+                "sha": obj.body_sha256,
+            }
         raw = bytes(obj.body or b"")
         try:
             text = _pretty(json.loads(raw), _connection_secrets(obj))

@@ -124,7 +124,10 @@ def webhook(request, key: str):
         # The raw bytes are authenticated before anything parses them (a signed body is checked as sent).
         authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=None)
         payload = _NOT_PARSED
-        if not authenticated and provider.credential_in_body:
+        # A credential inside the body (Evolution's envelope `apikey`) is first looked for in the raw
+        # bytes: a body without the right one is refused before a document is built from it (8 MB of
+        # `{}` parse into hundreds of MB). Only then is the body parsed and the decoded envelope checked.
+        if not authenticated and provider.credential_in_body and provider.credential_in_raw_body(raw):
             payload = _parse(raw)
             if payload is not _NOT_JSON:
                 authenticated = provider.authenticate(raw_body=raw, headers=request.headers, payload=payload)

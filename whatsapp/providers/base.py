@@ -100,6 +100,12 @@ class Provider:
     def authenticate(self, *, raw_body: bytes, headers, payload: dict | None) -> bool:
         raise NotImplementedError
 
+    def credential_in_raw_body(self, raw_body: bytes) -> bool:
+        """For credential_in_body adapters: may these raw bytes hold the right credential? Asked before a
+        body is parsed to find it, so a body without it is refused before anything is built from it.
+        Must not parse the body; True when the adapter cannot tell (the body is then parsed)."""
+        return True
+
     def parse(self, payload) -> ParseResult:
         raise NotImplementedError
 
@@ -358,18 +364,30 @@ def base_mime(mime_type: str) -> str:
     return (mime_type or "").split(";", 1)[0].strip().lower()
 
 
+# Provider timestamps past this (2100-01-01) are not real: ignored, like a missing one.
+LATEST_TIMESTAMP = 4_102_444_800
+
+
 def from_unix(value) -> datetime | None:
-    """Provider timestamps: seconds since the epoch, as int or str (Baileys: {"low": n})."""
+    """Provider timestamps: seconds since the epoch, as int or str (Baileys: {"low": n}).
+
+    None (the caller then uses the time of arrival) for anything that is not a plausible moment: not a
+    number, zero or negative, past 2100, or too long to be one ("99999999999999999999", 5,000 digits,
+    1e300, infinity). Never raises: a bad timestamp must not make the whole event fail."""
     if isinstance(value, dict):
         value = value.get("low")
+    if isinstance(value, str) and len(value.strip()) > 20:
+        return None  # int() of thousands of digits is slow, then refused; no moment has that many
     try:
         seconds = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if seconds <= 0:
         return None
     if seconds > 10**11:  # milliseconds
         seconds //= 1000
+    if seconds > LATEST_TIMESTAMP:
+        return None
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 

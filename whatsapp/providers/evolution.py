@@ -82,6 +82,11 @@ PERSONAL = ("@s.whatsapp.net", "@c.us")
 MB = 1024 * 1024
 # WhatsApp's own ceilings for what Evolution (Baileys) sends as each type.
 LIMITS = {K.IMAGE: 16 * MB, K.AUDIO: 16 * MB, K.VIDEO: 16 * MB, K.DOCUMENT: 100 * MB}
+# The envelope's `"apikey": "..."` member, read straight from the raw bytes (see apikeys_in_raw_body).
+_APIKEY_NAME = b'"apikey"'
+_APIKEY_MEMBER = re.compile(rb'"apikey"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\x00-\x1f]|\\.){1,512})"')
+# Evolution's envelope has one `apikey` member; a body with more `"apikey"` names than this is not one.
+APIKEY_CANDIDATES = 16
 # A QR image the gateway returns, before it reaches an <img src>: only PNG/JPEG base64, nothing else.
 QR_DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)$")
 
@@ -309,6 +314,33 @@ def evolution_text_body(
     }
 
 
+def apikeys_in_raw_body(raw: bytes):
+    """The values of `"apikey": "..."` members in a raw body, found without parsing it.
+
+    An unauthenticated body is never parsed (an 8 MB array of `{}` is hundreds of MB of Python objects):
+    this looks for the member's name with bytes.find and reads at most 512 bytes after each of the first
+    APIKEY_CANDIDATES. Inside a JSON string a quote is always escaped, so a message's text cannot fake
+    the member. Only a body holding the right key is then parsed, and authenticated again on the decoded
+    envelope's top-level `apikey`."""
+    pos = raw.find(_APIKEY_NAME)
+    for _ in range(APIKEY_CANDIDATES):
+        if pos < 0:
+            return
+        match = _APIKEY_MEMBER.match(raw, pos)
+        key = _json_string(match.group(1)) if match else None
+        if key is not None:
+            yield key
+        pos = raw.find(_APIKEY_NAME, pos + len(_APIKEY_NAME))
+
+
+def _json_string(value: bytes) -> str | None:
+    """The text of a JSON string's raw content (escapes decoded); None when it is not valid."""
+    try:
+        return json.loads(b'"' + value + b'"') if b"\\" in value else value.decode()
+    except ValueError:
+        return None
+
+
 class EvolutionProvider(Provider):
     max_text_length = TEXT_LIMIT
     credential_in_body = True
@@ -321,16 +353,19 @@ class EvolutionProvider(Provider):
 
     def authenticate(self, *, raw_body: bytes, headers, payload=None) -> bool:
         """Evolution does not sign: its API key travels in the envelope or in an `apikey` header."""
-        expected = self.connection.api_key
-        if not expected:
-            return False
         candidates = [headers.get("apikey") or ""]
         if isinstance(payload, dict):
             candidates.append(as_str(payload.get("apikey")))
-        return any(
-            c and hmac.compare_digest(c.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
-            for c in candidates
-        )
+        return self._any_is_the_key(candidates)
+
+    def credential_in_raw_body(self, raw_body: bytes) -> bool:
+        return self._any_is_the_key(apikeys_in_raw_body(raw_body))
+
+    def _any_is_the_key(self, candidates) -> bool:
+        expected = (self.connection.api_key or "").encode("utf-8", "replace")
+        if not expected:
+            return False
+        return any(c and hmac.compare_digest(as_str(c).encode("utf-8", "replace"), expected) for c in candidates)
 
     def pair(self) -> Pairing:
         return evolution_connect(self.connection)
