@@ -33,6 +33,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 PIECE = 1 << 16
+INFLATE_STEP = 1 << 20
 # What we can inflate ourselves, piece by piece; a server sending anything else is refused.
 ACCEPT_ENCODING = "gzip, deflate"
 
@@ -288,7 +289,8 @@ def read_capped(response: requests.Response, max_bytes: int) -> bytes:
                     out, data = data, b""
                 else:
                     try:
-                        out = inflater.decompress(data, max_bytes - size + 1)
+                        # At most a mebibyte a call: the peak stays near the cap, not twice it.
+                        out = inflater.decompress(data, min(max_bytes - size + 1, INFLATE_STEP))
                     except zlib.error as exc:
                         if encoding == "deflate" and not raw_deflate_tried and size == 0:
                             raw_deflate_tried, inflater = True, zlib.decompressobj(-zlib.MAX_WBITS)
