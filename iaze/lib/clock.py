@@ -39,7 +39,7 @@ def now() -> datetime:
     clock by at most a second; there the stamp holds (equal, never earlier) until the wall clock
     catches up, so no stamp is ever far in the future. A raw clock set back by more than a second
     starts again from it; one that answers the very same microsecond twice is a frozen one (a test):
-    taken as it is.
+    its stamp is repeated, never one below a stamp already given.
     """
     global _last, _last_raw
     raw = timezone.now()
@@ -47,7 +47,10 @@ def now() -> datetime:
     with _lock:
         frozen = raw == _last_raw
         set_back = _last_raw is not None and raw < _last_raw - _SAME_MOMENT
-        if not frozen and not set_back and _last is not None and stamp <= _last:
+        # A frozen clock repeats its stamp; but the same microsecond read twice by a running clock (two
+        # stamps in a row on a fast machine) must not step back below a stamp already ticked ahead of it.
+        behind = _last is not None and (stamp < _last or (stamp == _last and not frozen))
+        if not set_back and behind:
             stamp = _last + _TICK if _last - stamp < _SAME_MOMENT else _last
         _last, _last_raw = stamp, raw
     return stamp

@@ -96,3 +96,21 @@ def test_a_burst_faster_than_a_millisecond_a_stamp_never_steps_back(monkeypatch)
     # The wall clock going back by more than a second is a clock set back: taken as it is.
     monkeypatch.setattr(timezone, "now", lambda: start - timedelta(seconds=5))
     assert clock.now() == start - timedelta(seconds=5)
+
+
+def test_the_same_microsecond_read_twice_after_a_burst_never_steps_back(monkeypatch):
+    """A running clock can answer the same microsecond to two reads in a row (created_at, then updated_at).
+    Taking that for a frozen clock once stepped the stamps back below those a burst had ticked ahead, so a
+    thread's messages could swap places (the earlier-messages page showed a message of the next page)."""
+    from datetime import UTC, datetime, timedelta
+    from itertools import pairwise
+
+    from django.utils import timezone
+
+    from iaze.lib import clock
+
+    start = datetime(2026, 8, 1, 12, 0, 0, tzinfo=UTC)
+    reads = iter([0, 1, 2, 3, 4, 4, 5, 6, 6, 7])  # µs: a burst, with two repeated reads
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(microseconds=next(reads)))
+    stamps = [clock.now() for _ in range(10)]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
