@@ -23,7 +23,7 @@ RUN pip install -r requirements.txt
 COPY --chown=iaze:iaze . .
 # Static files are part of the image; build-time settings never touch the data volume.
 RUN DATA_DIR=/tmp/build-data SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
- && mkdir -p /data && chown iaze:iaze /data
+ && mkdir -p /data && chown iaze:iaze /data && chmod 700 /data
 
 USER iaze
 # Everything that must outlive the container: the embedded database (SQLite profile),

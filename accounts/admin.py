@@ -118,6 +118,11 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         (_("Perfil"), {"fields": ("name", "role", "reseller", "departments")}),
     )
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # Who may learn that an e-mail is taken: see TenantUserFormMixin.email_taken_detail.
+        return type(form.__name__, (form,), {"email_taken_detail": user_is_installation_admin(request.user)})
+
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not user_is_installation_admin(request.user):
             kwargs["choices"] = [(r.value, r.label) for r in (User.Role.AGENT, User.Role.RESELLER)]

@@ -67,13 +67,21 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationF
 class TenantUserFormMixin:
     """Keeps a user's tenant, role and departments consistent, whoever edits it."""
 
+    # An e-mail is one login for the whole installation, so it is unique across tenants. Only an
+    # installation admin (who sees every tenant) is told that it is taken; a tenant manager gets one
+    # neutral answer whether the e-mail is taken in another tenant or in their own, so the form never
+    # says which addresses other tenants use. The admin sets this per request (UserAdmin.get_form).
+    email_taken_detail = False
+
     def clean_email(self):
         email = (self.cleaned_data.get("email") or "").strip().lower()
         clash = User.objects.filter(email__iexact=email)
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if email and clash.exists():
-            raise ValidationError(_("Já existe um usuário com este e-mail."), code="unique")
+            if self.email_taken_detail:
+                raise ValidationError(_("Já existe um usuário com este e-mail."), code="unique")
+            raise ValidationError(_("Não foi possível usar este e-mail. Informe outro."), code="unavailable")
         return email
 
     def clean(self):

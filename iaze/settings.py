@@ -13,13 +13,16 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from iaze.lib.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new DATA_DIR: its owner only
+# Its owner only, whoever made it first (an existing 0755 one of ours is tightened): iaze.lib.files.
+private_dir(DATA_DIR)
 
 
 def _secret_key() -> str:
@@ -145,6 +148,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages of a logged-in user: `private, no-cache`; CSV and ZIP exports: `private, no-store`.
+    "iaze.lib.cache_control.PrivateCacheControlMiddleware",
 ]
 
 ROOT_URLCONF = "iaze.urls"
@@ -215,9 +220,17 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": "/no-public-media-url/"},
     }
+    private_dir(MEDIA_ROOT)
+# Files stored on disk (media, webhook bodies kept as files) are 0600 in 0700 folders, whatever the umask;
+# static files are public by nature and keep 0644/0755 (a proxy, or another user in the image, reads them).
+FILE_UPLOAD_PERMISSIONS = PRIVATE_FILE_MODE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = PRIVATE_DIR_MODE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage",
+        "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
+    },
     "media": _MEDIA_STORAGE,
 }
 # Largest file downloaded from a provider (or attached by an agent); larger ones are marked failed.

@@ -3,6 +3,8 @@
 # (a MongoDB wire-protocol server, run as a separate process) that starts and stops with it.
 # Its data lives under DATA_DIR/mongo and is kept across runs. Stops everything on SIGTERM / Ctrl-C.
 set -euo pipefail
+# The database files and its log are its owner's only, like everything under DATA_DIR (scripts/run.sh).
+umask 077
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DATA_DIR=${DATA_DIR:-data}
@@ -13,7 +15,13 @@ SECANTUSD=${SECANTUSD:-$(dirname "$PY")/secantusd-py}
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "DATABASE_URL is set: unset it to run on MongoDB" >&2; exit 1
 fi
-mkdir -p "$DATA_DIR/mongo"
+for dir in "$DATA_DIR" "$DATA_DIR/mongo"; do
+  mkdir -p "$dir"
+  # An existing folder of ours opened to others is tightened; a shared or foreign one is left alone.
+  if [ -O "$dir" ] && [ ! -k "$dir" ]; then
+    chmod go= "$dir" 2>/dev/null || true
+  fi
+done
 export DATA_DIR MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 
 "$SECANTUSD" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DATA_DIR/mongo" --sync-on-commit \

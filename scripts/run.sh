@@ -4,6 +4,8 @@
 # STOP_TIMEOUT seconds, said on stderr). Exits non-zero with a message when the server does not start or
 # one of the two processes dies under it — never quietly.
 set -euo pipefail
+# Everything this run creates (DATA_DIR, the database, media, pid files, logs) is its owner's only.
+umask 077
 cd "$(dirname "$0")/.."
 . scripts/pids.sh
 PY=${PY:-.venv/bin/python}
@@ -30,7 +32,16 @@ die() {
   exit 1
 }
 
-mkdir -p "$RUN_DIR"
+# A folder of ours, owner only: created 0700 (umask), an existing one opened to others is tightened. A
+# shared folder (sticky, such as /tmp given by mistake) or someone else's is left alone.
+private_dir() {
+  mkdir -p "$1"
+  if [ -O "$1" ] && [ ! -k "$1" ]; then
+    chmod go= "$1" 2>/dev/null || true
+  fi
+}
+private_dir "$DATA_DIR"
+private_dir "$RUN_DIR"
 # Another `make run` of this checkout on these runtime files (or an older one, which kept its pid files in
 # DATA_DIR itself): two would fight over the port and the pid files.
 for f in "$RUN_DIR/run.pid" "$DATA_DIR/run.pid"; do
@@ -69,7 +80,8 @@ cleanup() {
 trap cleanup EXIT
 
 $PY manage.py migrate --noinput || die "migrate failed (see above): the server was not started"
-$PY manage.py collectstatic --noinput -v0 || die "collectstatic failed (see above): the server was not started"
+# Static files are public (served to anyone, maybe read by a proxy): the usual 0644/0755.
+(umask 022 && $PY manage.py collectstatic --noinput -v0) || die "collectstatic failed (see above): the server was not started"
 # The contract: make run shows the password once.
 $PY manage.py ensure_superuser --print || die "ensure_superuser failed (see above): the server was not started"
 

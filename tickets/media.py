@@ -35,7 +35,7 @@ from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from iaze.lib import clock, images
+from iaze.lib import clock, files, filetypes, images
 from whatsapp.providers import get_provider
 
 from .models import MediaDownload, MediaFile, Message
@@ -74,11 +74,13 @@ def temp_dir() -> Path:
 
 
 def _tmp_dir(storage: Storage) -> Path:
-    """Temporary files live beside the stored ones (same file system: the move is one rename)."""
+    """Temporary files live beside the stored ones (same file system: the move is one rename).
+
+    The folder and the one holding it are 0700 whoever creates them first (iaze.lib.files)."""
     location = getattr(storage, "location", None)
     path = Path(location) / ".tmp" if location else Path(settings.DATA_DIR) / "tmp" / "media"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    files.private_dir(path.parent)
+    return files.private_dir(path)
 
 
 class MovableFile(File):
@@ -304,24 +306,48 @@ def outbound_check(connection: Any, upload: Any) -> Outbound:
 
     The browser's claimed type is checked against the bytes: an image is whatever Pillow decodes, and
     a claimed image Pillow cannot decode is sent as a plain document (or refused when the provider
-    takes no such document)."""
+    takes no such document). A program (executable bytes, or a name such as `.exe`, `.js`, `.apk`) is
+    refused whatever it claims, and a type whose bytes we recognise (PDF, Office, audio, video) must
+    have them: a `.exe` renamed `.pdf` never reaches a client (iaze.lib.filetypes)."""
     filename = safe_filename(getattr(upload, "name", ""))
     size = int(getattr(upload, "size", 0) or 0)
     if size <= 0:
         raise MediaRefused(_("O arquivo está vazio."))
     claimed = clean_mime(getattr(upload, "content_type", "")) or mimetypes.guess_type(filename)[0] or ""
     upload.seek(0)
+    sample = upload.read(8192)
+    upload.seek(0)
     raster = sniff_raster(upload)
     upload.seek(0)
+    head = sample[: filetypes.HEAD_BYTES]
     if raster:
         mime = raster[0]
     elif not claimed or claimed.startswith("image/") or claimed in ("text/html", "application/xhtml+xml"):
         mime = "application/octet-stream"
+    elif (
+        filetypes.base_type(claimed) == "application/vnd.ms-excel"
+        and filename.lower().endswith(".csv")
+        and filetypes.looks_like_text(sample)
+    ):
+        mime = "text/csv"  # Windows browsers with Excel installed call every .csv an Excel sheet
     else:
         mime = claimed
     rule = get_provider(connection).media_rule(mime)
     if rule is None:
         raise MediaRefused(_("O WhatsApp desta conexão não aceita arquivos do tipo %(type)s.") % {"type": mime})
+    if filetypes.executable_kind(head):
+        raise MediaRefused(_("Este arquivo é um programa (executável ou script) e não pode ser enviado."))
+    extension = filetypes.executable_extension(filename)
+    if extension:
+        raise MediaRefused(
+            _("Arquivos %(extension)s não podem ser enviados: são programas (executáveis ou scripts).")
+            % {"extension": extension}
+        )
+    if not raster and not filetypes.content_agrees(mime, head):
+        raise MediaRefused(
+            _("O conteúdo do arquivo não corresponde ao tipo %(type)s; confira o arquivo antes de enviá-lo.")
+            % {"type": filetypes.base_type(mime)}
+        )
     limit = min(rule.max_bytes, max_bytes())
     if size > limit:
         raise MediaRefused(

@@ -30,6 +30,27 @@ def test_flush_refused_on_a_database_that_is_not_a_test_database(meta_conn, monk
     assert Ticket.objects.count() == 1
 
 
+@pytest.mark.parametrize("target", [("admin", "zero"), ("sessions", "zero"), ("auth", "zero")])
+def test_migrate_backwards_of_django_apps_refused_on_a_database_that_is_not_a_test_database(
+    admin_user, client, monkeypatch, target
+):
+    """Security review: `migrate admin zero` dropped the admin's log, `migrate sessions zero` every session."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.sessions.models import Session
+
+    client.force_login(admin_user)
+    LogEntry.objects.create(user=admin_user, action_flag=1, object_repr="x")
+    conn = connections["default"]
+    monkeypatch.setitem(conn.settings_dict, "NAME", "iaze")
+    monkeypatch.setitem(conn.settings_dict, "TEST", {"NAME": "test_iaze"})
+    with pytest.raises(CommandError, match=rf"Refusing to unapply migrations .*\b{target[0]}\.0"):
+        call_command("migrate", *target, interactive=False, verbosity=0, stdout=io.StringIO())
+    monkeypatch.undo()
+    assert LogEntry.objects.count() == 1 and Session.objects.count() == 1
+    tables = set(conn.introspection.table_names())
+    assert {"django_admin_log", "django_session", "auth_permission"} <= tables
+
+
 @pytest.mark.slow
 def test_manage_py_flush_refused_on_the_real_database(tmp_path):
     data = tmp_path / "data"
@@ -49,11 +70,17 @@ def test_manage_py_migrate_zero_refused_on_the_real_database(tmp_path):
     data = tmp_path / "data"
     assert manage("migrate", "--noinput", "-v0", data_dir=data).returncode == 0
     assert manage("seed_demo", "--password", "pw-123456", data_dir=data).returncode == 0
-    for target in (("tickets", "zero"), ("whatsapp", "zero"), ("tickets", "0001")):
+    targets = [("tickets", "zero"), ("whatsapp", "zero"), ("tickets", "0001")]
+    targets += [("admin", "zero"), ("sessions", "zero"), ("auth", "zero"), ("contenttypes", "zero")]
+    for target in targets:
         result = manage("migrate", *target, "--noinput", data_dir=data)
         assert result.returncode == 1, target
         assert "Refusing to unapply migrations of protected data" in result.stderr
     snapshot = manage("persistence", "snapshot", data_dir=data)
     assert snapshot.returncode == 0 and '"connections": 2' in snapshot.stdout
+    code = "from django.db import connection; print(sorted(connection.introspection.table_names()))"
+    tables = manage("shell", "-c", code, data_dir=data)
+    assert "'django_admin_log'" in tables.stdout and "'django_session'" in tables.stdout
     # Forward migrations and an up-to-date target still work.
     assert manage("migrate", "tickets", "--noinput", "-v0", data_dir=data).returncode == 0
+    assert manage("migrate", "admin", "--noinput", "-v0", data_dir=data).returncode == 0
