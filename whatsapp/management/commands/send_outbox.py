@@ -50,14 +50,14 @@ class Command(BaseCommand):
             " (Ctrl-C to stop)"
         )
 
-        def side_job(name: str, job: Callable[[], dict]) -> _SideJob:
-            return _SideJob(name, job, stop, interval, self.stdout, self.stderr)
+        def side_job(name: str, job: Callable[[], dict], runner) -> _SideJob:
+            return _SideJob(name, job, stop, interval, self.stdout, self.stderr, runner=runner)
 
         side = [
             # Photos, voice notes, videos and documents of stored messages (never fetched in the webhook).
-            side_job("media", lambda: downloads.media_downloads_run(limit=50, runner=media_runner)),
+            side_job("media", lambda: downloads.media_downloads_run(limit=50, runner=media_runner), media_runner),
             # Gap recoveries requested by a reconnection or an admin (whatsapp.recovery), never run in a webhook.
-            side_job("recovery", lambda: recovery.recovery_pass(runner=recovery_runner)),
+            side_job("recovery", lambda: recovery.recovery_pass(runner=recovery_runner), recovery_runner),
         ]
         for job in side:
             job.start()
@@ -104,9 +104,22 @@ class Command(BaseCommand):
 class _SideJob(threading.Thread):
     """One pass of a job, again and again, until the worker stops; a failed pass is reported and retried."""
 
-    def __init__(self, name: str, job: Callable[[], dict], stop: threading.Event, interval: float, out, err):
+    def __init__(
+        self, name: str, job: Callable[[], dict], stop: threading.Event, interval: float, out, err, runner=None
+    ):
         super().__init__(name=f"send_outbox-{name}", daemon=True)
         self.label, self.job, self.stop, self.interval, self.out, self.err = name, job, stop, interval, out, err
+        self.runner = runner
+
+    def _pause(self) -> None:
+        """Until the next pass: at once when one of the runner's jobs ends (its slot is free for the
+        connection's next due job: a burst of 200 photos is not fetched at one per pass), else the interval."""
+        started = time.monotonic()
+        if self.runner is not None and self.runner.wait_one(self.interval):
+            return
+        left = self.interval - (time.monotonic() - started)
+        if left > 0:
+            self.stop.wait(left)
 
     def run(self) -> None:
         try:
@@ -118,7 +131,7 @@ class _SideJob(threading.Thread):
                 else:
                     if any(v for k, v in counts.items() if k != "skipped"):
                         self.out.write(f"{self.label}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-                self.stop.wait(self.interval)
+                self._pause()
         finally:
             if threading.current_thread() is self:
                 connections.close_all()  # this thread's own database connections
