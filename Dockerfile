@@ -1,4 +1,5 @@
-# IAZE production image: gunicorn behind whatever proxy you use, data on the /data volume.
+# IAZE production image: gunicorn (uvicorn workers, ASGI) behind whatever proxy you use, data on the /data volume.
+# A proxy in front must not buffer /eventos/ (docs/workspace.md#live-updates).
 # Debian bookworm's postgresql-client (pg_dump 15) matches the PostgreSQL 15 of compose.postgres.yaml,
 # so `manage.py backup` can take a native dump next to its portable export.
 FROM python:3.11-slim-bookworm
@@ -17,8 +18,9 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid iaze --home-dir /app --shell /usr/sbin/nologin iaze
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Every package pinned, transitive ones included (make lock).
+COPY requirements.lock .
+RUN pip install -r requirements.lock
 
 COPY --chown=iaze:iaze . .
 # Static files are part of the image; build-time settings never touch the data volume.
@@ -35,4 +37,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
   CMD python -c "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
 
 # Migrations only move forward and are checked for data loss; the worker service waits for this one.
-CMD ["sh", "-c", "python manage.py check_migrations && python manage.py migrate --noinput && python manage.py ensure_superuser && exec gunicorn iaze.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --graceful-timeout 20 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py check_migrations && python manage.py migrate --noinput && python manage.py ensure_superuser && if [ \"${WEB_WORKER:-asgi}\" = asgi ]; then app=iaze.asgi:application; else app=iaze.wsgi:application; fi && exec gunicorn $app --config gunicorn.conf.py --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --graceful-timeout 20 --access-logfile -"]

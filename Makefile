@@ -14,17 +14,19 @@ MONGO_TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run run-mongo test test-fast test-sqlite test-postgresql test-mongodb test-mongodb-compat venv migrate \
-	check-migrations bench deploy lint fmt
+	check-migrations bench deploy lint fmt lock audit
 
-# Running needs requirements.txt only; tests, lint and benchmarks add requirements-dev.txt.
-$(VENV)/.run-installed: requirements.txt
+# Running needs requirements.lock only; tests, lint and benchmarks add requirements-dev.lock. The locks pin
+# every package, transitive ones included; requirements*.txt hold the top-level pins they are made from
+# (`make lock`; docs/operations.md#dependencies).
+$(VENV)/.run-installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q -r requirements.txt
+	$(PIP) install --disable-pip-version-check -q -r requirements.lock
 	touch $@
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PIP) install --disable-pip-version-check -q -r requirements-dev.lock
 	touch $@ $(VENV)/.run-installed
 
 venv: $(VENV)/.installed
@@ -84,6 +86,24 @@ lint: venv
 fmt: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The lock files, from requirements*.txt, by pip-tools in a throwaway virtualenv of its own (pip-tools wants
+# pip versions of its own; the project's virtualenv is left as it is). Existing pins are kept
+# when they still fit: LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them.
+LOCK_TOOLS ?= $${TMPDIR:-/tmp}/iaze-lock-tools
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_ARGS ?=
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock:
+	test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+	  $(LOCK_TOOLS)/bin/pip install --disable-pip-version-check -q $(PIP_TOOLS); }
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
+
+# Known vulnerabilities of every locked package (pip-audit; scripts/audit_deps.py says when it fails).
+audit: venv
+	$(PY) scripts/audit_deps.py requirements-dev.lock
 
 # Benchmarks against real gunicorn servers on SQLite and PostgreSQL (bench/README.md).
 # BENCH_QUICK=1 for a smoke run; BENCH_PROFILES=sqlite when no PostgreSQL is at hand.

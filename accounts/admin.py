@@ -4,12 +4,23 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
-from .admin_site import ScopedAdmin, can_use_admin
-from .forms import ResellerConfigForm, UserAddForm, UserEditForm
-from .models import Client, ClientTag, Department, Reseller, ResellerConfig, Tag, User
-from .search import fold
-from .selectors import queryset_for, user_is_installation_admin, user_is_tenant_manager
+from accounts import services
+from accounts.admin_site import ScopedAdmin, can_use_admin
+from accounts.contact_fields import field_key
+from accounts.forms import DepartmentForm, ResellerConfigForm, UserAddForm, UserEditForm
+from accounts.models import (
+    Client,
+    ClientChange,
+    ClientTag,
+    ContactField,
+    Department,
+    Reseller,
+    ResellerConfig,
+    Tag,
+    User,
+)
+from accounts.search import fold
+from accounts.selectors import queryset_for, user_is_installation_admin, user_is_tenant_manager
 
 # Access follows roles, not Django groups or permission rows: hide what would suggest otherwise.
 admin.site.unregister(Group)
@@ -83,7 +94,14 @@ class DepartmentAdmin(ScopedAdmin):
     list_select_related = ("reseller",)
     list_filter = ("active", ("reseller", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name",)
-    fields = ("reseller", "name", "active")
+    form = DepartmentForm
+    fieldsets = (
+        (None, {"fields": ("reseller", "name", "active")}),
+        (
+            _("Horário e mensagens do departamento"),
+            {"fields": ("own_hours", "business_hours", "greeting_text", "out_of_hours_text", "farewell_text")},
+        ),
+    )
     actions = [deactivate_active]
 
 
@@ -196,16 +214,23 @@ class ClientAdmin(ScopedAdmin):
         "profile_name",
         "reseller",
         "phone",
+        "email",
+        "document",
+        "notes",
         "wa_id",
         "bsuid",
         "identity",
         "created_at",
     )
+    # The contact's data is edited at /contatos/ (numbers and documents checked, every change recorded).
     readonly_fields = (
         "previous_names",
         "profile_name",
         "reseller",
         "phone",
+        "email",
+        "document",
+        "notes",
         "wa_id",
         "bsuid",
         "identity",
@@ -216,9 +241,65 @@ class ClientAdmin(ScopedAdmin):
     def save_model(self, request, obj, form, change):
         # A name set here is a person's choice, like a rename in the conversation: kept in the history,
         # never replaced by the provider's profile name, findable by the queue's search.
-        if change and "name" in form.changed_data:
-            old = form.initial.get("name", "")
+        renamed = change and "name" in form.changed_data
+        old = form.initial.get("name", "") if renamed else ""
+        if renamed:
             obj.previous_names = [*(obj.previous_names or []), old] if old else list(obj.previous_names or [])
             obj.name_set_by_agent = True
         super().save_model(request, obj, form, change)
+        if renamed:
+            services.client_change_record(
+                obj, by=request.user, source=ClientChange.Source.ADMIN, changes={"name": (old, obj.name)}
+            )
         services.client_terms_index(obj)
+
+
+@admin.register(ContactField)
+class ContactFieldAdmin(ScopedAdmin):
+    """The tenant's own contact fields (/contatos/). Deactivated, never deleted; the key is the CSV column."""
+
+    list_display = ("label", "key", "kind", "reseller", "position", "active")
+    list_select_related = ("reseller",)
+    list_filter = ("active", "kind", ("reseller", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("label", "key")
+    fields = ("reseller", "label", "key", "kind", "choices", "position", "active")
+    actions = [deactivate_active]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Values are stored under the key and normalized by the kind: both stay once the field exists.
+        return ("key", "kind") if obj is not None else ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "key" in form.base_fields:
+            form.base_fields["key"].required = False
+            form.base_fields["key"].help_text = _("O nome da coluna no CSV; vazio: gerado a partir do nome.")
+        base_clean = form.clean
+
+        def clean(self):
+            cleaned = base_clean(self)
+            reseller = cleaned.get("reseller") or getattr(self.instance, "reseller", None)
+            if reseller is None and user_is_tenant_manager(request.user):
+                reseller = request.user.reseller
+            if self.instance.pk is None:
+                key = field_key(cleaned.get("key") or cleaned.get("label") or "")
+                if not key:
+                    self.add_error("label", _("Informe um nome com letras ou dígitos."))
+                elif reseller is not None and ContactField.objects.filter(reseller=reseller, key=key).exists():
+                    self.add_error("key", _("Já existe um campo com esta chave."))
+                cleaned["key"] = key
+                self.instance.key = key
+            kind = cleaned.get("kind") or self.instance.kind
+            choices = cleaned.get("choices")
+            if kind == ContactField.Kind.CHOICE and (
+                not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices)
+            ):
+                self.add_error("choices", _('Informe a lista de opções, por exemplo ["Bronze", "Prata", "Ouro"].'))
+            return cleaned
+
+        form.clean = clean
+        return form
+
+
+# API tokens have an admin of their own module (its forms and the page that shows a new secret once).
+from accounts import admin_tokens  # noqa: E402,F401

@@ -23,12 +23,24 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from .forms import ThrottledAdminAuthenticationForm
-from .selectors import has_scope, queryset_for, user_is_installation_admin, user_is_tenant_manager
+from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.selectors import has_scope, queryset_for, user_is_installation_admin, user_is_tenant_manager
 
 
 def can_use_admin(user) -> bool:
     return bool(user.is_active and user.is_staff and (user_is_installation_admin(user) or user_is_tenant_manager(user)))
+
+
+# Lists kept for diagnosis rather than daily work: grouped apart on the admin index (get_app_list).
+TECHNICAL_MODELS = frozenset(
+    {
+        "whatsapp.webhookevent",
+        "whatsapp.recoveryrun",
+        "tickets.ticketevent",
+        "webhooks.webhookdelivery",
+        "accounts.apitoken",
+    }
+)
 
 
 class IazeAdminSite(admin.AdminSite):
@@ -44,6 +56,49 @@ class IazeAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return can_use_admin(request.user)
+
+    def index(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        for panel in INDEX_PANELS:
+            extra_context.update(panel(request))
+        return super().index(request, extra_context)
+
+    def get_app_list(self, request, app_label=None):
+        """The index and the side menu: everyday lists by app, the technical ones (journals, recoveries,
+        deliveries, ticket events: read when something went wrong) apart in a last group, "Técnico".
+        An app's own page (app_label given) keeps all its models."""
+        app_list = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return app_list
+        technical = []
+        for app in app_list:
+            keep = []
+            for model in app["models"]:
+                key = f"{app['app_label']}.{model['object_name'].lower()}"
+                (technical if key in TECHNICAL_MODELS else keep).append(model)
+            app["models"] = keep
+        app_list = [app for app in app_list if app["models"]]
+        if technical:
+            app_list.append(
+                {
+                    "name": _("Técnico"),
+                    "app_label": "tecnico",
+                    "app_url": "#",
+                    "has_module_perms": True,
+                    "models": technical,
+                }
+            )
+        return app_list
+
+
+# Context for the admin home from apps above accounts (whatsapp's first-run checklist needs connections and
+# messages, which this layer may not import): each is called with the request and returns template context.
+INDEX_PANELS: list = []
+
+
+def index_panel_register(panel) -> None:
+    if panel not in INDEX_PANELS:
+        INDEX_PANELS.append(panel)
 
 
 # Field names whose values are secrets wherever they sit (a connection's tokens, a password hash):
@@ -77,6 +132,50 @@ def lookup_field_path(model, lookup: str) -> str:
         prev = field
         model = field.path_infos[-1].to_opts.model
     return LOOKUP_SEP.join(names)
+
+
+# Bookkeeping columns that mean nothing to a tenant manager (report rollup marks, change versions, job
+# leases and attempt counters, hashes, dedup keys): shown to installation admins only, who debug with them.
+INTERNAL_FIELD_NAMES = frozenset(
+    {
+        "version",
+        "changed_at",
+        "last_change",
+        "ticket_version",
+        "attempts",
+        "next_attempt_at",
+        "not_before",
+        "lease_until",
+        "secret_hash",
+        "body_sha256",
+        "dedup_key",
+        "name_key",
+        "client_nonce",
+        "cursor",
+        "opened_local_date",
+        "opened_local_how",
+        "closed_local_date",
+        "rating_message_id",
+        "menu_prompts_sent",
+    }
+)
+
+
+def is_internal_field(name) -> bool:
+    return isinstance(name, str) and (name in INTERNAL_FIELD_NAMES or name.startswith("rolled_"))
+
+
+def without_internal(names):
+    """`names` (a fields tuple, whose items may be tuples shown on one line) without the internal ones."""
+    kept = []
+    for name in names:
+        if isinstance(name, (list, tuple)):
+            line = tuple(n for n in name if not is_internal_field(n))
+            if line:
+                kept.append(line)
+        elif not is_internal_field(name):
+            kept.append(name)
+    return kept
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -118,6 +217,16 @@ class ScopedAdmin(admin.ModelAdmin):
             else:
                 names.add(item)
         return {lookup_field_path(self.model, name) or name for name in names if name}
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if user_is_installation_admin(request.user):
+            return fieldsets
+        return [(name, {**opts, "fields": without_internal(opts["fields"])}) for name, opts in fieldsets]
+
+    def get_list_display(self, request):
+        names = super().get_list_display(request)
+        return names if user_is_installation_admin(request.user) else without_internal(names)
 
     def get_queryset(self, request):
         qs = queryset_for(request.user, self.model)

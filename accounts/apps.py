@@ -10,7 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Registers the admin scope of this app's models (accounts.selectors.scope_register).
-        from . import selectors  # noqa: F401
+        from accounts import selectors  # noqa: F401
 
         # Django's own handler stamps timezone.now(); IAZE writes milliseconds (iaze.lib.clock).
         user_logged_in.disconnect(dispatch_uid="update_last_login")

@@ -4,7 +4,7 @@ import re
 
 from django.utils.functional import SimpleLazyObject
 
-from .models import ResellerConfig
+from accounts.models import ResellerConfig
 
 DEFAULT_NAME = "IAZE"
 DEFAULT_COLOR = "#0f766e"

@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import throttle
-from .hours import validate_business_hours
-from .models import ResellerConfig, User
+from accounts import throttle
+from accounts.hours import validate_business_hours
+from accounts.hours_form import HolidaysField, WeekGridField
+from accounts.models import Department, ResellerConfig, User
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -24,16 +25,19 @@ HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class ThrottledLoginMixin:
-    """Refuses to even check the password while the (IP, e-mail) is locked out."""
+    """Checks a password only with a check reserved on every throttle counter (accounts.throttle)."""
 
     throttled = False
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        wait = throttle.retry_after(self.request, username)
-        if wait:
+        if not (username and self.cleaned_data.get("password")):
+            return super().clean()  # no password to check: the missing field says so
+        reservation = throttle.reserve(self.request, username)
+        if not reservation.granted:
             self.throttled = True
-            minutes = math.ceil(wait / 60)
+            # Whether the login names an account or not, the same answer (the counters do not know either).
+            minutes = max(1, math.ceil(throttle.retry_after(self.request, username) / 60))
             raise ValidationError(
                 ngettext(
                     "Muitas tentativas de login. Tente novamente em %(minutes)d minuto.",
@@ -46,10 +50,12 @@ class ThrottledLoginMixin:
         try:
             cleaned = super().clean()
         except ValidationError as exc:
-            if any(error.code == "invalid_login" for error in exc.error_list):
-                throttle.record_failure(self.request, username)
+            # A wrong password (or, on the admin's form, a user who may not enter it) keeps its reservation:
+            # that is the failure counted. Any other refusal came after a right password.
+            if not any(error.code == "invalid_login" for error in exc.error_list):
+                reservation.release()
             raise
-        throttle.record_success(self.request, username)
+        reservation.succeeded()
         return cleaned
 
 
@@ -119,7 +125,20 @@ class UserEditForm(TenantUserFormMixin, UserChangeForm):
 # --- reseller configuration ------------------------------------------------------
 
 
+_HOURS_HELP = _(
+    "Um ou mais intervalos por dia, separados por vírgula: 08:00-12:00, 13:00-18:00. "
+    "Dia vazio: fechado. Todos os dias vazios: sempre aberto."
+)
+_HOLIDAYS_HELP = _(
+    "Uma data por linha: 25/12 (todo ano) ou 03/04/2026 (só nessa data). Fechado o dia todo; "
+    "um feriado num dia já fechado não muda nada."
+)
+
+
 class ResellerConfigForm(forms.ModelForm):
+    business_hours = WeekGridField(label=_("horário de atendimento"), required=False, help_text=_HOURS_HELP)
+    holidays = HolidaysField(label=_("feriados"), required=False, help_text=_HOLIDAYS_HELP)
+
     class Meta:
         model = ResellerConfig
         fields = (
@@ -128,7 +147,9 @@ class ResellerConfigForm(forms.ModelForm):
             "greeting_text",
             "farewell_text",
             "out_of_hours_text",
+            "transfer_text",
             "business_hours",
+            "holidays",
             "timezone",
             "reply_signature",
             "satisfaction_enabled",
@@ -139,11 +160,6 @@ class ResellerConfigForm(forms.ModelForm):
         )
         widgets = {"primary_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
-            "business_hours": _(
-                'Dias mon, tue, wed, thu, fri, sat, sun com intervalos "HH:MM", por exemplo '
-                '{"mon": [["08:00", "12:00"], ["13:00", "18:00"]], "sat": [["08:00", "12:00"]]}. '
-                "Vazio: sempre aberto. Um dia ausente: fechado o dia todo."
-            ),
             "greeting_text": _("Enviada uma vez na primeira mensagem de cada novo atendimento. Vazio: não envia."),
             "farewell_text": _("Enviada ao Finalizar. Vazio: não envia."),
             "out_of_hours_text": _("Enviada no máximo uma vez por atendimento, fora do horário. Vazio: não envia."),
@@ -178,3 +194,34 @@ class ResellerConfigForm(forms.ModelForm):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValidationError(_("Fuso horário desconhecido (ex.: America/Sao_Paulo)."), code="invalid") from None
         return name
+
+
+class DepartmentForm(forms.ModelForm):
+    """A department's own hours and texts; left empty, the tenant's apply."""
+
+    business_hours = WeekGridField(label=_("horário de atendimento"), required=False, help_text=_HOURS_HELP)
+
+    class Meta:
+        model = Department
+        fields = (
+            "reseller",
+            "name",
+            "active",
+            "own_hours",
+            "business_hours",
+            "greeting_text",
+            "out_of_hours_text",
+            "farewell_text",
+        )
+        help_texts = {
+            "own_hours": _("Desmarcado: vale o horário da revenda (os feriados são sempre os da revenda)."),
+            "greeting_text": _("Vazio: vale a mensagem da revenda."),
+            "out_of_hours_text": _("Vazio: vale a mensagem da revenda."),
+            "farewell_text": _("Vazio: vale a mensagem da revenda."),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("own_hours") and "business_hours" not in self.errors and not data.get("business_hours"):
+            self.add_error("business_hours", _('Preencha o horário do departamento ou desmarque "horário próprio".'))
+        return data

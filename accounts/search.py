@@ -1,10 +1,10 @@
 """The search index's words: accent- and case-folded terms, shared by every profile.
 
-The queue's search (tickets.selectors) matches each word of a query as a *prefix* of an indexed term,
+The queue's search (tickets.reads.selectors) matches each word of a query as a *prefix* of an indexed term,
 with a range on an indexed column (`term >= w AND term < w + '\\uffff'`): the same plan on SQLite,
 PostgreSQL and MongoDB, and a cost that follows the matches, not the size of the tables. The terms are
 written next to what they index (a client's name and number here, a message's text in
-tickets.search), never computed at query time.
+tickets.reads.search), never computed at query time.
 """
 
 from __future__ import annotations
@@ -51,8 +51,47 @@ def phone_terms(*numbers: str) -> set[str]:
     return out
 
 
-def client_terms(*, name: str, names: Iterable[str] = (), phone: str = "", wa_id: str = "") -> set[str]:
-    terms = words(name) | phone_terms(phone, wa_id)
+def client_terms(
+    *, name: str, names: Iterable[str] = (), phone: str = "", wa_id: str = "", email: str = "", document: str = ""
+) -> set[str]:
+    """A client's terms: name words (earlier names too), number tails, e-mail words, the whole CPF/CNPJ."""
+    terms = words(name) | phone_terms(phone, wa_id) | words(email)
     for other in names:
         terms |= words(other)
+    if document:
+        terms.add(fold(document)[:TERM_MAX])
     return terms
+
+
+_NUMBERISH = re.compile(r"^[\d\s()+\-./]+$")
+_CODE = re.compile(r"^[\w.\-/]+$")
+_CODE_PUNCTUATION = re.compile(r"[.\-/]")
+
+
+def contact_query(text: str, *, variants=None) -> list[set[str]]:
+    """A contact search's words, each a set of alternative prefixes (a contact matches when every word
+    prefixes one of its terms through one of its alternatives).
+
+    A query of digits and phone punctuation is one word: its digits (`(11) 98765-4321` → `11987654321`),
+    plus the stored forms of the whole number when it is one (`variants`: accounts.phones, with and
+    without the ninth digit). A token with a digit and punctuation (`123.456.789-09`, `12.ABC.345/01DE-35`)
+    is one word without its punctuation; anything else is split into words like the index."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if _NUMBERISH.match(text):
+        digits = "".join(c for c in text if c.isdigit())[:TERM_MAX]
+        if len(digits) < PHONE_FRAGMENT_MIN:
+            return []
+        alternatives = {digits} | set(variants(text) if variants else ())
+        return [{a[:TERM_MAX] for a in alternatives}]
+    out: dict[str, set[str]] = {}
+    for token in text.split():
+        if any(c.isdigit() for c in token) and _CODE.match(token) and _CODE_PUNCTUATION.search(token):
+            code = fold(_CODE_PUNCTUATION.sub("", token))[:TERM_MAX]
+            if len(code) >= TERM_MIN:
+                out.setdefault(code, {code})
+            continue
+        for word in query_words(token):
+            out.setdefault(word, {word})
+    return list(out.values())

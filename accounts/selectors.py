@@ -3,7 +3,7 @@
 The one rule: admins see the whole installation, a reseller user everything of its
 own tenant, an agent its own profile, its departments and what hangs off the tickets
 it can open. This module holds the rule and accounts' own models; every other app
-registers the scope of its models here (tickets.selectors, whatsapp.selectors), so
+registers the scope of its models here (tickets.reads.selectors, whatsapp.selectors), so
 another tenant's row simply does not exist for the user (404), in lists, counts,
 searches and filters alike. A model nobody registered is invisible (fail closed).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from .models import Department, Reseller, ResellerConfig, Tag, User
+from accounts.models import ApiToken, ClientChange, ContactField, Department, Reseller, ResellerConfig, Tag, User
 
 
 def _is_anonymous(user) -> bool:
@@ -110,3 +110,32 @@ def tag_queryset_for(user) -> QuerySet[Tag]:
 
 
 scope_register(Tag, tag_queryset_for)
+
+
+def contact_field_queryset_for(user) -> QuerySet[ContactField]:
+    # Defined by the tenant's reseller users and admins; every user of the tenant fills them (/contatos/).
+    return scoped(user, ContactField.objects.all(), "reseller_id")
+
+
+def client_change_queryset_for(user) -> QuerySet[ClientChange]:
+    # The contact's history is shown on its page (contacts.selectors); here only for supervisors.
+    return scoped(user, ClientChange.objects.all(), "reseller_id")
+
+
+scope_register(ContactField, contact_field_queryset_for)
+scope_register(ClientChange, client_change_queryset_for)
+
+
+def api_token_queryset_for(user) -> QuerySet[ApiToken]:
+    # Managed in the admin by installation admins (all) and tenant managers (their tenant's); never a secret.
+    return scoped(user, ApiToken.objects.all(), "reseller_id")
+
+
+scope_register(ApiToken, api_token_queryset_for)
+
+
+def api_tokens_of(user) -> QuerySet[ApiToken]:
+    """A user's own tokens, newest first (the workspace's token page): never another's, never a secret."""
+    if _is_anonymous(user):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at")

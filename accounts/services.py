@@ -1,19 +1,21 @@
 """The writers of accounts data that is not edited through an admin form: clients met on WhatsApp,
-and deactivation (nothing here is ever deleted)."""
+and deactivation (nothing here is ever deleted). Contacts edited by people: accounts.contacts."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
 
+from accounts import phones
+from accounts.models import Client, ClientChange, ClientTag, ClientTerm, Tag, User
+from accounts.search import client_terms
 from iaze.lib import clock
-
-from .models import Client, ClientTag, ClientTerm, Tag, User
-from .search import client_terms
 
 
 class ClientConflict(Exception):
@@ -25,7 +27,7 @@ class TagRejected(ValueError):
 
 
 class ClientProfile(Protocol):
-    """What a channel knows of the person writing (whatsapp.providers.types.Sender is one)."""
+    """What a channel knows of the person writing (providers.types.Sender is one)."""
 
     @property
     def identity(self) -> str: ...
@@ -43,25 +45,67 @@ class ClientProfile(Protocol):
     def name(self) -> str: ...
 
 
-def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
-    """The client behind a WhatsApp identity, created on first contact (concurrent creators converge)."""
+# At most this many clients are read for one number (a phone stored twice by an older version).
+MATCH_MAX = 10
+# Inbound messages move a client's `updated_at` (the contact list's "most recent") at most this often.
+ACTIVITY_STEP = timedelta(minutes=5)
+
+Chooser = Callable[[list[Client]], Client]
+
+
+def client_most_recent(candidates: list[Client]) -> Client:
+    return max(candidates, key=lambda c: (c.updated_at, c.created_at))
+
+
+def client_identity(sender: ClientProfile) -> str:
+    """The identity a new client is stored with: the canonical number (a Brazilian mobile with its ninth
+    digit, accounts.phones) when the provider gave one, else the business-scoped id."""
+    if sender.wa_id and sender.wa_id.isdigit():
+        return phones.canonical(sender.wa_id)
+    return sender.identity
+
+
+def _number_forms(sender: ClientProfile) -> set[str]:
+    forms = {sender.identity} if sender.identity else set()
+    if sender.wa_id and sender.wa_id.isdigit():
+        forms |= phones.br_variants(sender.wa_id)
+    return forms
+
+
+def client_find(*, reseller_id, sender: ClientProfile, choose: Chooser | None = None) -> Client | None:
+    """The client behind a WhatsApp identity, whichever form of the number it was stored with (with or
+    without the ninth digit), or by the business-scoped id. When one phone is stored twice (rows from
+    before numbers were matched by form), `choose` picks one (default: the most recently touched)."""
     lookup = Client.objects.filter(reseller_id=reseller_id)
+    forms = sorted(_number_forms(sender))
+    found = list(lookup.filter(Q(identity__in=forms) | Q(phone__in=forms))[:MATCH_MAX]) if forms else []
+    if not found and sender.bsuid:
+        # Same person first seen by the business-scoped id only, now also with a wa_id.
+        found = list(lookup.filter(Q(bsuid=sender.bsuid) | Q(identity=sender.bsuid))[:MATCH_MAX])
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    return (choose or client_most_recent)(found)
+
+
+def client_upsert(*, reseller_id, sender: ClientProfile, choose: Chooser | None = None) -> Client:
+    """The client behind a WhatsApp identity, created on first contact (concurrent creators converge on
+    the unique (reseller, identity) index, the identity being the canonical number)."""
     for _attempt in range(3):
-        client = lookup.filter(identity=sender.identity).first()
-        if client is None and sender.bsuid:
-            # Same person first seen by the business-scoped id only, now also with a wa_id.
-            client = lookup.filter(Q(bsuid=sender.bsuid) | Q(identity=sender.bsuid)).first()
+        client = client_find(reseller_id=reseller_id, sender=sender, choose=choose)
         if client is not None:
             _client_refresh(client, sender)
             return client
+        phone = phones.canonical(sender.phone) if sender.phone.isdigit() else sender.phone
         try:
             with transaction.atomic():
                 client = Client.objects.create(
                     reseller_id=reseller_id,
-                    identity=sender.identity,
+                    identity=client_identity(sender),
                     wa_id=sender.wa_id,
                     bsuid=sender.bsuid,
-                    phone=sender.phone,
+                    phone=phone,
                     name=sender.name,
                     profile_name=sender.name,
                 )
@@ -76,7 +120,10 @@ def client_upsert(*, reseller_id, sender: ClientProfile) -> Client:
 def _client_refresh(client: Client, sender: ClientProfile) -> None:
     """Keep the provider's profile name current in `profile_name`; `name` follows it only while no person
     has set one (`name_set_by_agent`, or a name that differs from the last profile name). A name a person
-    set is never overwritten, and an empty name from the provider never wipes a known one."""
+    set is never overwritten, and an empty name from the provider never wipes a known one.
+
+    The wa_id follows the form of the number the provider used last (with or without the ninth digit):
+    replies go to the number WhatsApp knows."""
     now = clock.now()
     # Also never over a name that differs from the last profile name (rows from before either field).
     follows_profile = not client.name_set_by_agent and client.name in ("", client.profile_name)
@@ -86,10 +133,24 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
     for field in ("wa_id", "bsuid", "phone"):
         if getattr(sender, field) and not getattr(client, field):
             changes[field] = getattr(sender, field)
+    if changes.get("phone", "").isdigit():
+        changes["phone"] = phones.canonical(changes["phone"])
+    if (
+        sender.wa_id
+        and client.wa_id
+        and sender.wa_id != client.wa_id
+        and sender.wa_id in phones.br_variants(client.wa_id)
+    ):
+        changes["wa_id"] = sender.wa_id
     if changes:
         Client.objects.filter(pk=client.pk).update(**changes, updated_at=now)
         for field, value in changes.items():
             setattr(client, field, value)
+        client.updated_at = now
+    elif client.updated_at is None or client.updated_at < now - ACTIVITY_STEP:
+        # The contact list shows the clients who wrote lately first: a write at most every ACTIVITY_STEP.
+        Client.objects.filter(pk=client.pk, updated_at__lt=now - ACTIVITY_STEP).update(updated_at=now)
+        client.updated_at = now
     renamed = False
     # Conditional on the name read and on nobody having set one: an edit made meanwhile by a person wins.
     if (
@@ -107,10 +168,11 @@ def _client_refresh(client: Client, sender: ClientProfile) -> None:
         client_terms_index(client)
 
 
-def client_rename(*, client: Client, name: str, seen: str) -> str:
+def client_rename(*, client: Client, name: str, seen: str, by=None, source: str = ClientChange.Source.TICKET) -> str:
     """A person names the client. One conditional write on the name the page showed (`seen`): a rename
-    made meanwhile answers ClientConflict. The old name joins `previous_names`; from now on the provider's
-    profile name never replaces it. Returns the old name. ValueError when the name is empty."""
+    made meanwhile answers ClientConflict. The old name joins `previous_names` and the change is recorded
+    (ClientChange); from now on the provider's profile name never replaces it. Returns the old name.
+    ValueError when the name is empty."""
     name = " ".join((name or "").split())[:200]
     if not name:
         raise ValueError("empty name")
@@ -128,14 +190,101 @@ def client_rename(*, client: Client, name: str, seen: str) -> str:
     if changed != 1:
         raise ClientConflict(client)
     client.name, client.previous_names, client.name_set_by_agent = name, history, True
+    client_change_record(client, by=by, source=source, changes={"name": (old, name)})
     client_terms_index(client)
     return old
 
 
+def client_change_record(client: Client, *, by, source: str, changes: dict[str, tuple[str, str]]) -> int:
+    """The contact's history: one ClientChange per changed field (never deleted)."""
+    rows = [
+        ClientChange(
+            reseller_id=client.reseller_id,
+            client_id=client.pk,
+            by_id=getattr(by, "pk", by),
+            source=source,
+            field=field,
+            old=str(old or ""),
+            new=str(new or ""),
+        )
+        for field, (old, new) in changes.items()
+    ]
+    ClientChange.objects.bulk_create(rows)
+    return len(rows)
+
+
+def client_terms_of(client: Client) -> set[str]:
+    """The terms a client is found by: its name and earlier names, numbers, e-mail, document."""
+    return client_terms(
+        name=client.name,
+        names=client.previous_names or (),
+        phone=client.phone,
+        wa_id=client.wa_id,
+        email=client.email,
+        document=client.document,
+    )
+
+
 def client_terms_index(client: Client) -> int:
     """Index the client's name (and earlier names) and number for the queue's search: the terms it lacks."""
-    terms = client_terms(name=client.name, names=client.previous_names or (), phone=client.phone, wa_id=client.wa_id)
+    terms = client_terms_of(client)
     return terms_store(ClientTerm, owner="client_id", owner_id=client.pk, reseller_id=client.reseller_id, terms=terms)
+
+
+TERMS_CHUNK = 2000
+
+
+def terms_store_many(model, *, owner: str, reseller_id, terms: dict[Any, set[str]]) -> int:
+    """Store the terms each owner lacks, for many owners of one tenant at once (a contact import's batch):
+    what terms_store writes owner by owner, in a few statements. Returns how many were sent to be inserted.
+
+    SQLite and PostgreSQL: one INSERT … ON CONFLICT DO NOTHING run over chunks of TERMS_CHUNK rows, in one
+    transaction per chunk (a speed-up only: a rerun inserts what is missing). The values are prepared per
+    column once (the tenant, each owner, the time) rather than per row through model instances, which was
+    nearly all of a large import's time. Elsewhere (MongoDB): one read of the owners' stored terms, then
+    terms_insert of the others."""
+    if not any(terms.values()):
+        return 0
+    db = db_connection
+    if db.features.supports_ignore_conflicts and db.vendor in ("sqlite", "postgresql"):
+        return _terms_insert_sql(model, owner=owner, reseller_id=reseller_id, terms=terms)
+    have: set[tuple[Any, str]] = set()
+    owners = list(terms)
+    for start in range(0, len(owners), TERMS_CHUNK):
+        chunk = owners[start : start + TERMS_CHUNK]
+        have.update(model.objects.filter(**{f"{owner}__in": chunk}).values_list(owner, "term"))
+    rows = [
+        model(reseller_id=reseller_id, term=t, **{owner: owner_id})
+        for owner_id, found in terms.items()
+        for t in sorted(found)
+        if (owner_id, t) not in have
+    ]
+    return sum(terms_insert(model, rows[i : i + TERMS_CHUNK]) for i in range(0, len(rows), TERMS_CHUNK))
+
+
+def _terms_insert_sql(model, *, owner: str, reseller_id, terms: dict[Any, set[str]]) -> int:
+    db = db_connection
+    names = ("id", "created_at", "updated_at", "reseller_id", owner, "term")
+    fields = [model._meta.get_field(name) for name in names]
+    f_id, f_stamp, _f_updated, f_reseller, f_owner, f_term = fields
+    now = f_stamp.get_db_prep_save(clock.now(), db)
+    tenant = f_reseller.get_db_prep_save(reseller_id, db)
+    rows: list[tuple[Any, ...]] = []
+    for owner_id, found in terms.items():
+        prepared_owner = f_owner.get_db_prep_save(owner_id, db)
+        rows.extend(
+            (f_id.get_db_prep_save(uuid.uuid4(), db), now, now, tenant, prepared_owner, f_term.get_db_prep_save(t, db))
+            for t in sorted(found)
+        )
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
+    )
+    for start in range(0, len(rows), TERMS_CHUNK):
+        with transaction.atomic(), db.cursor() as cursor:
+            cursor.executemany(sql, rows[start : start + TERMS_CHUNK])
+    return len(rows)
 
 
 def terms_store(model, *, owner: str, owner_id, reseller_id, terms: set[str]) -> int:

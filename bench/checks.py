@@ -6,7 +6,7 @@ import random
 import threading
 import time
 
-from .loadgen import percentile
+from bench.loadgen import percentile
 
 
 def ingest_check(*, connection_key: str, ids_file: str, prefix: str, settle_s: float = 30.0) -> dict:
@@ -177,3 +177,63 @@ def outbox_status(*, tag: str) -> dict:
         .annotate(n=Count("id"))
     )
     return {r["delivery_status"]: r["n"] for r in rows}
+
+
+def webhook_delivery(*, events: int, tickets: int = 20) -> dict:
+    """bench.webhooks_bench: `events` ticket changes recorded and delivered to a receiver in this process."""
+    import json
+    import time
+
+    from django.conf import settings
+
+    from accounts.models import Client
+    from tests.webhooks.receiver import Receiver
+    from tickets import services
+    from tickets.activity import ticket_change
+    from webhooks import services as hooks
+    from webhooks.delivery import deliveries_pass, webhook_runner
+    from webhooks.models import WebhookDelivery
+    from webhooks.recorder import record_pass
+    from whatsapp.models import Connection
+
+    conn = Connection.objects.get(key="demo-meta")
+    held = []
+    for n in range(tickets):
+        identity = f"5577{n:09d}"
+        client, _ = Client.objects.get_or_create(
+            reseller=conn.reseller, identity=identity, defaults={"wa_id": identity, "phone": identity}
+        )
+        held.append(services.inbound_route(connection=conn, client=client)[0])
+    with Receiver() as rx:
+        hook, _secret = hooks.webhook_create(
+            reseller=conn.reseller, url=rx.url("/bench?token=b"), events=["ticket.transferred"]
+        )
+        for i in range(events):
+            ticket_change(held[i % len(held)].pk, action="transferred", data={"bench": i})
+        t0 = time.monotonic()
+        while record_pass(limit=500)["recorded"]:
+            pass
+        recorded_s = time.monotonic() - t0
+        runner = webhook_runner(threads=int(getattr(settings, "WEBHOOK_WORKERS", 4)))
+        t0 = time.monotonic()
+        pending = WebhookDelivery.objects.filter(webhook=hook, status=WebhookDelivery.Status.PENDING)
+        while pending.exists():
+            deliveries_pass(runner=runner, limit=200)
+            runner.wait_one(1.0)
+        runner.close()
+        delivered_s = time.monotonic() - t0
+        hooks.webhook_update(hook, active=False)
+        bodies: dict[str, set] = {}
+        for call in rx.calls:
+            bodies.setdefault(json.loads(call.body)["id"], set()).add(call.body)
+    delivered = WebhookDelivery.objects.filter(webhook=hook, status=WebhookDelivery.Status.DELIVERED).count()
+    return {
+        "events": events,
+        "delivered": delivered,
+        "posts": len(rx.calls),
+        "twice": len(rx.calls) - len(bodies),
+        "changed_content": sum(1 for b in bodies.values() if len(b) > 1),
+        "threads": runner.threads,
+        "recorded_per_s": round(events / recorded_s, 1) if recorded_s else None,
+        "delivered_per_s": round(delivered / delivered_s, 1) if delivered_s else None,
+    }

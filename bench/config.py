@@ -43,6 +43,7 @@ class Config:
     outbox_messages: int
     outbox_workers: list[int]
     outbox_latency_ms: int
+    webhook_events: int
     keep: bool
     scenarios: list[str]
     extra: dict = field(default_factory=dict)
@@ -76,8 +77,11 @@ class Config:
             outbox_messages=_env("BENCH_OUTBOX_MESSAGES", q(300, 120), int),
             outbox_workers=_ints(_env("BENCH_OUTBOX_WORKERS", "1,4")),
             outbox_latency_ms=_env("BENCH_OUTBOX_LATENCY_MS", 50, int),
+            webhook_events=_env("BENCH_WEBHOOK_EVENTS", q(2000, 300), int),
             keep=_env("BENCH_KEEP", "0") not in ("0", "false", "no"),
-            scenarios=_env("BENCH_SCENARIOS", "ingest,pages,polls,reports,search,claims,outbox")
+            scenarios=_env(
+                "BENCH_SCENARIOS", "ingest,pages,polls,reports,search,contacts,api,claims,outbox,webhooks,live"
+            )
             .replace(" ", "")
             .split(","),
         )

@@ -62,16 +62,15 @@ def _without_templates():
     def empty(request, template, context=None, *args, **kwargs):
         return HttpResponse(b"")
 
-    with mock.patch("tickets.views.render", empty):
+    with mock.patch("tickets.web.views.render", empty):
         yield
 
 
 def _webhooks(tenant: dict):
     from django.test import Client
 
-    from whatsapp.providers.meta import signature_header
-
-    from .scenarios import META_TEXT
+    from bench.scenarios import META_TEXT
+    from providers.meta import signature_header
 
     client = Client()
     template = json.loads(META_TEXT.read_text())
@@ -104,9 +103,8 @@ def measure(tickets: int) -> list[dict]:
     from django.test import Client
 
     from accounts.models import User
+    from bench import seeding, tasks
     from tickets.models import Ticket
-
-    from . import seeding, tasks
 
     tenant = tasks.seed_tenant(api_base="http://127.0.0.1:1", extra_agents=0)
     seeding.seed_queue(total=tickets, connection_key="demo-meta")
@@ -149,7 +147,7 @@ def measure(tickets: int) -> list[dict]:
 
 def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    from . import tasks
+    from bench import tasks
 
     tasks._django()
     from django.core.management import call_command

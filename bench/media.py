@@ -138,8 +138,8 @@ def main(argv=None) -> int:
     subprocess.run([py, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
     log = open(tmp / "server.log", "ab")
     web = subprocess.Popen(
-        [py, "-m", "gunicorn", "iaze.wsgi:application", "--bind", f"127.0.0.1:{args.port}", "--workers",
-         str(args.workers)], cwd=ROOT, env=env, stdout=log, stderr=log,
+        [py, "-m", "gunicorn", "iaze.wsgi:application", "--worker-class", "sync", "--bind", f"127.0.0.1:{args.port}",
+         "--workers", str(args.workers)], cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
     worker = None
     try:

@@ -10,9 +10,9 @@ import time
 import urllib.request
 from collections import Counter
 
-from . import report
-from .config import ROOT
-from .proc import task
+from bench import report
+from bench.config import ROOT
+from bench.proc import task
 
 
 def _fake(port: int, method: str, path: str, body: dict | None = None):

@@ -4,13 +4,13 @@
   measured the same way; the 16-connection closed loop (bench/pages.py) is the load case.
 - The poll: what an open queue or conversation sends every 3-4 s (templates/tickets/_queue_live.html,
   templates/tickets/_thread_live.html), with nothing changed since, so the server answers 204
-  (tickets/views.py). Its rate under load times 4 s is how many agents polling every 4 s one server carries.
+  (tickets/web/views.py). Its rate under load times 4 s is how many agents polling every 4 s one server carries.
 """
 
 from __future__ import annotations
 
-from . import report, scenarios
-from .loadgen import get
+from bench import report, scenarios
+from bench.loadgen import get
 
 POLL_INTERVAL_S = 4.0
 ONE_CLIENT_PAGE_LIMIT = 3  # × /healthz p50, one client

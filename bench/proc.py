@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from .config import ROOT
-from .tasks import RESULT_PREFIX
+from bench.config import ROOT
+from bench.tasks import RESULT_PREFIX
 
 
 class TaskFailed(RuntimeError):

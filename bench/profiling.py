@@ -11,7 +11,7 @@ import time
 import zlib
 from pathlib import Path
 
-from whatsapp.providers.meta import signature_header
+from providers.meta import signature_header
 
 
 def _client(email: str | None):
@@ -26,7 +26,7 @@ def _client(email: str | None):
 
 
 def _meta_request(n: int, *, tag: str, secret: str, phone_number_id: str, **_):
-    from .scenarios import META_TEXT
+    from bench.scenarios import META_TEXT
 
     body = json.loads(META_TEXT.read_text())
     value = body["entry"][0]["changes"][0]["value"]

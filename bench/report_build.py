@@ -23,11 +23,10 @@ def measure(sizes: list[int]) -> list[dict]:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import Reseller
+    from bench import seeding
     from iaze.lib import clock
     from reports import figures
     from tickets.models import ReportRollup
-
-    from . import seeding
 
     reseller = Reseller.objects.get(slug="demo")
     tz = figures.reseller_timezone(reseller)
@@ -67,7 +66,7 @@ def measure(sizes: list[int]) -> list[dict]:
 
 
 def main() -> None:
-    from . import tasks
+    from bench import tasks
 
     tasks._django()
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 100_000]

@@ -7,9 +7,9 @@ import http.client
 import time
 from datetime import date, timedelta
 
-from . import report, scenarios
-from .loadgen import get
-from .proc import task
+from bench import report, scenarios
+from bench.loadgen import get
+from bench.proc import task
 
 WHO = "revenda@demo.local"
 

@@ -16,11 +16,22 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import outbox_bench, pages, report, reports_bench, scenarios, search_bench
-from .config import RESULTS, ROOT, Config
-from .loadgen import client_ceiling, get, run_load
-from .proc import TaskFailed, task
-from .server import Gunicorn, cpu_count
+from bench import (
+    api_bench,
+    contacts_bench,
+    live_bench,
+    outbox_bench,
+    pages,
+    report,
+    reports_bench,
+    scenarios,
+    search_bench,
+    webhooks_bench,
+)
+from bench.config import RESULTS, ROOT, Config
+from bench.loadgen import client_ceiling, get, run_load
+from bench.proc import TaskFailed, task
+from bench.server import Gunicorn, cpu_count
 
 
 def profile_env(cfg: Config, profile: str, data_dir: Path, mongo_url: str = "") -> dict:
@@ -33,6 +44,8 @@ def profile_env(cfg: Config, profile: str, data_dir: Path, mongo_url: str = "") 
         PYTHONUNBUFFERED="1",
         # The bench's fake provider listens on 127.0.0.1.
         IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS="1",
+        # The API's per-token rate limit is off: the bench measures the list, not the limiter.
+        API_RATE_LIMIT="",
     )
     if profile == "postgresql":
         env["DATABASE_URL"] = cfg.pg_url
@@ -169,11 +182,19 @@ class Run:
                     reports_bench.run(self, profile, env, tenant, out, health, server)
             if "search" in cfg.scenarios:
                 search_bench.run(self, profile, env, tenant, out, health)
+            if "contacts" in cfg.scenarios:
+                contacts_bench.run(self, profile, env, tenant, out, health)
+            if "api" in cfg.scenarios:
+                api_bench.run(self, profile, env, tenant, out, health, health1)
         self.memory(profile, out)
         if "claims" in cfg.scenarios:
             self.claims(profile, env, out)
         if "outbox" in cfg.scenarios:
             outbox_bench.run(self, profile, env, tmp, out)
+        if "webhooks" in cfg.scenarios:
+            webhooks_bench.run(self, profile, env, out)
+        if "live" in cfg.scenarios:
+            live_bench.run(self, profile, out)
 
     def ingest(self, profile, env, tmp, tenant, out, *, at_size: int = 0) -> None:
         """Signed Meta text events over HTTP, then count: every 200 must be exactly one stored message.

@@ -8,10 +8,9 @@ import re
 import time
 from pathlib import Path
 
-from whatsapp.providers.meta import signature_header
-
-from .config import ROOT
-from .loadgen import RequestFactory
+from bench.config import ROOT
+from bench.loadgen import RequestFactory
+from providers.meta import signature_header
 
 META_TEXT = ROOT / "tests" / "payloads" / "meta_text.json"
 INGEST_PREFIX = "wamid.bench."

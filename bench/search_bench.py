@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from . import report, scenarios
-from .loadgen import get
-from .proc import task
+from bench import report, scenarios
+from bench.loadgen import get
+from bench.proc import task
 
 WHO = [("revenda@demo.local", "supervisor"), ("agente1@demo.local", "agent")]
 

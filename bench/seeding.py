@@ -20,8 +20,9 @@ from django.db import connections, models, transaction
 from accounts.models import Client, ClientTerm, Department, User
 from accounts.search import client_terms, words
 from iaze.lib import clock
-from tickets import localtime, services
+from tickets import services
 from tickets.models import Message, Ticket, TicketTerm
+from tickets.rules import localtime
 from whatsapp.models import Connection
 
 BATCH = 20_000
@@ -194,7 +195,7 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
                 )
             )
             texts = [_text(rng) for _ in range(MESSAGES_PER_TICKET)]
-            # The search index as the services write it (accounts.search, tickets.search).
+            # The search index as the services write it (accounts.search, tickets.reads.search).
             _terms(terms, ClientTerm, reseller.pk, client_id, client_terms(name=f"Cliente {i}", phone=identity))
             _terms(terms, TicketTerm, reseller.pk, ticket_id, set().union(*(words(t) for t in texts[:per_ticket])))
             for j, text in enumerate(texts[:per_ticket]):
@@ -240,8 +241,14 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
                     last_message_at=first + timedelta(minutes=3 * MESSAGES_PER_TICKET),
                     last_message_preview=texts[-1][:200],
                     last_inbound_at=first + timedelta(minutes=3 * 9),
+                    last_client_preview=texts[-2][:200],
+                    # The last message is the agent's reply; an Espera ticket's replies stand for automatic texts.
+                    last_human_reply_at=first + timedelta(minutes=3 * MESSAGES_PER_TICKET) if agent else None,
                     created_at=first,
                     updated_at=last,
+                    # The stamp of the latest change, as tickets.activity keeps it (the API's `updated_after`
+                    # reads it); version 0: the change feed does not look for records of these rows.
+                    changed_at=last,
                     **localtime.opened_stamps(first, tz),
                     closed_local_date=localtime.closed_stamps(closed_at, tz)["closed_local_date"]
                     if closed_at
@@ -257,7 +264,7 @@ def seed_queue(*, total: int, connection_key: str, per_ticket: int = MESSAGES_PE
     # The rows bypassed the services, so their report rollups are counted the way an existing installation's
     # are: one recount of the tenant (tickets.services.rollups_rebuild).
     rebuilt = services.report_rollups_rebuild(reseller_id=reseller.pk)
-    analyze()
+    autovacuum_stand_in()
     # Read back through the ORM: the raw rows must be ordinary tickets with their 10 messages.
     seeded = Ticket.objects.filter(connection=conn, client__identity__startswith="5500")
     newest = seeded.order_by("-client__identity").select_related("client").first()
@@ -318,6 +325,8 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
                 last_message_at=now,
                 last_message_preview=texts[-1],
                 last_inbound_at=now,
+                last_client_preview=texts[-1 if messages % 2 else -2][:200],
+                last_human_reply_at=None if messages % 2 else now,
                 created_at=first,
                 updated_at=now,
             )
@@ -351,12 +360,19 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
         bar.add(len(rows[start : start + BATCH]))
     for model, term_rows in terms.items():
         bulk_insert(model, term_rows)
-    analyze()
+    autovacuum_stand_in()
     return str(ticket_id)
 
 
-def analyze() -> None:
-    """Fresh planner statistics, as autovacuum would have after a real day of traffic."""
+def autovacuum_stand_in() -> None:
+    """The database as a real one of its profile is, after the bulk rows: nothing more.
+
+    PostgreSQL's autovacuum analyses a table once a tenth of its rows changed, within a minute
+    (`autovacuum_naptime`); some test servers run with it off, so its ANALYZE is run here. SQLite has no
+    such thing: no statistics are made here, and the pages are measured on the database as the app
+    itself keeps it (iaze.lib.sqlite_stats: PRAGMA optimize when a connection opens; the worker's
+    refresh, which the pages phase does not run, so they are measured without any statistics: the state
+    of a database before its worker's first pass, and the one whose plans must not depend on them)."""
     if db.vendor == "postgresql":
         with db.cursor() as cur:
             cur.execute("ANALYZE clients, tickets, messages, report_rollups, client_search_terms, ticket_search_terms")

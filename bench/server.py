@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ROOT
+from bench.config import ROOT
 
 
 class Gunicorn:

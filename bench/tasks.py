@@ -105,9 +105,8 @@ def seed_tenant(*, api_base: str, extra_agents: int) -> dict:
 def _calibration_ticket(connection) -> None:
     """The open ticket the bare calibration webhook (bench.bare) appends its messages to."""
     from accounts.models import Client
+    from bench.bare import CALIBRATION_CLIENT
     from tickets import services
-
-    from .bare import CALIBRATION_CLIENT
 
     client, _ = Client.objects.get_or_create(
         reseller=connection.reseller,
@@ -129,15 +128,14 @@ def _session_cookie(email: str) -> str:
 
 
 def seed_queue(*, total: int, connection_key: str) -> dict:
-    from . import seeding
+    from bench import seeding
 
     return seeding.seed_queue(total=total, connection_key=connection_key)
 
 
 def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -> dict:
+    from bench import seeding
     from tickets.models import Ticket
-
-    from . import seeding
 
     long_id = seeding.seed_conversation(messages=messages, connection_key=connection_key, agent_email=agent_email)
     # A ticket of the same agent with the usual 10 messages, to show the query count does not grow.
@@ -149,6 +147,17 @@ def seed_conversation(*, messages: int, connection_key: str, agent_email: str) -
         .first()
     )
     return {"ticket": long_id, "small_ticket": str(small)}
+
+
+def planner_statistics() -> dict:
+    """What the planner knows as the pages are measured: SQLite's statistics are the app's own only."""
+    from django.db import connection
+
+    from iaze.lib import sqlite_stats
+
+    if connection.vendor != "sqlite":
+        return {"vendor": connection.vendor, "statistics": "as autovacuum leaves them (seeding.autovacuum_stand_in)"}
+    return {"vendor": "sqlite", "statistics": "some" if sqlite_stats.has_statistics(connection) else "none"}
 
 
 def query_counts(*, email: str, paths: list[str]) -> dict:
@@ -170,8 +179,52 @@ def query_counts(*, email: str, paths: list[str]) -> dict:
     return out
 
 
+def api_tokens(*, emails: list[str]) -> dict:
+    """A fresh API token for each user, for the API bench (bench.api_bench): {email: secret}."""
+    from accounts import tokens
+    from accounts.models import User
+
+    return {email: tokens.token_create(user=User.objects.get(email=email), name="bench")[1] for email in emails}
+
+
+def api_sync_point() -> dict:
+    """An `updated_after` a syncing client might send: the stamp of the 1,000th latest change."""
+    from tickets.models import Ticket
+
+    changed = Ticket.objects.filter(changed_at__isnull=False).order_by("-changed_at")
+    stamps = changed.values_list("changed_at", flat=True)
+    point = list(stamps[999:1000]) or list(stamps[:1])
+    return {"updated_after": point[0].isoformat() if point else "2000-01-01T00:00:00+00:00"}
+
+
+def api_query_counts(*, email: str, paths: list[str]) -> dict:
+    """Queries each API list runs, counted in-process, with a token of the user."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import tokens
+    from accounts.models import User
+
+    _token, secret = tokens.token_create(user=User.objects.get(email=email), name="bench-count")
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    out = {}
+    for path in paths:
+        client.get(path)  # warm caches, as a running worker has them
+        with CaptureQueriesContext(connection) as ctx:
+            resp = client.get(path)
+        results = len(resp.json().get("results", [])) if resp.status_code == 200 else 0
+        out[path] = {
+            "status": resp.status_code,
+            "queries": len(ctx.captured_queries),
+            "bytes": len(resp.content),
+            "results": results,
+        }
+    return out
+
+
 def main() -> None:
-    from . import checks, profiling
+    from bench import checks, profiling
 
     name = sys.argv[1]
     kwargs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}

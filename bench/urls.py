@@ -2,9 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.urls import path
 
+from bench.bare import bare_webhook
 from iaze.urls import urlpatterns as app_urlpatterns
-
-from .bare import bare_webhook
 
 
 @login_required

@@ -97,7 +97,8 @@ def measure(root: Path, *, bodies: int, size: int) -> dict:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], **run)
         subprocess.run([sys.executable, "manage.py", "shell", "-c", SETUP], **run)
         port = _free_port()
-        gunicorn = [sys.executable, "-m", "gunicorn", "iaze.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        gunicorn = [sys.executable, "-m", "gunicorn", "iaze.wsgi:application", "--worker-class", "sync"]
+        gunicorn += ["--bind", f"127.0.0.1:{port}"]
         server = subprocess.Popen(
             [*gunicorn, "--workers", "1", "--timeout", "120"],
             cwd=root,

@@ -64,6 +64,10 @@ if MONGO_URL and _DATABASE_URL:
         "(MONGO_URL for MongoDB, DATABASE_URL for PostgreSQL/SQL, neither for embedded SQLite)."
     )
 
+# Under ASGI (iaze/asgi.py says so) every request's sync code runs in a new thread: a persistent SQL
+# connection would stay behind with it, unclosed. Connections are then per request (CONN_MAX_AGE 0).
+_PER_REQUEST_CONNECTIONS = os.environ.get("IAZE_SERVED_BY") == "asgi"
+
 if MONGO_URL:
     DB_PROFILE = "mongodb"
     DATABASES = {
@@ -78,7 +82,7 @@ if MONGO_URL:
 elif _DATABASE_URL:
     DB_PROFILE = "postgresql" if _DATABASE_URL.startswith(("postgres", "pgsql")) else "sql"
     DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 0 if _PER_REQUEST_CONNECTIONS else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DB_PROFILE = "sqlite"
@@ -100,7 +104,7 @@ else:
             },
             # Persistent per-worker connections: opening one (and its PRAGMAs) per request
             # costs more than most of IAZE's queries.
-            "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=600),
+            "CONN_MAX_AGE": 0 if _PER_REQUEST_CONNECTIONS else env.int("CONN_MAX_AGE", default=600),
             "CONN_HEALTH_CHECKS": True,
         }
     }
@@ -132,7 +136,12 @@ INSTALLED_APPS = [
     "tickets",
     "whatsapp",
     "reports",
+    "contacts",
     "ops",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
+    "webhooks",
 ]
 if DB_PROFILE == "mongodb":
     INSTALLED_APPS.append("django_mongodb_backend")
@@ -140,6 +149,9 @@ if DB_PROFILE == "mongodb":
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "iaze.lib.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads a body (CSRF reads request.POST): a body over its route's cap is refused with
+    # 413 unread. REQUEST_MAX_BYTES and REQUEST_BODY_CAPS below; iaze.lib.request_size.
+    "iaze.lib.request_size.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -196,7 +208,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = DATA_DIR / "media"
-# Photos, voice notes, videos and documents (tickets.media): kept for good, never served by URL but through
+# Photos, voice notes, videos and documents (iaze.lib.blobs): kept for good, never served by URL but through
 # the authorised view. DATA_DIR/media by default; an S3-compatible bucket when MEDIA_S3_BUCKET is set
 # (installations with more than one app server). What an operator must keep: docs/media.md.
 MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
@@ -241,6 +253,42 @@ MEDIA_DOWNLOAD_MAX_ATTEMPTS = env.int("MEDIA_DOWNLOAD_MAX_ATTEMPTS", default=6)
 # one is kept as a document, never decoded (a 300 KB PNG can hold 20,000 × 20,000 pixels). iaze.lib.images.
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=40_000_000)
 
+# --- request bodies (iaze.lib.request_size; docs/operations.md#request-sizes) --------------------------
+# The largest body of a route that takes no files: the login, every form, the admin. Refused with 413
+# before it is read, whether its length is declared or it comes chunked.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=1024 * 1024)
+# Routes that take an attached file: the largest file (MEDIA_MAX_BYTES) plus the form around it.
+REQUEST_MAX_UPLOAD_BYTES = env.int("REQUEST_MAX_UPLOAD_BYTES", default=MEDIA_MAX_BYTES + 1024 * 1024)
+# A route's cap other than REQUEST_MAX_BYTES, by URL name: the name of the setting that holds it, or None
+# for a view that reads and caps its own body (the webhook: WHATSAPP_WEBHOOK_MAX_BYTES, answered as before).
+REQUEST_BODY_CAPS: dict[str, str | None] = {
+    "tickets:reply": "REQUEST_MAX_UPLOAD_BYTES",
+    # A contacts CSV (its own 8 MB limit, contacts.csvfile, answers 400 with the reason below this one).
+    "contacts:import": "REQUEST_MAX_UPLOAD_BYTES",
+    "whatsapp:webhook": None,
+}
+# Django's own limits within a body: the form fields other than files (the largest is a 50,000-character
+# note), how many fields and files, and the size up to which an uploaded file stays in memory rather
+# than in a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=REQUEST_MAX_BYTES)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+# --- live updates (GET /eventos/, tickets.web.events; docs/workspace.md#live-updates) --------------
+# How often each app process reads the change record for its open streams (seconds): an event reaches
+# a page within this plus the request's own time.
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
+# PostgreSQL (LISTEN/NOTIFY) and a MongoDB replica set (change streams) wake the reader for each change
+# (iaze.lib.live_signal); it then reads the record at once, and otherwise only every LIVE_SAFETY_POLL_SECONDS
+# (a signal lost to a dropped connection costs latency, never an event). LIVE_SIGNAL=false: always poll.
+LIVE_SIGNAL = env.bool("LIVE_SIGNAL", default=True)
+LIVE_SAFETY_POLL_SECONDS = env.float("LIVE_SAFETY_POLL_SECONDS", default=5.0)
+# Changes buffered per stream before a stream that does not read is dropped (its page reconnects).
+LIVE_STREAM_BUFFER = env.int("LIVE_STREAM_BUFFER", default=500)
+# Seconds between a stream's checks that its user is still active and logged in (and a keep-alive).
+LIVE_RECHECK_SECONDS = env.float("LIVE_RECHECK_SECONDS", default=5.0)
+
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 # HTTPS=true (served over TLS, directly or behind a proxy with BEHIND_PROXY=true) turns on secure
@@ -258,19 +306,48 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Login throttling (accounts.throttle): wrong passwords per (IP, e-mail) and per IP, then a lock
-# that lasts WINDOW seconds after the last failure. The counts live in a file cache under DATA_DIR,
-# shared by every worker process of the machine and independent of the database profile.
+# Login throttling (accounts.throttle): password checks per (IP, e-mail), per e-mail from any IP and per
+# IP, reserved in the database before each check (exact under parallel requests, shared by every worker
+# and machine); a lock lasts WINDOW seconds after the last failure.
 LOGIN_THROTTLE_FAILURES = env.int("LOGIN_THROTTLE_FAILURES", default=5)
+LOGIN_THROTTLE_ACCOUNT_FAILURES = env.int("LOGIN_THROTTLE_ACCOUNT_FAILURES", default=10)
 LOGIN_THROTTLE_IP_FAILURES = env.int("LOGIN_THROTTLE_IP_FAILURES", default=30)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=15 * 60)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The API's per-token rate limit (api.throttling): a file cache every worker process of this machine
+    # shares. Login limits are not kept here but in the database (accounts.throttle), exact across machines.
     "throttle": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache" / "throttle"),
-        "TIMEOUT": LOGIN_THROTTLE_WINDOW,
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     },
+}
+
+# --- REST API (/api/v1/, the api app; docs/api.md) -----------------------------------------
+# Requests per token; past it 429 with Retry-After. Counted in the `throttle` file cache above (per machine).
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "UNICODE_JSON": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IAZE API",
+    "DESCRIPTION": "Atendimentos, mensagens e notas do IAZE. Autenticação: Authorization: Bearer <token>.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "tickets.models.UIState"},
 }
 
 # --- WhatsApp ---------------------------------------------------------------------------
@@ -287,14 +364,25 @@ WHATSAPP_ANSWER_MAX_BYTES = env.int("WHATSAPP_ANSWER_MAX_BYTES", default=8 * 102
 WHATSAPP_SEND_INLINE = env.bool("WHATSAPP_SEND_INLINE", default=True)
 # A web request never waits on a provider longer than this: a slower send is left to the worker.
 WHATSAPP_INLINE_SEND_BUDGET = env.float("WHATSAPP_INLINE_SEND_BUDGET", default=2.0)
+# A provider call made by an admin page (the QR pairing page, "sync templates") waits at most this long, so a
+# hanging gateway never holds the web workers (and /healthz) for the full WHATSAPP_HTTP_TIMEOUT.
+WHATSAPP_ADMIN_CALL_SECONDS = env.float("WHATSAPP_ADMIN_CALL_SECONDS", default=3.0)
+# The address providers reach this installation at (webhook URLs registered by "Conectar WhatsApp");
+# unset: the address the admin page is reached on.
+IAZE_PUBLIC_URL = env("IAZE_PUBLIC_URL", default="")
 # send_outbox: calls in flight at once, and at most this many per connection (one slow tenant
 # never holds every sender).
 WHATSAPP_OUTBOX_WORKERS = env.int("WHATSAPP_OUTBOX_WORKERS", default=4)
 WHATSAPP_OUTBOX_PER_CONNECTION = env.int("WHATSAPP_OUTBOX_PER_CONNECTION", default=2)
+# ...and at most this many for one tenant (reseller), whatever its number of connections: a tenant whose
+# provider hangs holds only its share. 0: half of WHATSAPP_OUTBOX_WORKERS (at least 1).
+WHATSAPP_OUTBOX_PER_TENANT = env.int("WHATSAPP_OUTBOX_PER_TENANT", default=0)
 # The worker's other queues (media downloads, gap recoveries): threads each, and at most this many of
 # them for one connection (a slow file server or gateway holds only its own tenant's share).
 WHATSAPP_JOB_WORKERS = env.int("WHATSAPP_JOB_WORKERS", default=4)
 WHATSAPP_JOB_PER_CONNECTION = env.int("WHATSAPP_JOB_PER_CONNECTION", default=1)
+# ...and at most this many for one tenant (reseller). 0: half of WHATSAPP_JOB_WORKERS (at least 1).
+WHATSAPP_JOB_PER_TENANT = env.int("WHATSAPP_JOB_PER_TENANT", default=0)
 # After SIGTERM, `send_outbox --loop` waits at most this long for the calls in flight (each keeps its own
 # deadline), then exits: a job still waiting on a provider keeps its lease, which hands it to the next worker.
 # At most 15 s by default, so the worker ends by itself before `make run`'s 18 s SIGKILL backstop (the
@@ -304,6 +392,13 @@ WHATSAPP_WORKER_STOP_SECONDS = env.float("WHATSAPP_WORKER_STOP_SECONDS", default
 # address (a local fake provider in development and tests). Otherwise such bases are refused when
 # saved and when used. A base with a query string, a fragment or user-info is always refused.
 ALLOW_PRIVATE_PROVIDER_HOSTS = env.bool("IAZE_ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
+# Outgoing webhooks (webhooks.delivery): a receiver has this long to answer (the whole answer, not per read);
+# the worker's threads for deliveries, at most WEBHOOK_PER_WEBHOOK of them for one receiver; a webhook whose
+# deliveries failed for WEBHOOK_PAUSE_AFTER_HOURS with none succeeding is paused (its events are kept).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_WORKERS = env.int("WEBHOOK_WORKERS", default=4)
+WEBHOOK_PER_WEBHOOK = env.int("WEBHOOK_PER_WEBHOOK", default=2)
+WEBHOOK_PAUSE_AFTER_HOURS = env.float("WEBHOOK_PAUSE_AFTER_HOURS", default=72.0)
 META_GRAPH_BASE_URL = env("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
 # Connection health and gap recovery (docs/whatsapp.md#connection-health).
 # A connection that used to receive webhooks and has been silent this long gets a warning.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -9,6 +10,7 @@ class OpsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from iaze.lib import sqlite_stats
         from iaze.lib.mongo_indexes import after_migrate
 
         if settings.DB_PROFILE == "mongodb":
@@ -17,3 +19,5 @@ class OpsConfig(AppConfig):
             mongo_match.install()
 
         post_migrate.connect(after_migrate, dispatch_uid="iaze.mongo_plain_twins")
+        # The embedded database's planner statistics (SQLite has no autovacuum): see iaze.lib.sqlite_stats.
+        connection_created.connect(sqlite_stats.on_connection_created, dispatch_uid="iaze.sqlite_optimize")

@@ -13,7 +13,7 @@ from django.db import models
 
 from iaze.lib.models import BaseModel
 
-PROJECT_APPS = ("accounts", "tickets", "whatsapp")
+PROJECT_APPS = ("accounts", "tickets", "whatsapp", "webhooks")
 
 # The contract's names of the persistence counts, where they differ from the table name.
 COUNT_NAMES = {"whatsapp_connections": "connections"}

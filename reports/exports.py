@@ -1,5 +1,9 @@
 """CSV exports: the report's figures (one small file) and one row per ticket (streamed).
 
+Each comes in two flavours: the plain CSV (`,`, decimal point, durations in seconds) for scripts, and
+`excel=True`, the one Excel in pt-BR opens right with a double click: `;` between cells (its list
+separator in Brazil), decimal comma, durations as hh:mm. Both start with a UTF-8 BOM.
+
 The per-ticket export reads tickets in keyset pages of `PAGE` rows ordered by (created_at, id), with the
 page's clients, departments, agents and connections looked up by id (plain queries, no join, the same
 on every profile), and yields CSV lines as it goes: 100,000 tickets never sit in memory at once.
@@ -16,10 +20,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Client, Department, User
+from reports.scope import Durations, Report, Scope
 from tickets.models import Ticket, UIState
 from whatsapp.models import Connection
-
-from .scope import Durations, Report, Scope
 
 PAGE = 1000
 # A cell starting with one of these is a formula to a spreadsheet; client names come from WhatsApp.
@@ -39,15 +42,40 @@ def cell(value: Any) -> Any:
     return value
 
 
-def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
+class Seconds(int):
+    """A duration in seconds: written as the number in the plain CSV, as hh:mm in the Excel one."""
+
+
+def seconds(value: int | None) -> Any:
+    return "" if value is None else Seconds(value)
+
+
+def hh_mm(value: int) -> str:
+    minutes = (int(value) + 30) // 60  # to the nearest minute
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def excel_cell(value: Any) -> Any:
+    if isinstance(value, Seconds):
+        return hh_mm(value)
+    if isinstance(value, float):
+        return f"{value:.2f}".replace(".", ",")
+    return cell(value)
+
+
+def csv_lines(rows: Iterable[Iterable[Any]], *, excel: bool = False) -> Iterator[str]:
+    writer = csv.writer(_Line(), delimiter=";" if excel else ",")
     yield "\ufeff"  # so spreadsheet programs read the accents as UTF-8
+    header = True
     for row in rows:
-        yield writer.writerow([cell(v) for v in row])
+        if excel and header:  # the duration columns' unit changes with their format
+            row = [v.replace("(s)", "(hh:mm)") if isinstance(v, str) else v for v in row]
+        header = False
+        yield writer.writerow([excel_cell(v) for v in row] if excel else [cell(v) for v in row])
 
 
 def _d(durations: Durations) -> list[Any]:
-    return [durations.p50 if durations.p50 is not None else "", durations.p90 if durations.p90 is not None else ""]
+    return [seconds(durations.p50), seconds(durations.p90)]
 
 
 def figure_rows(report: Report) -> Iterator[list[Any]]:
@@ -185,7 +213,7 @@ def ticket_rows(scope: Scope) -> Iterator[list[Any]]:
                 local(t.claimed_at),
                 local(t.first_response_at),
                 local(t.closed_at),
-                "" if t.first_response_seconds is None else t.first_response_seconds,
-                "" if t.resolution_seconds is None else t.resolution_seconds,
+                seconds(t.first_response_seconds),
+                seconds(t.resolution_seconds),
                 "" if t.rating is None else t.rating,
             ]

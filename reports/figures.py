@@ -9,7 +9,7 @@ The rest of this docstring describes the exact path.
 
 Every figure reads `Ticket` rows of one tenant only (`Scope.reseller`). The services stamp, in the
 same write that opens or closes a ticket, its local day and hour of the week in the tenant's time
-zone (`opened_local_date`, `opened_local_how`, `closed_local_date`; see tickets.localtime), so a
+zone (`opened_local_date`, `opened_local_how`, `closed_local_date`; see tickets.rules.localtime), so a
 range of local days is a plain range of an indexed column and the groupings convert no time zone.
 The report is a fixed set of GROUP BY queries (per day and hour; per department × agent; per rating),
 whose results are bounded by days, departments and agents, never by tickets; totals are summed from
@@ -34,11 +34,8 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from accounts.models import Department
-from tickets import localtime
-from tickets.models import Ticket, UIState
-
-from . import rollup_figures
-from .scope import (
+from reports import rollup_figures
+from reports.scope import (
     DEFAULT_TIMEZONE,
     PERCENTILES,
     Durations,
@@ -50,6 +47,8 @@ from .scope import (
     nearest_rank,
     reseller_timezone,
 )
+from tickets.models import Ticket, UIState
+from tickets.rules import localtime
 
 __all__ = [
     "DEFAULT_TIMEZONE",

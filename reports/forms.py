@@ -14,9 +14,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Reseller, User
+from reports.scope import Scope, reseller_timezone
 from whatsapp.models import Connection
-
-from .scope import Scope, reseller_timezone
 
 MAX_DAYS = 366
 PERIODS = [
@@ -92,6 +91,11 @@ class ReportFilterForm(forms.Form):
         if self.non_field_errors():
             period = "7d"
         first, last = _period(period, today, cleaned.get("inicio"), cleaned.get("fim"))
+        if self.data.get("periodo") != period:
+            # The select shows the period the page shows: 7 days on a first visit (no `periodo`), or after
+            # a refused custom period — not the first option, "Hoje", or the refused "Personalizado".
+            self.data = self.data.copy()
+            self.data["periodo"] = period
         pick = lambda name: getattr(cleaned.get(name), "pk", None)  # noqa: E731
         return Scope(
             reseller=self.reseller,

@@ -7,8 +7,8 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from . import charts
-from .scope import Report
+from reports import charts
+from reports.scope import Report
 
 
 def duration(seconds: int | None) -> str:

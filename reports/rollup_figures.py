@@ -1,10 +1,10 @@
-"""The report's figures from the per-day rollups (tickets.report_rollup): rows, not tickets.
+"""The report's figures from the per-day rollups (tickets.rollup_model): rows, not tickets.
 
 Two grouped sums over the tenant's rollup rows of the range — per (department, agent), per day — bounded
 by days × departments × agents × connections whatever the number of tickets, and the same direct
 "waiting now" count as the exact path (an index count of the tickets in Espera). Counts are exact;
 a median or 90th percentile is the nearest-rank bucket of the summed histogram, reported as the
-bucket's value: within tickets.report_rollup.ERROR_BOUND (5 %) of the exact figure (docs/reports.md).
+bucket's value: within tickets.rollup_model.ERROR_BOUND (5 %) of the exact figure (docs/reports.md).
 
 Only `values()` of local fields with `Sum` annotations: the same queries on SQLite, PostgreSQL and MongoDB.
 """
@@ -16,9 +16,8 @@ from typing import Any
 
 from django.db.models import Sum
 
-from tickets.report_rollup import BUCKET_VALUE, COUNTERS, FIRST_RESPONSE, HOURS, RATED, RESOLUTION, ReportRollup
-
-from .scope import PERCENTILES, Durations, Report, Row, Scope, agent_labels, department_labels, nearest_rank
+from reports.scope import PERCENTILES, Durations, Report, Row, Scope, agent_labels, department_labels, nearest_rank
+from tickets.rollup_model import BUCKET_VALUE, COUNTERS, FIRST_RESPONSE, HOURS, RATED, RESOLUTION, ReportRollup
 
 CELL_COLUMNS = (*COUNTERS, *RATED, *FIRST_RESPONSE, *RESOLUTION)
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 
 from accounts.models import Department, Reseller, User
-from tickets import localtime
 from tickets.models import Ticket
+from tickets.rules import localtime
 
 DEFAULT_TIMEZONE = localtime.DEFAULT_TIMEZONE
 PERCENTILES = (50, 90)
@@ -59,7 +59,7 @@ class Scope:
         return qs
 
     def opened(self) -> QuerySet[Ticket]:
-        """Opened on one of the days, by the local day stamped at opening (tickets.localtime)."""
+        """Opened on one of the days, by the local day stamped at opening (tickets.rules.localtime)."""
         return self.tickets().filter(opened_local_date__gte=self.first_day, opened_local_date__lte=self.last_day)
 
     def closed(self) -> QuerySet[Ticket]:

@@ -14,9 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from iaze.lib import clock
-
-from . import exports, figures, presenters
-from .forms import ReportFilterForm, may_see_reports
+from reports import exports, figures, presenters
+from reports.forms import ReportFilterForm, may_see_reports
 
 
 def _form(request) -> ReportFilterForm:
@@ -25,8 +24,14 @@ def _form(request) -> ReportFilterForm:
     return ReportFilterForm(request.GET, user=request.user, now=clock.now())
 
 
-def _filename(scope: figures.Scope, what: str) -> str:
-    return f"iaze-{what}-{scope.reseller.slug}-{scope.first_day.isoformat()}-{scope.last_day.isoformat()}.csv"
+def _filename(scope: figures.Scope, what: str, excel: bool = False) -> str:
+    days = f"{scope.first_day.isoformat()}-{scope.last_day.isoformat()}"
+    return f"iaze-{what}-{scope.reseller.slug}-{days}{'-excel' if excel else ''}.csv"
+
+
+def _excel(request) -> bool:
+    """`?formato=excel`: the pt-BR spreadsheet flavour (reports.exports)."""
+    return request.GET.get("formato") == "excel"
 
 
 @require_GET
@@ -61,10 +66,10 @@ def export_csv(request):
     scope, refused = _csv_scope(request)
     if scope is None:
         return refused
-    report = figures.build(scope)
-    body = "".join(exports.csv_lines(exports.figure_rows(report)))
+    excel = _excel(request)
+    body = "".join(exports.csv_lines(exports.figure_rows(figures.build(scope)), excel=excel))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "relatorio")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "relatorio", excel)}"'
     return response
 
 
@@ -74,8 +79,9 @@ def tickets_csv(request):
     scope, refused = _csv_scope(request)
     if scope is None:
         return refused
+    excel = _excel(request)
     response = StreamingHttpResponse(
-        exports.csv_lines(exports.ticket_rows(scope)), content_type="text/csv; charset=utf-8"
+        exports.csv_lines(exports.ticket_rows(scope), excel=excel), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "atendimentos")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename(scope, "atendimentos", excel)}"'
     return response

@@ -27,7 +27,7 @@ pid_running() {
 }
 
 # pid_ours PID KIND: PID is a live process of this checkout of KIND — run (scripts/run.sh), gunicorn
-# (gunicorn serving iaze.wsgi) or worker (manage.py send_outbox). Never this shell itself.
+# (gunicorn serving iaze.asgi or iaze.wsgi) or worker (manage.py worker, or send_outbox: its contract name). Never this shell itself.
 pid_ours() {
   local pid=$1 kind=$2 cmd cwd
   [ "$pid" != "$$" ] || return 1
@@ -42,8 +42,8 @@ pid_ours() {
   fi
   case $kind in
     run) [[ ${cmd%% *} == *bash && " $cmd " == *" "*run.sh" "* ]] ;; # bash [options] …/run.sh, not an editor on it
-    gunicorn) [[ $cmd == *gunicorn* && $cmd == *iaze.wsgi* ]] ;;
-    worker) [[ $cmd == *manage.py* && $cmd == *send_outbox* ]] ;;
+    gunicorn) [[ $cmd == *gunicorn* && ($cmd == *iaze.asgi* || $cmd == *iaze.wsgi*) ]] ;;
+    worker) [[ $cmd == *manage.py* && ($cmd == *" worker "* || $cmd == *send_outbox*) ]] ;;
     *) return 1 ;;
   esac
 }

@@ -87,12 +87,17 @@ $PY manage.py ensure_superuser --print || die "ensure_superuser failed (see abov
 
 # No --pid: gunicorn refuses to start when its pid file names any live process ("Already running on
 # PID …"), a zombie or a stranger included. This script writes the pid file, after checking, instead.
-$PY -m gunicorn iaze.wsgi:application --bind "$HOST:$PORT" --workers "$WORKERS" \
+# gunicorn.conf.py: the worker timeout and the request line and header limits (WEB_TIMEOUT, WEB_LIMIT_*).
+# WEB_WORKER=asgi (default; gunicorn.conf.py): uvicorn workers on iaze.asgi, which hold live-update
+# streams without a worker each; sync: the WSGI application, the pages poll.
+APP=iaze.asgi:application
+[ "${WEB_WORKER:-asgi}" = asgi ] || APP=iaze.wsgi:application
+$PY -m gunicorn "$APP" --config gunicorn.conf.py --bind "$HOST:$PORT" --workers "$WORKERS" \
   --graceful-timeout "$GRACEFUL_TIMEOUT" --access-logfile - &
 web=$!
 pid_write "$RUN_DIR/gunicorn.pid" "$web"
 start_worker() {
-  $PY manage.py send_outbox --loop &
+  $PY manage.py worker --loop &
   worker=$!
   pid_write "$RUN_DIR/worker.pid" "$worker"
 }

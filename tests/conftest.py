@@ -39,7 +39,7 @@ def _fast_and_offline(settings, tmp_path):
     # Sender threads would not see a test's uncommitted rows: tests that need them say so.
     settings.WHATSAPP_OUTBOX_WORKERS = 1
     settings.WHATSAPP_JOB_WORKERS = 1  # media downloads and gap recoveries, likewise
-    # A private media storage per test (tickets.media): files of one test never satisfy another's.
+    # A private media storage per test (iaze.lib.blobs): files of one test never satisfy another's.
     settings.STORAGES = {
         **settings.STORAGES,
         "media": {
@@ -47,7 +47,7 @@ def _fast_and_offline(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/no-public-media-url/"},
         },
     }
-    # A private login-throttle cache per test: failed logins of one test never lock out another.
+    # A private API rate-limit cache per test: one test's requests never count against another's.
     settings.CACHES = {
         **settings.CACHES,
         "throttle": {
@@ -60,7 +60,18 @@ def _fast_and_offline(settings, tmp_path):
 @pytest.fixture
 def fake():
     """A local fake WhatsApp provider (tests/fake_provider.py) for the tests that deliver replies."""
-    from .fake_provider import FakeProvider
+    from tests.fake_provider import FakeProvider
 
     with FakeProvider() as provider:
         yield provider
+
+
+@pytest.fixture
+def presence_quiet(monkeypatch):
+    """Pages without their presence write (accounts.presence.seen): for the tests that compare a page's query
+    count at 3 and 30 rows. That write is one conditional update at most every 10 s of wall time, so it would
+    make the count depend on how long the test took to add rows; its own cost is tested in
+    tests/tickets/test_panel.py."""
+    from accounts import presence
+
+    monkeypatch.setattr(presence, "seen", lambda user, **kwargs: False)

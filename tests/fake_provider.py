@@ -1,7 +1,7 @@
 """A fake WhatsApp provider for tests, demos and benchmarks (Meta Cloud API + Evolution API).
 
 It answers in the providers' real shapes (the samples in tests/payloads/, checked by
-tests/whatsapp/test_fake_shapes.py), records every call, and can be told to fail or to be slow.
+tests/providers/test_fake_shapes.py), records every call, and can be told to fail or to be slow.
 What the real providers hand over as opaque URLs (a media `url`, a listing's `paging.next`) carries a
 query string here too, because code that never met one in tests broke on the first real number.
 
@@ -18,6 +18,15 @@ In-process (tests):
         fake.calls                                # Call(provider, path, headers, json, status, at, query, answer)
         fake.texts()                              # the texts it was asked to send, in order
         fake.templates()                          # the templates (Meta type "template") it was asked to send
+        fake.reactions()                          # the reactions: Meta type "reaction", Evolution sendReaction
+        fake.quotes()                             # the quoted message ids of the sends that quote one
+
+Sends that quote a message (Meta `context.message_id`, Evolution `quoted.key.id`) and reactions (Meta
+`{"type": "reaction", "reaction": {"message_id", "emoji"}}`, Evolution POST {url}/message/sendReaction/{i}
+with `{"key": {"remoteJid", "fromMe", "id"}, "reaction"}`) are checked as the providers check them (a
+missing id or key is Graph's error 100 / Evolution's 400) and answered in their shapes: Meta's usual
+answer; Evolution's message object, an `extendedTextMessage` with `contextInfo` for a quote and a
+`reactionMessage` for a reaction.
 
 Meta's template listing, GET {url}/{waba-id}/message_templates (Bearer header or `access_token=`):
 
@@ -36,6 +45,24 @@ Evolution's pairing and history (tests of whatsapp.health / whatsapp.recovery):
         fake.history_endless = True               #   `data` records, filtered by where.messageTimestamp.gte,
                                                   #   paged by the body's page/offset (or a never-ending paging)
 
+Evolution's instance management (the admin's "Conectar WhatsApp", whatsapp.connect):
+
+        fake.gateway_key = "..."                  # the gateway's global key (default GATEWAY_KEY); another
+                                                  #   `apikey` on instance/create is v2's 401 "Unauthorized"
+        fake.instances = {name: token}            # instances that exist: POST {url}/instance/create answers
+                                                  #   v2's 201 {instance, hash, webhook, settings, qrcode} for a
+                                                  #   new name, its 403 'This name "x" is already in use.' for
+                                                  #   a taken one; POST {url}/webhook/set/{instance} (global key
+                                                  #   or the instance's token) stores fake.webhooks[instance]
+
+Meta's phone-number node (the admin's "Testar conexão"):
+
+        fake.phone_numbers = {id: {...}}          # GET {url}/{phone-number-id}?fields=display_phone_number,
+                                                  #   verified_name → {display_phone_number, verified_name, id};
+                                                  #   an unknown id is Graph's 400 code 100 "Unsupported get request"
+        fake.graph_tokens = {"EAAG..."}           # the access tokens Graph accepts (None: any); another is its
+                                                  #   401 code 190 "Invalid OAuth access token"
+
 Failure modes (fail_next / fail_always; each applies to the next provider call of any kind):
 "500" (HTTP 500), "401" (an expired access token; Evolution: a wrong apikey), "130429" (rate
 limit), "131056" (pair rate limit), "131047" (24-hour window closed), "400" (bad request;
@@ -45,6 +72,16 @@ or until stop()). `fail_next(mode, after=n)` answers n calls normally
 first (a listing's later page fails). Meta answers Graph's error body
 {"error": {"message", "type", "code", "error_subcode"?, "error_data": {"messaging_product", "details"},
 "fbtrace_id"}}; Evolution answers its v2 body {"status", "error", "response": {"message"}}.
+
+One connection's provider hanging while the others answer (tenant B's gateway stuck, tenant A's fine):
+
+        fake.hang("evo-b")                        # every call whose path contains "evo-b" (an instance, a
+        fake.hang("token-of-b")                   #   phone id) or whose credential (Bearer token, `apikey`)
+                                                  #   is exactly that, is held unanswered...
+        fake.wait_held(2, match="evo-b")          # ...(True once two such calls are held at once)...
+        fake.held("evo-b")                        # ...(how many are held now)...
+        fake.release("evo-b")                     # ...until released (or fake.release(), reset(), stop()):
+                                                  #   then answered normally, if the caller still waits
 
 Media (the providers' media endpoints, docs/media.md):
 
@@ -59,6 +96,8 @@ Media (the providers' media endpoints, docs/media.md):
     fake.url_ttl_seconds = 300                                 # a download URL's life (its `ext`), as Meta's
     fake.fail_next("500") / fake.fail_next("expired")          # also apply to the media-id lookup
     fake.sent_media()                                          # files sent: uploads (Meta) and sendMedia (Evolution)
+                                                               # and voice notes: Meta audio with `voice: true`,
+                                                               # Evolution sendWhatsAppAudio ({"number", "audio"})
 
 Standalone (other processes: `seed_demo --api-base http://127.0.0.1:P`):
 
@@ -73,6 +112,9 @@ and control it over HTTP (paths under /_fake/ are never provider endpoints; 400 
     POST /_fake/reset     {}                                failures, calls, latency, page size, pairing, history
     POST /_fake/media     {"id", "base64", "mime_type", "sha256"?}
     POST /_fake/expire    {"times": 1}                      the next download URLs answer as expired
+    POST /_fake/hang      {"match": "evo-b"}                hold that connection's calls (see hang())
+    POST /_fake/release   {"match": "evo-b"}                answer them; {} releases every hang
+    GET  /_fake/held                                        {"held": {match: calls held now}}
     POST /_fake/templates {"templates": [...], "page_size": n}   either key; page_size null = no cap
 """
 
@@ -96,12 +138,15 @@ from urllib.parse import parse_qs, urlencode
 
 META_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/messages$")
 META_UPLOAD_PATH = re.compile(r"^(?:/[^/]+)*/(?P<phone>[^/]+)/media$")
-EVOLUTION_PATH = re.compile(r"^(?:/[^/]+)*/message/(?P<what>sendText|sendMedia)/(?P<instance>[^/]+)$")
+EVOLUTION_SENDS = "sendText|sendMedia|sendReaction|sendWhatsAppAudio"
+EVOLUTION_PATH = re.compile(rf"^(?:/[^/]+)*/message/(?P<what>{EVOLUTION_SENDS})/(?P<instance>[^/]+)$")
 EVOLUTION_MEDIA_PATH = re.compile(r"^(?:/[^/]+)*/chat/getBase64FromMediaMessage/(?P<instance>[^/]+)$")
 # Where Meta's media URLs point (lookaside.fbsbx.com); the file is named by the query string alone.
 LOOKASIDE_PATH = "/whatsapp_business/attachments/"
 TEMPLATES_PATH = re.compile(r"^(?:/[^/]+)*/(?P<waba>[^/]+)/message_templates$")
 CONNECT_PATH = re.compile(r"^(?:/[^/]+)*/instance/connect/(?P<instance>[^/]+)$")
+INSTANCE_CREATE_PATH = re.compile(r"^(?:/[^/]+)*/instance/create$")
+WEBHOOK_SET_PATH = re.compile(r"^(?:/[^/]+)*/webhook/set/(?P<instance>[^/]+)$")
 FIND_MESSAGES_PATH = re.compile(r"^(?:/[^/]+)*/chat/findMessages/(?P<instance>[^/]+)$")
 # A Graph path starts with its version; anything else unknown is answered as Evolution would.
 GRAPH_VERSION = re.compile(r"^/v\d+\.\d+(?:/|$)")
@@ -110,6 +155,7 @@ QR_PNG = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
+GATEWAY_KEY = "fake-global-key"
 DEFAULT_CONNECT = {"pairingCode": "WZYEH1YY", "code": "2@FAKEQRPAYLOAD,abc,def", "base64": QR_PNG, "count": 1}
 # Graph's default page size when a listing names no `limit`.
 GRAPH_DEFAULT_LIMIT = 25
@@ -171,6 +217,9 @@ META_ERRORS = {
 # Not failure modes: what Graph answers a call without a usable token, or with a bad cursor/limit.
 NO_TOKEN = GraphError(
     401, 190, "Invalid OAuth access token - Cannot parse access token", "The access token is missing or malformed"
+)
+BAD_TOKEN = GraphError(
+    401, 190, "Invalid OAuth access token - Cannot parse access token", "The access token is invalid"
 )
 BAD_PARAM = GraphError(400, 100, "(#100) Invalid parameter", "The cursor or limit of this request is not valid")
 EVOLUTION_ERRORS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
@@ -272,6 +321,10 @@ class FakeProvider:
         # Ids stay unique across restarts of the fake, like the real providers' ids.
         self._run = secrets.token_hex(4).upper()
         self._stopping = threading.Event()
+        # hang(): match → the event that releases its calls; how many calls each holds right now.
+        self._hangs: dict[str, threading.Event] = {}
+        self._held: dict[str, int] = {}
+        self._held_changed = threading.Condition(self._lock)
         # media id (Meta) or message id (Evolution) → (bytes, mime type, announced sha256)
         self.media: dict[str, tuple[bytes, str, str]] = {}
         # download URL's hash token → (media id, its ext: the unix time it stops working)
@@ -285,6 +338,11 @@ class FakeProvider:
         self.connect_answer: dict = dict(DEFAULT_CONNECT)
         self.history: list[dict] = []
         self.history_endless = False
+        self.gateway_key = GATEWAY_KEY
+        self.instances: dict[str, str] = {}
+        self.webhooks: dict[str, dict] = {}
+        self.phone_numbers: dict[str, dict] = {}
+        self.graph_tokens: set[str] | None = None
 
     # --- control -------------------------------------------------------------------------
     @property
@@ -305,7 +363,55 @@ class FakeProvider:
         with self._lock:
             self._always = mode
 
+    def hang(self, match: str) -> None:
+        """Hold every call whose path contains `match`, or whose credential (the Bearer token or the `apikey`
+        header) is `match`, without answering, until release(match), release(), reset() or stop()."""
+        if not match:
+            raise ValueError("hang needs a non-empty match")
+        with self._lock:
+            if match not in self._hangs or self._hangs[match].is_set():
+                self._hangs[match] = threading.Event()
+
+    def release(self, match: str | None = None) -> None:
+        """Answer the calls held by hang(match) (every hang when None), and hold no more of them."""
+        with self._lock:
+            names = list(self._hangs) if match is None else [match]
+            for name in names:
+                event = self._hangs.pop(name, None)
+                if event is not None:
+                    event.set()
+
+    def held(self, match: str | None = None) -> int:
+        """How many calls are held right now (by hang(match), or by every hang)."""
+        with self._lock:
+            return self._held.get(match, 0) if match is not None else sum(self._held.values())
+
+    def wait_held(self, n: int, *, match: str | None = None, timeout: float = 30.0) -> bool:
+        """Wait until at least n calls are held at once (by hang(match), or by any); False after `timeout`."""
+        with self._held_changed:
+            return self._held_changed.wait_for(
+                lambda: (self._held.get(match, 0) if match is not None else sum(self._held.values())) >= n, timeout
+            )
+
+    def _hold(self, path: str, credentials: tuple[str, ...]) -> None:
+        """Block this request while a hang matches it (released, or the fake stops)."""
+        with self._lock:
+            match = next((m for m in self._hangs if m in path or m in credentials), None)
+            if match is None:
+                return
+            event = self._hangs[match]
+            self._held[match] = self._held.get(match, 0) + 1
+            self._held_changed.notify_all()
+        try:
+            while not event.wait(0.05) and not self._stopping.is_set():
+                pass
+        finally:
+            with self._lock:
+                self._held[match] -= 1
+                self._held_changed.notify_all()
+
     def reset(self) -> None:
+        self.release()
         with self._lock:
             self._failures.clear()
             self._always = None
@@ -316,6 +422,11 @@ class FakeProvider:
             self.connect_answer = dict(DEFAULT_CONNECT)
             self.history = []
             self.history_endless = False
+            self.gateway_key = GATEWAY_KEY
+            self.instances = {}
+            self.webhooks = {}
+            self.phone_numbers = {}
+            self.graph_tokens = None
 
     def add_media(self, media_id: str, content: bytes, mime_type: str, *, sha256: str | None = None) -> None:
         with self._lock:
@@ -326,7 +437,10 @@ class FakeProvider:
             self._expire += times
 
     def sent_media(self) -> list[dict]:
-        """The files it was asked to send: {provider, type, caption, filename, mime_type, sha256, size}."""
+        """The files it was asked to send: {provider, type, caption, filename, mime_type, sha256, size, voice}.
+
+        `voice`: Meta's audio object said `"voice": true`, or the file came through Evolution's sendWhatsAppAudio
+        (played as a voice note, ptt)."""
         sent = []
         with self._lock:
             for c in self.calls:
@@ -340,6 +454,7 @@ class FakeProvider:
                             "type": body["type"],
                             "caption": part.get("caption", ""),
                             "filename": part.get("filename", ""),
+                            "voice": part.get("voice") is True,
                             **upload,
                         }
                     )
@@ -354,6 +469,21 @@ class FakeProvider:
                             "mime_type": body.get("mimetype"),
                             "sha256": hashlib.sha256(data).hexdigest(),
                             "size": len(data),
+                            "voice": False,
+                        }
+                    )
+                elif c.provider == "evolution" and c.path.rsplit("/", 2)[-2] == "sendWhatsAppAudio":
+                    data = _b64(body.get("audio"))
+                    sent.append(
+                        {
+                            "provider": "evolution",
+                            "type": "audio",
+                            "caption": "",
+                            "filename": "",
+                            "mime_type": "",
+                            "sha256": hashlib.sha256(data).hexdigest(),
+                            "size": len(data),
+                            "voice": True,
                         }
                     )
         return sent
@@ -435,8 +565,48 @@ class FakeProvider:
             return [c for c in self.calls if c.provider == "evolution:findMessages"]
 
     def texts(self) -> list[str]:
+        """The texts (and captions' sends) it was asked to send, reactions left out."""
         with self._lock:
-            return [_text_of(c) for c in self.calls if c.provider in ("meta", "evolution")]
+            return [_text_of(c) for c in self.calls if c.provider in ("meta", "evolution") and not _is_reaction(c)]
+
+    def reactions(self) -> list[dict]:
+        """The reactions it was asked to send: {provider, message_id, emoji, to}, in order."""
+        with self._lock:
+            calls = list(self.calls)
+        found = []
+        for c in calls:
+            body = c.json or {}
+            if c.provider == "meta" and body.get("type") == "reaction":
+                reaction = body.get("reaction") or {}
+                found.append(
+                    {
+                        "provider": "meta",
+                        "message_id": reaction.get("message_id"),
+                        "emoji": reaction.get("emoji"),
+                        "to": body.get("to"),
+                    }
+                )
+            elif c.provider == "evolution" and c.path.rsplit("/", 2)[-2] == "sendReaction":
+                key = body.get("key") or {}
+                found.append(
+                    {
+                        "provider": "evolution",
+                        "message_id": key.get("id"),
+                        "emoji": body.get("reaction"),
+                        "to": key.get("remoteJid"),
+                    }
+                )
+        return found
+
+    def quotes(self) -> list[str]:
+        """The ids of the messages the sends quoted, in order."""
+        with self._lock:
+            bodies = [c.json or {} for c in self.calls if c.provider in ("meta", "evolution")]
+        return [
+            (b.get("context") or {}).get("message_id") or ((b.get("quoted") or {}).get("key") or {}).get("id")
+            for b in bodies
+            if b.get("context") or b.get("quoted")
+        ]
 
     def templates(self) -> list[dict]:
         """The `template` objects of the Meta template sends, in order."""
@@ -453,6 +623,7 @@ class FakeProvider:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -493,6 +664,9 @@ class FakeProvider:
             if provider == "meta":
                 return graph_error(META_ERRORS[failure])
             return evolution_failure(failure, number=str(body.get("number", "")))
+        refused = _refused(provider, body, what)
+        if refused is not None:
+            return refused
         n = next(self._ids)
         if provider == "meta":
             return 200, {
@@ -501,14 +675,17 @@ class FakeProvider:
                 "messages": [{"id": f"wamid.FAKE{self._run}{n:08d}"}],
             }
         number = str(body.get("number", ""))
+        if what == "sendReaction":
+            number = str(body["key"]["remoteJid"]).split("@", 1)[0]
         key = {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"3EB0FAKE{self._run}{n:08X}"}
         message_type, message = _evolution_sent_message(body, what)
+        context = message.get("extendedTextMessage", {}).get("contextInfo")
         return 201, {
             "key": key,
             "pushName": "Você",
             "status": "PENDING",
             "message": message,
-            "contextInfo": None,
+            "contextInfo": context,
             "messageType": message_type,
             "messageTimestamp": int(time.time()),
             "instanceId": "00000000-0000-4000-8000-00000000fake",
@@ -555,10 +732,64 @@ def _b64(value) -> bytes:
         return b""
 
 
+def _is_reaction(call: Call) -> bool:
+    body = call.json or {}
+    return body.get("type") == "reaction" or call.path.rsplit("/", 2)[-2:-1] == ["sendReaction"]
+
+
+def _refused(provider: str, body: dict, what: str) -> tuple[int, dict] | None:
+    """A quote or reaction the provider would refuse, as it answers it; None when the request is whole."""
+    if provider == "meta":
+        context = body.get("context")
+        bad_context = context is not None and not (isinstance(context, dict) and _text(context.get("message_id")))
+        reaction = body.get("reaction") if body.get("type") == "reaction" else {}
+        bad_reaction = body.get("type") == "reaction" and not (
+            isinstance(reaction, dict) and _text(reaction.get("message_id")) and isinstance(reaction.get("emoji"), str)
+        )
+        return graph_error(META_ERRORS["400"]) if bad_context or bad_reaction else None
+    quoted = body.get("quoted")
+    if quoted is not None and not (isinstance(quoted, dict) and _text((quoted.get("key") or {}).get("id"))):
+        return evolution_error(400, ["quoted.key.id is required"])
+    if what == "sendReaction":
+        key = body.get("key")
+        whole = (
+            isinstance(key, dict)
+            and _text(key.get("id"))
+            and _text(key.get("remoteJid"))
+            and isinstance(key.get("fromMe"), bool)
+            and isinstance(body.get("reaction"), str)
+        )
+        if not whole:
+            return evolution_error(400, ["key.remoteJid, key.fromMe, key.id and reaction are required"])
+    if what == "sendWhatsAppAudio" and not (_text(body.get("number")) and _text(body.get("audio"))):
+        return evolution_error(400, ["number and audio are required"])
+    return None
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
 def _evolution_sent_message(body: dict, what: str) -> tuple[str, dict]:
-    """The `messageType` and `message` of Evolution's answer to sendText / sendMedia."""
+    """The `messageType` and `message` of Evolution's answer to sendText / sendMedia / sendReaction."""
+    if what == "sendReaction":
+        reaction = {"key": body["key"], "text": body["reaction"], "senderTimestampMs": str(int(time.time() * 1000))}
+        return "reactionMessage", {"reactionMessage": reaction}
+    if what == "sendWhatsAppAudio":  # Evolution answers with a voice note (ptt), encoded as Opus in OGG
+        audio = {"url": "https://mmg.whatsapp.net/o1/v/t62.7117-24/fake.enc?ccb=11-4", "ptt": True}
+        audio.update(mimetype="audio/ogg; codecs=opus", fileLength=str(len(_b64(body.get("audio")))))
+        return "audioMessage", {"audioMessage": audio}
     if what != "sendMedia":
-        return "conversation", {"conversation": body.get("text", "")}
+        quoted = body.get("quoted")
+        if not quoted:
+            return "conversation", {"conversation": body.get("text", "")}
+        key = quoted["key"]
+        context = {
+            "stanzaId": key["id"],
+            "participant": key.get("remoteJid", ""),
+            "quotedMessage": quoted.get("message") or {},
+        }
+        return "extendedTextMessage", {"extendedTextMessage": {"text": body.get("text", ""), "contextInfo": context}}
     message_type = f"{body.get('mediatype') or 'document'}Message"
     part: dict = {
         "url": "https://mmg.whatsapp.net/o1/v/t62.7118-24/fake.enc?ccb=11-4",
@@ -612,11 +843,18 @@ def _handler(fake: FakeProvider):
             self._send_bytes(status, data, "application/json")
 
         def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the caller gave up waiting (a released hang)
+
+        def _held(self, path: str) -> None:
+            credentials = tuple(c for c in (self._bearer(), self.headers.get("apikey") or "") if c)
+            fake._hold(path, credentials)
 
         def _answer(self, call: Call, status: int, body) -> None:
             call.status, call.answer = status, body
@@ -677,6 +915,7 @@ def _handler(fake: FakeProvider):
             # Control first: no provider route may ever shadow it.
             if path.startswith("/_fake/"):
                 return self._control_get(path)
+            self._held(path)
             if path == LOOKASIDE_PATH or path == LOOKASIDE_PATH.rstrip("/"):
                 return self._lookaside(path, raw_query, query)
             if TEMPLATES_PATH.match(path):
@@ -719,9 +958,16 @@ def _handler(fake: FakeProvider):
             fake._record(call)
             if not self._graph_token(query):
                 return self._answer(call, *graph_error(NO_TOKEN))
+            if fake.graph_tokens is not None and self._graph_token(query) not in fake.graph_tokens:
+                return self._answer(call, *graph_error(BAD_TOKEN))
             if self._graph_failed(call):
                 return
-            self._answer(call, *fake.media_info(path.rstrip("/").rsplit("/", 1)[-1]))
+            node = path.rstrip("/").rsplit("/", 1)[-1]
+            if node in fake.phone_numbers:  # a phone-number node (any other id is a media id)
+                wanted = (_first(query, "fields") or "").split(",")
+                number = {k: v for k, v in fake.phone_numbers[node].items() if k in wanted}
+                return self._answer(call, 200, {**number, "id": node})
+            self._answer(call, *fake.media_info(node))
 
         # --- POST --------------------------------------------------------------------------
         def do_POST(self):
@@ -729,11 +975,17 @@ def _handler(fake: FakeProvider):
             # Control first: /_fake/media would otherwise be taken for Meta's upload route.
             if path.startswith("/_fake/"):
                 return self._control(path, self._json_body())
+            self._held(path)
             if META_UPLOAD_PATH.match(path):
                 return self._upload(path, raw_query, query)
             body = self._json_body()
             if EVOLUTION_MEDIA_PATH.match(path):
                 return self._evolution_media(path, raw_query, body)
+            if INSTANCE_CREATE_PATH.match(path):
+                return self._instance_create(path, raw_query, body)
+            hook = WEBHOOK_SET_PATH.match(path)
+            if hook:
+                return self._webhook_set(path, raw_query, body, hook.group("instance"))
             if FIND_MESSAGES_PATH.match(path):
                 call = Call(
                     provider="evolution:findMessages",
@@ -763,6 +1015,89 @@ def _handler(fake: FakeProvider):
             if answer is None:
                 return self._hang_up()
             self._answer(call, status, answer)
+
+        def _instance_create(self, path, raw_query, body):
+            """POST /instance/create, as Evolution API v2's instance controller and guard answer it."""
+            call = Call(provider="evolution:create", path=path, headers=dict(self.headers), json=body, query=raw_query)
+            fake._record(call)
+            if (self.headers.get("apikey") or "") != fake.gateway_key:
+                return self._answer(call, *evolution_error(401, "Unauthorized"))
+            if self._evolution_failed(call):
+                return
+            body = body if isinstance(body, dict) else {}
+            name = str(body.get("instanceName") or "")
+            if not name:
+                return self._answer(call, *evolution_error(400, ["instanceName is required"]))
+            with fake._lock:
+                if name in fake.instances:
+                    taken = True
+                else:
+                    taken = False
+                    token = str(body.get("token") or "") or secrets.token_hex(16).upper()
+                    fake.instances[name] = token
+                    hook = body.get("webhook") if isinstance(body.get("webhook"), dict) else {}
+                    if hook.get("url"):
+                        fake.webhooks[name] = dict(hook)
+            if taken:
+                return self._answer(call, *evolution_error(403, [f'This name "{name}" is already in use.']))
+            hook = body.get("webhook") if isinstance(body.get("webhook"), dict) else {}
+            qrcode = dict(fake.connect_answer) if body.get("qrcode") else {}
+            self._answer(
+                call,
+                201,
+                {
+                    "instance": {
+                        "instanceName": name,
+                        "instanceId": f"{fake._run.lower()}-{next(fake._ids):04d}",
+                        "integration": body.get("integration") or "WHATSAPP-BAILEYS",
+                        "webhookWaBusiness": None,
+                        "accessTokenWaBusiness": "",
+                        "status": "connecting" if qrcode else "close",
+                    },
+                    "hash": token,
+                    "webhook": {
+                        "webhookUrl": hook.get("url"),
+                        "webhookHeaders": hook.get("headers"),
+                        "webhookByEvents": hook.get("byEvents"),
+                        "webhookBase64": hook.get("base64"),
+                    },
+                    "websocket": {},
+                    "rabbitmq": {},
+                    "nats": {},
+                    "sqs": {},
+                    "settings": {"rejectCall": False, "groupsIgnore": False, "alwaysOnline": False},
+                    "qrcode": qrcode,
+                },
+            )
+
+        def _webhook_set(self, path, raw_query, body, name):
+            """POST /webhook/set/{instance}: the stored webhook row, as v2's webhook controller returns it."""
+            call = Call(provider="evolution:webhook", path=path, headers=dict(self.headers), json=body, query=raw_query)
+            fake._record(call)
+            key = self.headers.get("apikey") or ""
+            if name not in fake.instances:
+                return self._answer(call, *evolution_error(404, [f'The "{name}" instance does not exist']))
+            if key not in (fake.gateway_key, fake.instances[name]):
+                return self._answer(call, *evolution_error(401, "Unauthorized"))
+            if self._evolution_failed(call):
+                return
+            hook = (body or {}).get("webhook") if isinstance((body or {}).get("webhook"), dict) else {}
+            with fake._lock:
+                fake.webhooks[name] = dict(hook)
+            self._answer(
+                call,
+                201,
+                {
+                    "id": secrets.token_hex(12),
+                    "url": hook.get("url"),
+                    "headers": hook.get("headers"),
+                    "enabled": bool(hook.get("enabled")),
+                    "events": hook.get("events") or [],
+                    "webhookByEvents": bool(hook.get("byEvents")),
+                    "webhookBase64": bool(hook.get("base64")),
+                    "instanceId": name,
+                },
+            )
 
         def _multipart(self) -> dict:
             raw = self._read()
@@ -831,6 +1166,9 @@ def _handler(fake: FakeProvider):
                     return self._send(
                         200, {"templates": list(fake.message_templates), "page_size": fake.template_page_size}
                     )
+            if what == "/_fake/held":
+                with fake._lock:
+                    return self._send(200, {"held": dict(fake._held)})
             self._send(404, {"error": f"unknown control path {path}"})
 
         def _control(self, path, body):
@@ -849,6 +1187,10 @@ def _handler(fake: FakeProvider):
                     fake.add_media(str(body["id"]), content, body.get("mime_type", ""), sha256=body.get("sha256"))
                 elif what == "/_fake/expire":
                     fake.expire_urls(int(body.get("times", 1)))
+                elif what == "/_fake/hang":
+                    fake.hang(str(body["match"]))
+                elif what == "/_fake/release":
+                    fake.release(str(body["match"]) if body.get("match") else None)
                 elif what == "/_fake/templates":
                     with fake._lock:
                         if "templates" in body:

@@ -14,9 +14,13 @@ from django.utils.translation import ngettext
 from accounts.admin import TagListFilter
 from accounts.admin_site import ReadOnlyInline, ScopedAdmin
 from accounts.models import ClientTag
-
-from . import media
-from .models import MediaDownload, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, TicketTag, UIState
+from accounts.selectors import user_is_tenant_manager
+from iaze.lib import blobs
+from providers.error_texts import delivery_error_text
+from tickets.media import downloads as media_downloads
+from tickets.media import outbound as media_outbound
+from tickets.media import store as media_store
+from tickets.models import MediaDownload, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, TicketTag, UIState
 
 
 class UIStateFilter(admin.SimpleListFilter):
@@ -82,7 +86,7 @@ def retry_media_download(modeladmin, request, queryset):
     """A failed download (e.g. an expired media id) becomes pending again; the worker tries it anew."""
     ids = list(queryset.values_list("pk", flat=True))
     failed = MediaDownload.objects.filter(message_id__in=ids, state=MediaDownload.State.FAILED)
-    moved = sum(media.download_retry(job_id) for job_id in failed.values_list("pk", flat=True))
+    moved = sum(media_downloads.download_retry(job_id) for job_id in failed.values_list("pk", flat=True))
     modeladmin.message_user(
         request,
         ngettext("%(n)d download de mídia voltou para a fila.", "%(n)d downloads de mídia voltaram para a fila.", moved)
@@ -111,6 +115,7 @@ class MessageAdmin(ScopedAdmin):
     read_only = True
     list_display = ("created_at", "ticket", "direction", "kind", "preview", "delivery_status")
     list_filter = ("direction", "kind", "delivery_status", MediaStateFilter)
+    readonly_fields = ("delivery_error",)
     actions = [retry_media_download]
     search_fields = ("text", "ticket__client__name", "ticket__client__phone")
     list_select_related = ("ticket__client",)
@@ -120,6 +125,13 @@ class MessageAdmin(ScopedAdmin):
     @admin.display(description=_("texto"))
     def preview(self, obj):
         return obj.text[:80]
+
+    @admin.display(description=_("motivo da falha"))
+    def delivery_error(self, obj):
+        """A failed delivery as the agent reads it: what happened and what to do, in pt-BR."""
+        if obj.delivery_status != Message.Delivery.FAILED:
+            return "—"
+        return delivery_error_text(obj.error_code, obj.error_text)
 
     def has_retry_permission(self, request):
         return self.has_view_permission(request)
@@ -136,9 +148,29 @@ class TicketEventAdmin(ScopedAdmin):
 
 
 class QuickReplyForm(forms.ModelForm):
+    # A PIX QR code, a catalogue PDF: sent as a file with the text as its caption. Checked like an agent's
+    # attachment (tickets.media.outbound.file_check); each connection's provider limits apply when it is sent.
+    attachment = forms.FileField(
+        label=_("Arquivo"),
+        required=False,
+        help_text=_("Opcional: enviado como arquivo, com o texto como legenda (ex.: QR code do PIX, catálogo em PDF)."),
+    )
+    attachment_remove = forms.BooleanField(label=_("Remover o arquivo"), required=False)
+
     class Meta:
         model = QuickReply
         fields = ("reseller", "department", "shortcut", "text", "active")
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            try:
+                self.attachment_checked = media_outbound.file_check(upload)
+            except media_outbound.MediaRefused as exc:
+                raise forms.ValidationError(str(exc)) from exc
+            if upload.size > blobs.max_bytes():
+                raise forms.ValidationError(_("O arquivo passa do limite."))
+        return upload
 
     def clean(self):
         cleaned = super().clean()
@@ -157,6 +189,18 @@ class QuickReplyAdmin(ScopedAdmin):
     search_fields = ("shortcut", "text")
     list_select_related = ("department", "reseller")
     ordering = ("shortcut",)
+    readonly_fields = ("file_name", "file_type")
+
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data.get("attachment")
+        if upload:
+            mime, name, _size = form.attachment_checked
+            reseller_id = request.user.reseller_id if user_is_tenant_manager(request.user) else obj.reseller_id
+            obj.media_file = media_store.media_file_store(upload.chunks(), reseller_id=reseller_id, claimed_mime=mime)
+            obj.file_name, obj.file_type = name, media_store.file_type_stored(obj.media_file, mime)
+        elif form.cleaned_data.get("attachment_remove"):
+            obj.media_file, obj.file_name, obj.file_type = None, "", ""
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(MessageTemplate)

@@ -7,4 +7,4 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         # Registers the admin scope of this app's models (accounts.selectors.scope_register).
-        from . import selectors  # noqa: F401
+        from tickets.reads import selectors  # noqa: F401

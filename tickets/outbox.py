@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -23,18 +23,18 @@ from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 
-from iaze.lib import clock
+from iaze.lib import blobs, clock
 from iaze.lib.jobs import Job, fair_order
-from iaze.lib.workers import Runner
-from whatsapp.providers import SendError, get_provider
-from whatsapp.providers.base import call_budget
-
-from . import media as media_store
-from .activity import message_preview, ticket_touch
-from .models import MediaFile, Message, Ticket
-from .queues import OUTBOX
-from .search import ticket_terms_add
-from .signals import message_sent
+from iaze.lib.workers import Runner, group_share
+from providers import SendError, get_provider
+from providers.base import call_budget
+from tickets import activity
+from tickets.activity import message_preview, ticket_touch
+from tickets.media import store as media_store
+from tickets.models import MediaFile, Message, Ticket, TicketEvent
+from tickets.queues import OUTBOX
+from tickets.reads.search import ticket_terms_add
+from tickets.signals import message_sent
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,18 @@ def message_enqueue_outbound(
     nonce: str = "",
     kind: str = Message.Kind.TEXT,
     media_file: MediaFile | None = None,
+    file_type: str = "",
     media: dict | None = None,
     not_before: datetime | None = None,
+    action: str = TicketEvent.Action.REPLIED,
+    record: dict | None = None,
+    reply_to: Message | None = None,
 ) -> tuple[Message, bool]:
     """Store an outbound text (or a stored file, the text its caption) as `queued`, to be sent now or, for a
-    scheduled message, from `not_before` on. Returns (message, created)."""
+    scheduled message, from `not_before` on. Returns (message, created).
+
+    `reply_to`: a sent message of the ticket that this one quotes. The ticket's change that follows the
+    insert is recorded as `action` (by `agent`), its data naming the message, plus `record`."""
     now = clock.now()
     try:
         with transaction.atomic():
@@ -71,15 +78,72 @@ def message_enqueue_outbound(
                 sender_agent=agent,
                 client_nonce=nonce,
                 media_file=media_file,
+                file_type=file_type,
                 media=media or {},
+                reply_to=reply_to,
+                reply_to_provider_id=reply_to.provider_message_id if reply_to else "",
             )
             ticket_terms_add(ticket, text)
     except IntegrityError:
         if not nonce:
             raise
         return Message.objects.get(ticket=ticket, client_nonce=nonce), False
-    ticket_touch(ticket.pk, at=now, preview=message_preview(kind, text, media), inbound=False)
+    _outbound_touch(ticket, message, at=now, preview=message_preview(kind, text, media), action=action, record=record)
     return message, True
+
+
+def message_enqueue_reaction(
+    *, ticket: Ticket, target: Message, emoji: str, agent: Any, nonce: str = ""
+) -> tuple[Message, bool]:
+    """Store an agent's reaction to the client's message `target` as `queued` (an empty emoji takes it
+    back): an outbox item like a reply, sent exactly once. Returns (message, created).
+
+    A reaction is not a new message of the conversation: the ticket's latest message and its preview stay
+    as they are; its change is recorded as `reacted`."""
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            message = OUTBOX.enqueue(
+                ticket=ticket,
+                connection_id=ticket.connection_id,
+                direction=Message.Direction.OUT,
+                kind=Message.Kind.REACTION,
+                text=emoji,
+                media={"emoji": emoji, "removed": not emoji},
+                sender_agent=agent,
+                client_nonce=nonce,
+                reply_to=target,
+                reply_to_provider_id=target.provider_message_id,
+            )
+            activity.ticket_change(
+                ticket,
+                action=TicketEvent.Action.REACTED,
+                actor=agent,
+                to_state=ticket.ui_state,
+                at=now,
+                values={"updated_at": now},
+                data={"message_id": str(message.pk), "target_id": str(target.pk), "emoji": emoji},
+            )
+    except IntegrityError:
+        if not nonce:
+            raise
+        return Message.objects.get(ticket=ticket, client_nonce=nonce), False
+    return message, True
+
+
+def _outbound_touch(ticket: Ticket, message: Message, *, at, preview: str, action: str, record: dict | None) -> None:
+    ticket_touch(
+        ticket,
+        at=at,
+        preview=preview,
+        inbound=False,
+        # An agent's reply or template answers the client; an automatic text never does.
+        human=message.sender_agent_id is not None and action != TicketEvent.Action.AUTO_MESSAGE,
+        action=action,
+        actor=message.sender_agent_id,
+        to_state=ticket.ui_state,
+        **{**(record or {}), "message_id": str(message.pk)},
+    )
 
 
 def message_enqueue_template(
@@ -90,9 +154,11 @@ def message_enqueue_template(
     agent: Any = None,
     nonce: str = "",
     not_before: datetime | None = None,
+    record: dict | None = None,
 ) -> tuple[Message, bool]:
     """Store an approved template as `queued`: `template` is {"name", "language", "params"}, `text` its
-    body with the parameters filled in (what the thread shows). Returns (message, created)."""
+    body with the parameters filled in (what the thread shows). Returns (message, created); the ticket's
+    change is recorded as `template`, its data naming the template, plus `record`."""
     now = clock.now()
     try:
         with transaction.atomic():
@@ -112,15 +178,26 @@ def message_enqueue_template(
         if not nonce:
             raise
         return Message.objects.get(ticket=ticket, client_nonce=nonce), False
-    ticket_touch(ticket.pk, at=now, preview=text, inbound=False)
+    record = {**(record or {}), "template": template.get("name", "")}
+    _outbound_touch(ticket, message, at=now, preview=text, action=TicketEvent.Action.TEMPLATE, record=record)
     return message, True
 
 
 def message_queue(
-    *, ticket: Ticket, text: str, agent: Any = None, nonce: str = "", kind: str = Message.Kind.TEXT
+    *,
+    ticket: Ticket,
+    text: str,
+    agent: Any = None,
+    nonce: str = "",
+    kind: str = Message.Kind.TEXT,
+    action: str = TicketEvent.Action.AUTO_MESSAGE,
+    record: dict | None = None,
 ) -> tuple[Message, bool]:
-    """Queue an outbound text and, when configured, try to send it soon (after the caller's commit)."""
-    message, created = message_enqueue_outbound(ticket=ticket, text=text, agent=agent, nonce=nonce, kind=kind)
+    """Queue an outbound text and, when configured, try to send it soon (after the caller's commit).
+    `action` and `record`: the ticket's change, as message_enqueue_outbound records it."""
+    message, created = message_enqueue_outbound(
+        ticket=ticket, text=text, agent=agent, nonce=nonce, kind=kind, action=action, record=record
+    )
     if created:
         send_soon_if_inline(message)
     return message, created
@@ -159,6 +236,9 @@ def message_deliver(message_id, *, ignore_backoff: bool = False, now: datetime |
     if lease is None:
         return "skipped"
     message = Message.objects.get(pk=message_id)
+    if _earlier_file_queued(message):
+        OUTBOX.release(message_id, lease, wait=ORDER_WAIT)
+        return "skipped"
     try:
         result = _provider_send(message)
     except SendError as exc:
@@ -179,6 +259,18 @@ def message_deliver(message_id, *, ignore_backoff: bool = False, now: datetime |
     return "sent"
 
 
+# How long a file of a multi-file send waits before it looks again at the file before it.
+ORDER_WAIT = timedelta(seconds=2)
+
+
+def _earlier_file_queued(message: Message) -> bool:
+    """Files sent in one go (tickets.services.ticket_reply_files) reach the client in the order the agent chose,
+    whichever worker takes them and however a send is retried: each names the file before it (`after`) and
+    goes only once that one has left the queue (sent, or failed for good)."""
+    after = str((message.media or {}).get("after") or "")
+    return bool(after) and Message.objects.filter(pk=after, delivery_status=Message.Delivery.QUEUED).exists()
+
+
 def _provider_send(message: Message):
     """The provider call for one claimed message. The adapter itself refuses anything but an outbound
     message (an internal note can never be sent, whatever path reached here)."""
@@ -188,13 +280,41 @@ def _provider_send(message: Message):
         stored = MediaFile.objects.get(pk=message.media_file_id)
         file = {
             "kind": message.kind,
-            "content": media_store.blob_read(stored.storage_name),
-            "mime_type": stored.mime_type,
+            "content": blobs.blob_read(stored.storage_name),
+            "mime_type": media_store.message_file_type(message, stored, check_bytes=False),
             "filename": (message.media or {}).get("filename", ""),
+            # A voice note recorded in the browser (tickets.services.voice_notes): played as one by the client.
+            "voice": (message.media or {}).get("voice") is True,
         }
+    quote = reaction = None
+    if message.kind == Message.Kind.REACTION:
+        reaction = {"message_id": message.reply_to_provider_id, "emoji": message.text, "from_me": False}
+    elif message.reply_to_id is not None:
+        quote = _quote_of(message, message.reply_to_id)
     return get_provider(message.connection).send_outbound(
-        to=_recipient(message), direction=message.direction, text=message.text, template=template, file=file
+        to=_recipient(message),
+        direction=message.direction,
+        text=message.text,
+        template=template,
+        file=file,
+        quote=quote,
+        reaction=reaction,
     )
+
+
+def _quote_of(message: Message, quoted_id: Any) -> dict:
+    """What the adapter needs of the message a reply quotes: its provider id, whether the business sent it,
+    and its text when it is a plain text."""
+    quoted = Message.objects.filter(pk=quoted_id).values("direction", "kind", "text").first() or {
+        "direction": "",
+        "kind": "",
+        "text": "",
+    }
+    return {
+        "id": message.reply_to_provider_id,
+        "from_me": quoted["direction"] == Message.Direction.OUT,
+        "text": quoted["text"] if quoted["kind"] == Message.Kind.TEXT else "",
+    }
 
 
 def _record_sent(message_id, lease, provider_message_id: str) -> None:
@@ -214,17 +334,27 @@ _fair_order = fair_order
 
 
 class OutboxSender:
-    """Sends with bounded concurrency: at most `workers` provider calls in flight, and at most
-    `per_connection` of them for one connection, so a slow provider holds only its own tenant's
-    senders (iaze.lib.workers). The lease (message_claim) still guarantees that no message is ever
-    sent twice. `stopping`: the worker's stop, checked before each send when sends run one at a time."""
+    """Sends with bounded concurrency: at most `workers` provider calls in flight, at most `per_connection`
+    of them for one connection and `per_tenant` for one tenant (reseller), so a slow provider holds only its
+    own tenant's senders, however many connections the tenant has (iaze.lib.workers). The lease
+    (message_claim) still guarantees that no message is ever sent twice. `stopping`: the worker's stop,
+    checked before each send when sends run one at a time."""
 
-    def __init__(self, *, workers: int | None = None, per_connection: int | None = None, stopping=None):
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        per_connection: int | None = None,
+        per_tenant: int | None = None,
+        stopping=None,
+    ):
         self.workers = max(1, workers or int(getattr(settings, "WHATSAPP_OUTBOX_WORKERS", 4)))
         self.per_connection = max(1, per_connection or int(getattr(settings, "WHATSAPP_OUTBOX_PER_CONNECTION", 2)))
+        self.per_tenant = group_share(self.workers, per_tenant or getattr(settings, "WHATSAPP_OUTBOX_PER_TENANT", 0))
         self.runner = Runner(
             threads=self.workers,
             per_tenant=self.per_connection,
+            per_group=self.per_tenant,
             outcomes=OUTCOMES,
             error_outcome="retry",
             name="outbox",
@@ -249,9 +379,11 @@ class OutboxSender:
         rows = OUTBOX.due(
             limit=limit,
             per_tenant=self.runner.share,
+            per_group=self.runner.group_share,
             ignore_backoff=ignore_backoff,
             exclude=self.runner.running(),
             skip_tenants=self.runner.full_tenants(),
+            skip_groups=self.runner.full_groups(),
         )
         self.submit(rows, ignore_backoff=ignore_backoff)
 
@@ -363,14 +495,21 @@ def message_apply_status(
         changes.update(error_code=str(error_code)[:32], error_text=error_text)
     else:
         changes[{"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status]] = at
-    moved = (
-        Message.objects.by_provider_id(connection, provider_message_id)
-        .filter(
-            direction=Message.Direction.OUT,
-            delivery_status__in=_STATUS_FROM[status],
-        )
-        .update(**changes)
+    target = Message.objects.by_provider_id(connection, provider_message_id).filter(
+        direction=Message.Direction.OUT, delivery_status__in=_STATUS_FROM[status]
     )
+    row = target.values("pk", "ticket_id").first()
+    moved = 0
+    if row is not None:
+        # The state and its change record commit together on SQL (see tickets.activity.ticket_change).
+        with activity.together():
+            moved = target.filter(pk=row["pk"]).update(**changes)
+            if moved == 1:
+                activity.ticket_change(
+                    row["ticket_id"],
+                    action=TicketEvent.Action.MESSAGE_STATUS,
+                    data={"message_id": str(row["pk"]), "status": status},
+                )
     if not moved and not Message.objects.by_provider_id(connection, provider_message_id).exists():
         log.info(
             "status %r for unknown message %s on connection %s ignored", status, provider_message_id, connection.pk

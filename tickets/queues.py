@@ -1,7 +1,9 @@
-"""The ticket domain's durable job queues (iaze.lib.jobs): outbound messages and media downloads.
+"""The ticket domain's durable job queues (iaze.lib.jobs): outbound messages, media downloads and scheduled
+messages.
 
 Declarations only: which rows are jobs, their stored statuses, tenant, lease and backoff. The writers are
-tickets.outbox (delivery) and tickets.media (downloads); the worker is `send_outbox --loop`.
+tickets.outbox (delivery), tickets.media.downloads (downloads) and tickets.services.outreach (scheduled messages);
+the worker is `send_outbox --loop`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from iaze.lib.jobs import Backoff, Queue
-
-from .models import MediaDownload, Message
+from tickets.models import MediaDownload, Message, ScheduledMessage
 
 
 def _http_timeout() -> float:
@@ -46,6 +47,7 @@ OUTBOX = Queue(
     scope=Q(direction=Message.Direction.OUT, provider_message_id=""),
     # A connection belongs to one tenant; it is also the unit a slow provider holds up.
     tenant_field="connection_id",
+    group_field="reseller_id",  # the connection's tenant: a reseller's connections share its part of the workers
     lease=outbox_lease,
     backoff=Backoff(base=5, cap=600),
     label="message",
@@ -58,8 +60,30 @@ DOWNLOADS = Queue(
     successful=MediaDownload.State.STORED,
     failed=MediaDownload.State.FAILED,
     tenant_field="connection_id",
+    group_field="reseller_id",  # the connection's tenant: a reseller's connections share its part of the workers
     lease=download_lease,
     backoff=Backoff(base=5, cap=600),
     max_attempts=download_max_attempts,
     label="media download",
+)
+
+# A scheduled message's attempt only writes to the database (the ticket, the outbox message): its send is the
+# outbox's own job. A crash or a database hiccup is retried after 5 s, 10 s… at most a minute, five times.
+SCHEDULED_MAX_ATTEMPTS = 5
+
+SCHEDULED = Queue(
+    model=ScheduledMessage,
+    status_field="state",
+    ready=ScheduledMessage.State.AGENDADA,
+    running=ScheduledMessage.State.ENVIANDO,  # claimed: no longer cancellable
+    successful=ScheduledMessage.State.ENVIADA,
+    failed=ScheduledMessage.State.FALHOU,
+    tenant_field="connection_id",
+    lease=timedelta(minutes=2),
+    backoff=Backoff(base=5, cap=60),
+    max_attempts=SCHEDULED_MAX_ATTEMPTS,
+    code_field=None,
+    text_field="reason",
+    order="not_before",  # the send time: the earliest due first
+    label="scheduled message",
 )

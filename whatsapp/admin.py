@@ -11,13 +11,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import deactivate_active
-from accounts.admin_site import ScopedAdmin, can_use_admin, secret_fields_register
+from accounts.admin_site import ScopedAdmin, can_use_admin, index_panel_register, secret_fields_register
 from accounts.models import Department
 from accounts.selectors import queryset_for as accounts_queryset_for
-from tickets import message_templates
-
-from . import journal
-from .admin_health import (
+from providers import SendError, capabilities, providers_with
+from providers.base import admin_call_budget
+from providers.url_guard import UnsafeURL, check_provider_url
+from tickets.services import template_sync as message_templates
+from whatsapp import journal
+from whatsapp.admin_checklist import first_run_checklist
+from whatsapp.admin_connect import ConnectAdminMixin
+from whatsapp.admin_health import (
     HEALTH_FIELDS,
     MENU_FIELDSET,
     ConnectionHealthAdminMixin,
@@ -26,12 +30,11 @@ from .admin_health import (
     pair_connection,
     recover_since_last,
 )
-from .models import Connection, WebhookEvent
-from .providers import SendError, capabilities, providers_with
-from .providers.url_guard import UnsafeURL, check_provider_url
+from whatsapp.models import Connection, WebhookEvent
 
-SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key")
+SECRET_FIELDS = ("access_token", "verify_token", "app_secret", "api_key", "gateway_key")
 secret_fields_register(*SECRET_FIELDS)  # never a changelist lookup, on any ModelAdmin
+index_panel_register(first_run_checklist)  # the admin home's first-run checklist for a tenant's reseller user
 MASK = "••••••••"
 # Keys whose values never reach a page, wherever they sit in a provider body or headers.
 SECRET_KEYS = {
@@ -105,8 +108,9 @@ class ConnectionAdminForm(MenuFields, forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
+class ConnectionAdmin(ConnectAdminMixin, ConnectionHealthAdminMixin, ScopedAdmin):
     form = ConnectionAdminForm
+    change_list_template = "admin/whatsapp/connection/change_list.html"
     change_form_template = "admin/whatsapp/connection/change_form.html"
     list_display = (
         "__str__",
@@ -154,7 +158,8 @@ class ConnectionAdmin(ConnectionHealthAdminMixin, ScopedAdmin):
     def sync_templates(self, request, queryset):
         for connection in queryset.filter(provider__in=providers_with("has_templates")):
             try:
-                counts = message_templates.template_sync_counts(connection)
+                with admin_call_budget():  # the page's web worker is never held for the full HTTP timeout
+                    counts = message_templates.template_sync_counts(connection)
             except SendError as exc:
                 self.message_user(request, f"{connection}: {exc.text}", messages.ERROR)
                 continue

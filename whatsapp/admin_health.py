@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -18,10 +18,10 @@ from accounts.admin_site import ScopedAdmin
 from accounts.models import Department
 from accounts.selectors import queryset_for
 from iaze.lib import clock
-
-from . import health
-from .models import Connection, RecoveryRun
-from .providers import SendError, capabilities, get_provider, providers_with
+from providers import SendError, capabilities, get_provider, providers_with
+from providers.base import admin_call_budget
+from whatsapp import health
+from whatsapp.models import Connection, RecoveryRun
 
 MENU_SLOTS = 6
 MENU_FIELDS = tuple(f"menu_option_{i}" for i in range(1, MENU_SLOTS + 1))
@@ -130,8 +130,18 @@ def recover_since_last(modeladmin, request, queryset):
     )
 
 
+# Seconds before the pairing page asks the gateway again: a fresh QR code while it waits for the scan; longer
+# after the gateway failed or did not answer, so an open page never keeps a web worker on a stuck gateway.
+REFRESH_SECONDS = 5
+RETRY_SECONDS = 30
+
+
 class ConnectionHealthAdminMixin:
-    """Adds the pairing page to the connection admin: /admin/whatsapp/connection/<id>/pair/."""
+    """Adds the pairing page to the connection admin: /admin/whatsapp/connection/<id>/pair/.
+
+    GET shows the connection's last known state and never calls the provider. Asking the gateway to pair
+    (Evolution's instance/connect starts a session on the gateway) is a POST with the CSRF token, and its
+    call has the admin's short budget (WHATSAPP_ADMIN_CALL_SECONDS)."""
 
     def get_urls(self):
         urls = super().get_urls()  # type: ignore[misc]
@@ -139,15 +149,20 @@ class ConnectionHealthAdminMixin:
         return [path("<path:object_id>/pair/", pair, name="whatsapp_connection_pair"), *urls]
 
     def pair_view(self, request, object_id):
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         connection = self.get_object(request, object_id)  # type: ignore[attr-defined]
         if not self.has_change_permission(request, connection):  # type: ignore[attr-defined]
             raise PermissionDenied
+        asked = request.method == "POST"
         pairing, error = None, ""
-        if not capabilities(connection).pairs_by_qr:
+        pairs_by_qr = capabilities(connection).pairs_by_qr
+        if not pairs_by_qr:
             error = _("Só conexões Evolution API são pareadas por QR code.")
-        elif (connection.state or "").lower() != health.OPEN:
+        elif asked and (connection.state or "").lower() != health.OPEN:
             try:
-                pairing = get_provider(connection).pair()
+                with admin_call_budget():
+                    pairing = get_provider(connection).pair()
             except SendError as exc:
                 error = exc.text
         connected = (connection.state or "").lower() == health.OPEN or bool(pairing and pairing.state == health.OPEN)
@@ -157,10 +172,12 @@ class ConnectionHealthAdminMixin:
             "original": connection,
             "title": _("Parear %(name)s") % {"name": connection},
             "connection": connection,
+            "asked": asked,
+            "pairs_by_qr": pairs_by_qr,
             "pairing": pairing,
             "error": error,
             "connected": connected,
-            "refresh_seconds": 5,
+            "refresh_seconds": RETRY_SECONDS if error else REFRESH_SECONDS,
         }
         return TemplateResponse(request, "admin/whatsapp/connection/pair.html", context)
 

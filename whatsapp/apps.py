@@ -8,8 +8,7 @@ class WhatsappConfig(AppConfig):
     def ready(self):
         # Registers the admin scope of this app's models (accounts.selectors.scope_register).
         from tickets.signals import message_sent
-
-        from . import selectors  # noqa: F401
-        from .health import on_message_sent
+        from whatsapp import selectors  # noqa: F401
+        from whatsapp.health import on_message_sent
 
         message_sent.connect(on_message_sent, dispatch_uid="whatsapp.health.last_send")

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from .health import connection_alerts_for
+from whatsapp.health import connection_alerts_for
 
 
 def connection_alerts(request):

@@ -1,12 +1,11 @@
-"""A connection's department menu as the plain data tickets.menu decides with (tickets may not read
+"""A connection's department menu as the plain data tickets.rules.menu decides with (tickets may not read
 whatsapp's models): the options in the order the admin chose, active departments of its tenant only."""
 
 from __future__ import annotations
 
 from accounts.models import Department
-from tickets.menu import DepartmentMenu, MenuOption
-
-from .models import Connection
+from tickets.rules.menu import DepartmentMenu, MenuOption
+from whatsapp.models import Connection
 
 
 def department_menu_for(connection: Connection) -> DepartmentMenu | None:

@@ -22,13 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from iaze.lib import clock
-from tickets import permissions
+from providers import ConnectionStateUpdate, capabilities
 from tickets.models import Message
-
-from .models import Connection, RecoveryRun
-from .providers import ConnectionStateUpdate, capabilities
-from .queues import RECOVERIES
-from .services import connection_state_ingest
+from tickets.rules import permissions
+from whatsapp.models import Connection, RecoveryRun
+from whatsapp.queues import RECOVERIES
+from whatsapp.services import connection_state_ingest
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import logging
 
+from providers import MessageChange, ParsedMessage, ParseResult, StatusUpdate
 from tickets import outbox
 from tickets import services as ticket_services
-
-from .department_menu import department_menu_for
-from .health import connection_state_apply
-from .models import Connection
-from .providers import MessageChange, ParsedMessage, ParseResult, StatusUpdate
+from whatsapp.department_menu import department_menu_for
+from whatsapp.health import connection_state_apply
+from whatsapp.models import Connection
 
 log = logging.getLogger(__name__)
 

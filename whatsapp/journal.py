@@ -17,12 +17,10 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 
-from iaze.lib import clock
-from tickets import media
-
-from .inbound import parsed_ingest
-from .models import Connection, WebhookEvent
-from .providers import get_provider
+from iaze.lib import blobs, clock
+from providers import get_provider
+from whatsapp.inbound import parsed_ingest
+from whatsapp.models import Connection, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +54,12 @@ def webhook_event_store(
     stored: dict = {"body": raw_body}
     if size > inline_body_limit():
         if spooled:
-            blob = media.blob_put_temp(*spooled, prefix=BODY_PREFIX)
+            blob = blobs.blob_put_temp(*spooled, prefix=BODY_PREFIX)
         else:
-            blob = media.blob_put(media.chunks_of(raw_body), prefix=BODY_PREFIX)
+            blob = blobs.blob_put(blobs.chunks_of(raw_body), prefix=BODY_PREFIX)
         stored = {"body": b"", "body_file": blob.name, "body_sha256": blob.sha256, "body_size": blob.size}
     elif spooled:
-        media.discard_temp(spooled[0])
+        blobs.discard_temp(spooled[0])
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
@@ -85,7 +83,7 @@ def webhook_event_body(event: WebhookEvent) -> bytes:
     """The raw body as received: from the row, or from its file (checked against the recorded SHA-256)."""
     if not event.body_file:
         return bytes(event.body or b"")
-    raw = media.blob_read(event.body_file)
+    raw = blobs.blob_read(event.body_file)
     if hashlib.sha256(raw).hexdigest() != event.body_sha256:
         raise ValueError(f"webhook body file {event.body_file} does not match its SHA-256")
     return raw

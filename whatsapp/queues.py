@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from iaze.lib.jobs import Backoff, Queue
-
-from .models import RecoveryRun
+from whatsapp.models import RecoveryRun
 
 MAX_ATTEMPTS = 3
 # A failed run is tried again after 1, then 2 minutes (then it is Falhou: MAX_ATTEMPTS).
@@ -25,6 +24,7 @@ RECOVERIES = Queue(
     successful=RecoveryRun.State.DONE,
     failed=RecoveryRun.State.FAILED,
     tenant_field="connection_id",
+    group_field="reseller_id",  # the connection's tenant: a reseller's connections share its part of the workers
     lease=LEASE,
     backoff=Backoff(base=int(RETRY_AFTER.total_seconds()), cap=3600),
     max_attempts=MAX_ATTEMPTS,

@@ -25,13 +25,12 @@ from functools import partial
 from django.conf import settings
 
 from iaze.lib import clock
-from iaze.lib.workers import Runner
-
-from .inbound import message_ingest
-from .models import Connection, RecoveryRun
-from .providers import ParsedMessage, SendError, capabilities, get_provider
-from .queues import MAX_ATTEMPTS as MAX_ATTEMPTS
-from .queues import RECOVERIES
+from iaze.lib.workers import Runner, group_share
+from providers import ParsedMessage, SendError, capabilities, get_provider
+from whatsapp.inbound import message_ingest
+from whatsapp.models import Connection, RecoveryRun
+from whatsapp.queues import MAX_ATTEMPTS as MAX_ATTEMPTS
+from whatsapp.queues import RECOVERIES
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +149,12 @@ def _run_counted(run_id, *, now: datetime | None = None) -> dict[str, int] | Non
 
 def recovery_runner(*, stopping=None) -> Runner:
     """The worker's threads for recoveries: WHATSAPP_JOB_WORKERS, at most WHATSAPP_JOB_PER_CONNECTION for one
-    connection."""
+    connection and WHATSAPP_JOB_PER_TENANT (default: half the threads) for one tenant."""
+    threads = int(getattr(settings, "WHATSAPP_JOB_WORKERS", 4))
     return Runner(
-        threads=int(getattr(settings, "WHATSAPP_JOB_WORKERS", 4)),
+        threads=threads,
         per_tenant=int(getattr(settings, "WHATSAPP_JOB_PER_CONNECTION", 1)),
+        per_group=group_share(threads, getattr(settings, "WHATSAPP_JOB_PER_TENANT", 0)),
         name="recovery",
         stopping=stopping or (lambda: False),
     )
@@ -171,8 +172,10 @@ def recovery_pass(*, now: datetime | None = None, limit: int = 10, runner: Runne
         now=now,
         limit=limit,
         per_tenant=runner.share,
+        per_group=runner.group_share,
         exclude=runner.running(),
         skip_tenants=runner.full_tenants(),
+        skip_groups=runner.full_groups(),
     )
     runner.submit(jobs, work)
     return runner.take_counts()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.selectors import scope_register, scoped
-
-from .models import Connection, RecoveryRun, WebhookEvent
+from whatsapp.models import Connection, RecoveryRun, WebhookEvent
 
 
 def connection_queryset_for(user) -> QuerySet[Connection]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from .models import Connection
-from .providers import get_provider
-from .providers.evolution import evolution_text_body
-from .providers.meta import meta_text_body, signature_header
+from providers import get_provider
+from providers.evolution import evolution_text_body
+from providers.meta import meta_text_body, signature_header
+from whatsapp.models import Connection
 
 __all__ = ["evolution_text_body", "inbound_request", "last_id", "meta_signature", "meta_text_body"]
 

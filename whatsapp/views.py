@@ -15,11 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from tickets import media
-
-from . import health, journal
-from .models import Connection
-from .providers import get_provider
+from iaze.lib import blobs
+from providers import get_provider
+from whatsapp import health, journal
+from whatsapp.models import Connection
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ class BodyTooLarge(Exception):
 
 
 def _read_body(request) -> tuple[bytes, tuple[str, str, int] | None]:
-    """Read the raw stream ourselves: request.body would apply DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+    """Read the raw stream ourselves: request.body would apply DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB).
 
     A body past WHATSAPP_WEBHOOK_INLINE_BODY_BYTES goes to a temporary file as it arrives, hashed on
     the way (Evolution with base64 media sends tens of MB); returns (bytes, (path, sha256, size) | None).
@@ -59,7 +58,7 @@ def _read_body(request) -> tuple[bytes, tuple[str, str, int] | None]:
                 raise BodyTooLarge
             digest.update(chunk)
             if spool is None and size > inline:
-                fd, path = tempfile.mkstemp(prefix="webhook-", dir=media.temp_dir())
+                fd, path = tempfile.mkstemp(prefix="webhook-", dir=blobs.temp_dir())
                 spool = os.fdopen(fd, "wb")
                 spool.writelines(chunks)
                 chunks = []
@@ -80,7 +79,7 @@ def _read_body(request) -> tuple[bytes, tuple[str, str, int] | None]:
         if spool is not None:
             spool.close()
         if path:
-            media.discard_temp(path)
+            blobs.discard_temp(path)
         raise
 
 
@@ -144,7 +143,7 @@ def webhook(request, key: str):
         spooled = None  # the journal owns the file now
     finally:
         if spooled:
-            media.discard_temp(spooled[0])
+            blobs.discard_temp(spooled[0])
     del raw
     # A duplicate of an event that never finished (crash, concurrent first copy) is processed again:
     # processing is idempotent, so this only ever completes work.

@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.test.utils import CaptureQueriesContext
 
 from bench import checks, scenarios, seeding
 from bench.loadgen import percentile, run_load
@@ -110,7 +111,7 @@ def test_a_poll_follows_the_stamp_a_200_carries_and_its_204s_are_counted_apart()
 @pytest.mark.parametrize("email", ["agente1@demo.local", "revenda@demo.local"])
 def test_the_live_fragments_carry_the_stamp_the_poll_sends_back_and_get_204(demo, client, email):
     from accounts.models import User
-    from tickets.selectors import ticket_queryset_for
+    from tickets.reads.selectors import ticket_queryset_for
 
     seeding.seed_queue(total=6, connection_key="demo-meta")
     user = User.objects.get(email=email)
@@ -142,9 +143,28 @@ def test_bulk_seeded_rows_read_back_as_ordinary_tickets(demo):
     assert ticket.agent is not None and ticket.closed_by_id == ticket.agent_id
     assert ticket.last_message_at == messages[-1].created_at  # datetimes survive the raw insert exactly
     assert ticket.last_message_preview == messages[-1].text
+    # The client's latest message (the one before the agent's last reply), as the services keep it.
+    assert ticket.last_client_preview == messages[-2].text and messages[-2].direction == Message.Direction.IN
+    assert ticket.last_human_reply_at == messages[-1].created_at and messages[-1].sender_agent_id == ticket.agent_id
     assert messages[0].direction == Message.Direction.IN and messages[0].media == {}
     # Growing adds only the missing tickets.
     assert seeding.seed_queue(total=30, connection_key="demo-meta")["added"] == 5
+
+
+def test_seeding_leaves_sqlite_without_statistics_as_a_real_database_is(demo):
+    """No ANALYZE of the bench's own: the pages are measured on the database the app keeps (none here)."""
+    from django.db import connection
+
+    from iaze.lib import sqlite_stats
+
+    if connection.vendor != "sqlite":
+        pytest.skip("by design: the embedded SQLite profile (PostgreSQL's autovacuum analyses)")
+    before = sqlite_stats.has_statistics(connection)
+    with CaptureQueriesContext(connection) as ctx:
+        seeding.seed_queue(total=25, connection_key="demo-meta")
+        seeding.seed_conversation(messages=12, connection_key="demo-meta", agent_email="agente1@demo.local")
+    assert not [q["sql"] for q in ctx.captured_queries if "ANALYZE" in q["sql"].upper()]
+    assert sqlite_stats.has_statistics(connection) is before
 
 
 @pytest.mark.postgresql
@@ -168,7 +188,7 @@ def test_bulk_seeded_rows_are_found_by_the_queue_search(demo):
     """The seeder writes the search index as the services do: the search bench finds what it looks for."""
     from accounts.models import User
     from bench import search_bench
-    from tickets import selectors
+    from tickets.reads import selectors
 
     seeding.seed_queue(total=25, connection_key="demo-meta")
     boss = User.objects.get(email="revenda@demo.local")

@@ -4,10 +4,12 @@ MongoDB stores dates as BSON datetimes (milliseconds); SQLite and PostgreSQL kee
 Writing milliseconds everywhere makes the three profiles hold the same instant to the same digit,
 so a value read back equals the value written, comparisons of stored times agree, and a backup
 restored into another profile is identical row for row. App code calls `now()`, never
-`timezone.now()` (tests/foundation/test_source_scan.py checks that).
+`timezone.now()` (tests/iaze/test_source_scan.py checks that).
 """
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -29,6 +31,26 @@ _SAME_MOMENT = timedelta(seconds=1)
 _TICK = timedelta(milliseconds=1)
 
 
+def _wall() -> datetime:
+    return timezone.now()  # looked up at each call: tests that freeze Django's clock freeze this one too
+
+
+_source: Callable[[], datetime] = _wall
+
+
+@contextmanager
+def reading(source: Callable[[], datetime]) -> Iterator[None]:
+    """While entered, `now()` reads `source` instead of the wall clock: the demo seeder's week in the past
+    (ops/demo_conversations.py), written through the same services as live traffic. The process's clock:
+    for a command's own process only, never a server's."""
+    global _source
+    before, _source = _source, source
+    try:
+        yield
+    finally:
+        _source = before
+
+
 def now() -> datetime:
     """timezone.now() to the millisecond: an aware UTC datetime, as the database will store it.
 
@@ -42,7 +64,7 @@ def now() -> datetime:
     its stamp is repeated, never one below a stamp already given.
     """
     global _last, _last_raw
-    raw = timezone.now()
+    raw = _source()
     stamp = to_ms(raw)
     with _lock:
         frozen = raw == _last_raw

@@ -14,7 +14,10 @@ DEFAULT_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
+        # blob: the preview of a file the agent is about to send (static/js/attach.js), made by the page itself.
+        "img-src 'self' data: blob:",
+        # blob: the preview of a voice note the agent has just recorded (static/js/voice.js).
+        "media-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

@@ -7,7 +7,7 @@ A browser's claimed type is only the file name's extension: `nota.exe` renamed `
 - a name with an executable extension (`.exe`, `.bat`, `.js`, `.apk`…) is refused whatever its bytes;
 - for the types whose bytes we can recognise (PDF, Office, zip, Ogg, MP4/3GP, MP3, AAC, AMR, WAV, WebM,
   FLAC) the bytes must agree with the claim. Any other type (text, CSV, a generic document) is not judged
-  here. Images are told apart by Pillow (tickets.media.sniff_raster), not here.
+  here. Images are told apart by Pillow (tickets.media.store.sniff_raster), not here.
 
 Pure functions on bytes and names; the caller turns the codes into the agent's message.
 """

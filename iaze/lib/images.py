@@ -1,7 +1,7 @@
 """Opening an image someone sent, within a pixel budget: the header is read, the pixels only if small enough.
 
 A PNG of 300 KB can declare 20,000 × 20,000 pixels and decode into gigabytes; Pillow's own guard
-(`Image.MAX_IMAGE_PIXELS`) only warns below twice its limit. Every image IAZE opens (tickets.media: telling
+(`Image.MAX_IMAGE_PIXELS`) only warns below twice its limit. Every image IAZE opens (tickets.media.store: telling
 a raster image from a file that claims to be one, thumbnails, an agent's attachment) goes through
 `open_image`, which sets Pillow's limit from MEDIA_MAX_IMAGE_PIXELS (so any other opening in the process
 is guarded too) and refuses, from the header alone, an image whose width × height is over it, before

@@ -18,19 +18,22 @@ checked (house rule): the claim is an update filtered on "still due", exactly on
 every later write is filtered on the lease the claim set (`mine`), so a worker whose lease ran out and
 was taken over writes nothing.
 
-Fairness: `due()` reads the oldest due jobs and deals them out tenant by tenant (each tenant's oldest,
-then each one's second…), at most `per_tenant` of one tenant, skipping tenants the caller already runs
-at their share. When one tenant's backlog fills a read, the next read leaves the tenants seen so far
-out, so a tenant with one job is found behind another's ten thousand. The tenant is a field of the job
-row: a lookup across a relation would be a join, which MongoDB serves badly (docs/mongodb.md). The
-threads that run the jobs, at most a share of them for one tenant, are iaze.lib.workers.
+Fairness, on two levels. A job's `tenant` is a field of its row (the connection: the unit a slow provider
+holds up); its `group` is who owns that tenant (the reseller owning the connection), read by key from the
+tenant's own row (`group_field`), one read per pass, never a join, which MongoDB serves badly
+(docs/mongodb.md). `due()` reads the oldest due jobs and deals them out group by group (each group's
+oldest, then each one's second…) and, within a group, connection by connection; at most `per_tenant` of
+one connection and `per_group` of one group, skipping the connections and groups the caller already runs
+at their share. When one backlog fills a read, the next read leaves the connections seen so far out, so a
+connection with one job is found behind another's ten thousand. The threads that run the jobs, at most a
+share of them for one connection and one group, are iaze.lib.workers.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -38,10 +41,25 @@ from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
-from . import clock
+from iaze.lib import clock
 
 log = logging.getLogger(__name__)
+
+
+def job_fields() -> tuple[
+    models.PositiveIntegerField, models.DateTimeField, models.DateTimeField, models.DateTimeField
+]:
+    """A job model's four fields, in this order: `attempts, next_attempt_at, not_before, lease_until =
+    job_fields()` in the model's body. A function rather than an abstract model so that each model's
+    fields keep their place (an abstract parent's fields come first) and its migrations stay unchanged."""
+    return (
+        models.PositiveIntegerField(default=0, verbose_name=_("tentativas")),
+        models.DateTimeField(null=True, blank=True, verbose_name=_("próxima tentativa")),
+        models.DateTimeField(null=True, blank=True, verbose_name=_("não antes de")),
+        models.DateTimeField(null=True, blank=True, verbose_name=_("reservado até")),
+    )
 
 
 class Status(StrEnum):
@@ -55,7 +73,8 @@ class Status(StrEnum):
 
 class Job(NamedTuple):
     pk: Any
-    tenant: Any
+    tenant: Any  # the connection (a field of the row)
+    group: Any = None  # who owns the tenant (the reseller); None when the queue declares no groups
 
 
 @dataclass(frozen=True)
@@ -69,18 +88,39 @@ class Backoff:
         return min(self.cap, self.base * 2 ** max(0, attempts - 1))
 
 
-def fair_order(rows: Iterable[Sequence[Any]], *, per_tenant: int | None = None, limit: int | None = None) -> list:
-    """(pk, tenant) rows, oldest first, dealt out in turns: every tenant's oldest, then every tenant's second…
+def fair_order(
+    rows: Iterable[Sequence[Any]],
+    *,
+    per_tenant: int | None = None,
+    per_group: int | None = None,
+    limit: int | None = None,
+) -> list:
+    """(pk, tenant[, group]) rows, oldest first, dealt out in turns: every group's oldest, then every group's
+    second…; within a group, its tenants take turns the same way. A row without a group is a group of its own
+    tenant.
 
-    At most `per_tenant` rows of one tenant and `limit` in all: one tenant's backlog never sits in front
-    of everybody else's next job."""
-    lanes: dict[Any, list] = {}
+    At most `per_tenant` rows of one tenant, `per_group` of one group and `limit` in all: one tenant's
+    backlog never sits in front of everybody else's next job, nor one group's many tenants."""
+    groups: dict[Any, dict[Any, list]] = {}
     for row in rows:
-        lane = lanes.setdefault(row[1], [])
+        group = row[2] if len(row) > 2 and row[2] is not None else (_OWN, row[1])
+        lane = groups.setdefault(group, {}).setdefault(row[1], [])
         if per_tenant is None or len(lane) < per_tenant:
             lane.append(row)
-    ordered = [row for turn in itertools.zip_longest(*lanes.values()) for row in turn if row is not None]
+    dealt = []
+    for group, lanes in groups.items():
+        turns = _turns(lanes.values())
+        grouped = not (isinstance(group, tuple) and group[:1] == (_OWN,))
+        dealt.append(turns[:per_group] if grouped and per_group is not None else turns)
+    ordered = _turns(dealt)
     return ordered if limit is None else ordered[:limit]
+
+
+_OWN = object()  # the group of a row that names none: its tenant alone
+
+
+def _turns(lanes: Iterable[list]) -> list:
+    return [row for turn in itertools.zip_longest(*lanes) for row in turn if row is not None]
 
 
 @dataclass(frozen=True)
@@ -95,6 +135,9 @@ class Queue:
     tenant_field: str  # a field of the row (e.g. "connection_id"): the unit of fairness
     lease: timedelta | Callable[[], timedelta]  # longer than an attempt can take
     backoff: Backoff
+    # A field of the tenant's own row (the model tenant_field points to) naming its group (e.g. the
+    # connection's "reseller_id"): the second level of fairness. None: every tenant is a group of its own.
+    group_field: str | None = None
     running: str | None = None  # a value the row holds while leased; None: a leased ready row is running
     scope: Q = field(default_factory=Q)  # which rows of the model are jobs of this queue at all
     max_attempts: int | Callable[[], int] | None = None  # None: retried for as long as it takes
@@ -140,21 +183,28 @@ class Queue:
         now: datetime | None = None,
         limit: int | None = 100,
         per_tenant: int | None = None,
+        per_group: int | None = None,
         ignore_backoff: bool = False,
         exclude: Iterable[Any] = (),
         skip_tenants: Iterable[Any] = (),
+        skip_groups: Iterable[Any] = (),
     ) -> list[Job]:
-        """At most `limit` due jobs, oldest first, tenants taking turns (fair_order). `exclude`: jobs the
-        caller runs already; `skip_tenants`: tenants the caller runs at their share.
+        """At most `limit` due jobs, oldest first, groups and their tenants taking turns (fair_order).
+        `exclude`: jobs the caller runs already; `skip_tenants` / `skip_groups`: tenants and groups the caller
+        runs at their share.
 
         Reads `limit` rows at a time; while a read comes back full, the next one leaves out the tenants seen
-        so far (one read in the usual case; one more per tenant whose backlog fills a read, at most `limit`)."""
+        so far (one read in the usual case; one more per tenant whose backlog fills a read, at most `limit`).
+        Each read's new tenants have their groups read by key, and skip_groups their tenants (one read each,
+        none without group_field)."""
         qs = self.pending(now or clock.now(), ignore_backoff=ignore_backoff)
         exclude = list(exclude)
         if exclude:
             qs = qs.exclude(pk__in=exclude)
-        rows: list[tuple[Any, Any]] = []
-        seen = set(skip_tenants)
+        rows: list[tuple[Any, Any, Any]] = []
+        # A full group's tenants are left out of the reads (one read by key for them), like full tenants.
+        seen = set(skip_tenants) | set(self.tenants_of(skip_groups))
+        owners: dict[Any, Any] = {}
         while True:
             batch = qs
             if seen - {None}:
@@ -162,12 +212,30 @@ class Queue:
             if None in seen:
                 batch = batch.exclude(**{f"{self.tenant_field}__isnull": True})
             read = list(batch.order_by(self.order, "pk").values_list("pk", self.tenant_field)[:limit])
-            rows.extend(read)
             new = {tenant for _pk, tenant in read} - seen
             seen |= new
-            if limit is None or len(read) < limit or not new or len({tenant for _pk, tenant in rows}) >= limit:
+            owners.update(self.groups_of(new))
+            rows.extend((pk, tenant, owners.get(tenant)) for pk, tenant in read)
+            if limit is None or len(read) < limit or not new or len({row[1] for row in rows}) >= limit:
                 break
-        return [Job(*row) for row in fair_order(rows, per_tenant=per_tenant, limit=limit)]
+        ordered = fair_order(rows, per_tenant=per_tenant, per_group=per_group, limit=limit)
+        return [Job(*row) for row in ordered]
+
+    def tenants_of(self, groups: Iterable[Any]) -> list[Any]:
+        """The tenants of these groups (one read by key; none without group_field or groups)."""
+        keys = [group for group in groups if group is not None]
+        if not self.group_field or not keys:
+            return []
+        related: Any = self.model._meta.get_field(self.tenant_field).related_model
+        return list(related._base_manager.filter(**{f"{self.group_field}__in": keys}).values_list("pk", flat=True))
+
+    def groups_of(self, tenants: Collection[Any]) -> dict[Any, Any]:
+        """Each tenant's group, read by key from the tenants' own rows in one read; {} without group_field."""
+        keys = [tenant for tenant in tenants if tenant is not None]
+        if not self.group_field or not keys:
+            return {}
+        related: Any = self.model._meta.get_field(self.tenant_field).related_model
+        return dict(related._base_manager.filter(pk__in=keys).values_list("pk", self.group_field))
 
     def status(self, pk: Any, *, now: datetime | None = None) -> Status | None:
         """The job's status in django.tasks' words; None when there is no such job."""
@@ -245,6 +313,16 @@ class Queue:
         """The attempt failed for good: the job stays, FAILED, with its reason (nothing is deleted)."""
         changes = {self.status_field: self.failed, **self._error(code, text), **fields}
         return self._end(pk, lease, changes, "fail")
+
+    def release(self, pk: Any, lease: datetime, *, wait: timedelta = timedelta(0)) -> bool:
+        """Give a claimed job back untried (it must wait for another job first): its attempt is not counted,
+        and it is due again after `wait`."""
+        changes = {
+            self.status_field: self.ready,
+            self.attempts_field: F(self.attempts_field) - 1,
+            self.backoff_field: clock.now() + wait,
+        }
+        return self._end(pk, lease, changes, "release")
 
     def requeue(self, pk: Any, **fields: Any) -> bool:
         """A failed job back in the queue (someone's "try again"): attempts counted from zero, due now.

@@ -9,8 +9,9 @@ import uuid
 
 from django.db import models
 from django.db.models.query import ModelIterable
+from django.utils.translation import gettext_lazy as _
 
-from . import clock, related
+from iaze.lib import clock, related
 
 
 class DeletionRefused(Exception):
@@ -81,9 +82,9 @@ class MillisecondDateTimeField(models.DateTimeField):
 
 
 class BaseModel(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = MillisecondDateTimeField(auto_now_add=True)
-    updated_at = MillisecondDateTimeField(auto_now=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    created_at = MillisecondDateTimeField(auto_now_add=True, verbose_name=_("criado em"))
+    updated_at = MillisecondDateTimeField(auto_now=True, verbose_name=_("atualizado em"))
 
     objects = ProtectedManager()
 

@@ -1,8 +1,12 @@
 """The threads that run claimed jobs (iaze.lib.jobs): at most `threads` at once, at most `per_tenant` of them
-for one tenant, and a stop that never waits past its bound.
+for one tenant (a connection), at most `per_group` for one group (the reseller owning the connections), and a
+stop that never waits past its bound.
 
-A slow provider holds only its own tenant's share: tenant A's file is never stuck behind two of B's slow
-downloads. The lease (Queue.claim) still guarantees that no job runs twice, whatever this module does.
+A slow provider holds only its own share: tenant A's file is never stuck behind two of B's slow downloads,
+however many connections B has. A job already running is never taken back, so the group's share is what
+keeps threads free: with `per_group` below `threads`, a reseller whose gateway hangs holds at most
+`per_group` threads and every other reseller finds the rest. The lease (Queue.claim) still guarantees that no
+job runs twice, whatever this module does.
 
 One daemon thread per job, not a ThreadPoolExecutor: the interpreter joins an executor's threads at exit
 without any bound, so one call hanging on a provider kept a stopped worker alive (the deploy tests' worker
@@ -24,11 +28,16 @@ from typing import Any
 
 from django.db import connections
 
-from .jobs import Job
+from iaze.lib.jobs import Job
 
 log = logging.getLogger(__name__)
 
 Outcome = str | dict[str, int] | None  # one outcome ("sent"), counts to add ({"stored": 3}), or nothing
+
+
+def group_share(threads: int, configured: int | None) -> int:
+    """A group's share of `threads`: the configured number, or (0 / unset) half of them, at least one."""
+    return max(1, int(configured or 0) or int(threads) // 2)
 
 
 class Runner:
@@ -37,6 +46,7 @@ class Runner:
         *,
         threads: int,
         per_tenant: int,
+        per_group: int | None = None,
         outcomes: Iterable[str] = (),
         error_outcome: str = "error",
         name: str = "job",
@@ -44,20 +54,25 @@ class Runner:
     ):
         self.threads = max(1, int(threads))
         self.per_tenant = max(1, int(per_tenant))
+        self.per_group = None if per_group is None else max(1, int(per_group))
         self.name, self.error_outcome, self.stopping = name, error_outcome, stopping
         self._outcomes = tuple(outcomes)
         self.counts: dict[str, int] = dict.fromkeys(self._outcomes, 0)
         # One lock for all of it: the owner submits and collects, job threads hand in results, and at a stop
         # the main thread closes a runner whose owner may still be alive.
         self._lock = threading.Condition()
-        self._inflight: dict[Any, Any] = {}  # job pk → its tenant
+        self._inflight: dict[Any, tuple[Any, Any]] = {}  # job pk → (its tenant, its group)
         self._finished: list[tuple[Any, Outcome]] = []
 
     # --- what is running ---------------------------------------------------------------------------
 
     def busy(self, tenant: Any) -> int:
         with self._lock:
-            return sum(1 for t in self._inflight.values() if t == tenant)
+            return sum(1 for t, _g in self._inflight.values() if t == tenant)
+
+    def busy_group(self, group: Any) -> int:
+        with self._lock:
+            return sum(1 for _t, g in self._inflight.values() if g is not None and g == group)
 
     def running(self) -> list[Any]:
         with self._lock:
@@ -69,11 +84,34 @@ class Runner:
         the threads; no bound when jobs run one after the other, where the pass's order is the fairness."""
         return self.per_tenant if self.threads > 1 else None
 
+    @property
+    def group_share(self) -> int | None:
+        """Queue.due's per_group: a group's share of the threads (no bound when jobs run one after the other)."""
+        return self.per_group if self.threads > 1 else None
+
     def full_tenants(self) -> list[Any]:
         """Tenants running their whole share: a due() for this runner skips them."""
         with self._lock:
-            tenants = list(self._inflight.values())
+            tenants = [t for t, _g in self._inflight.values()]
         return [t for t in set(tenants) if tenants.count(t) >= self.per_tenant]
+
+    def full_groups(self) -> list[Any]:
+        """Groups running their whole share: a due() for this runner skips them."""
+        if self.per_group is None:
+            return []
+        with self._lock:
+            groups = [g for _t, g in self._inflight.values() if g is not None]
+        return [g for g in set(groups) if groups.count(g) >= self.per_group]
+
+    def _room(self, job: Job) -> bool:
+        """Whether the limits let this job start now (called under the lock)."""
+        if len(self._inflight) >= self.threads:
+            return False
+        if sum(1 for t, _g in self._inflight.values() if t == job.tenant) >= self.per_tenant:
+            return False
+        if self.per_group is None or job.group is None:
+            return True
+        return sum(1 for _t, g in self._inflight.values() if g == job.group) < self.per_group
 
     # --- starting ----------------------------------------------------------------------------------
 
@@ -92,11 +130,10 @@ class Runner:
             with self._lock:
                 if job.pk in self._inflight:
                     continue
-                busy = sum(1 for t in self._inflight.values() if t == job.tenant)
-                if self.stopping() or len(self._inflight) >= self.threads or busy >= self.per_tenant:
+                if self.stopping() or not self._room(job):
                     left.append(job)
                     continue
-                self._inflight[job.pk] = job.tenant
+                self._inflight[job.pk] = (job.tenant, job.group)
             thread = threading.Thread(target=self._run, args=(work, job.pk), name=f"{self.name}-{job.pk}", daemon=True)
             thread.start()
         return left

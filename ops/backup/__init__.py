@@ -1,6 +1,6 @@
 """Backup and restore of every protected table, for every database profile."""
 
-from .export import backup
-from .restore import RestoreError, restore
+from ops.backup.export import backup
+from ops.backup.restore import RestoreError, restore
 
 __all__ = ["RestoreError", "backup", "restore"]

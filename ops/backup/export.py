@@ -23,11 +23,10 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
 
 from iaze.lib import clock
+from ops.backup.files import export_files
+from ops.backup.native import mongodump, pg_dump, sqlite_copy
+from ops.backup.tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 from ops.protected import PROJECT_APPS
-
-from .files import export_files
-from .native import mongodump, pg_dump, sqlite_copy
-from .tables import FORMAT, FORMAT_VERSION, Digest, dump_line, iter_db_rows, protected_tables
 
 Progress = Callable[[str, int, int | None], None]
 

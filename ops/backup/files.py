@@ -1,4 +1,4 @@
-"""The stored files (tickets.media) in a backup: every file the database records, copied and checked.
+"""The stored files (iaze.lib.blobs) in a backup: every file the database records, copied and checked.
 
 Layout inside a backup directory: files/<storage name> (e.g. files/files/ab/cd/<sha256>), listed in the
 manifest's "files" with each SHA-256. The names are content addresses, so a restore puts each file back
@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from tickets import media
+from iaze.lib import blobs
+from tickets.media import store as media
 from whatsapp.journal import recorded_body_files
 
 Progress = Callable[[str, int, int | None], None]
@@ -46,8 +47,8 @@ def export_files(out: Path, progress: Progress) -> list[dict]:
         target = _safe_path(root, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
-        with media.blob_open(name) as src, target.open("wb") as dst:
-            for chunk in media.chunks_of(src):
+        with blobs.blob_open(name) as src, target.open("wb") as dst:
+            for chunk in blobs.chunks_of(src):
                 digest.update(chunk)
                 size += len(chunk)
                 dst.write(chunk)
@@ -65,7 +66,7 @@ def export_files(out: Path, progress: Progress) -> list[dict]:
 def _sha_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(media.CHUNK), b""):
+        for chunk in iter(lambda: fh.read(blobs.CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -82,26 +83,26 @@ def verify_backup_files(src: Path, entries: Iterable[dict]) -> None:
 
 def restore_files(src: Path, entries: Iterable[dict], progress: Progress) -> dict:
     """Put every file of the backup into the media storage (checked), keeping any file already there."""
-    storage = media.media_storage()
+    storage = blobs.media_storage()
     root = Path(src) / DIR
     entries = list(entries)
     restored = present = 0
     for n, entry in enumerate(entries, 1):
         name = entry["name"]
         if storage.exists(name):
-            if media.blob_sha256(name) != entry["sha256"]:
+            if blobs.blob_sha256(name) != entry["sha256"]:
                 raise FileProblem(f"stored file {name} differs from the backup's copy; it is kept as it is")
             present += 1
         else:
             path = _safe_path(root, name)
             with path.open("rb") as copy:
-                temp, sha, _size = media.spool(media.chunks_of(copy))
+                temp, sha, _size = blobs.spool(blobs.chunks_of(copy))
             if sha != entry["sha256"]:
-                media.discard_temp(temp)
+                blobs.discard_temp(temp)
                 raise FileProblem(f"{DIR}/{name} does not match its SHA-256: the backup is damaged")
             with open(temp, "rb") as fh:
-                saved = storage.save(name, media.MovableFile(fh, temp))
-            media.discard_temp(temp)
+                saved = storage.save(name, blobs.MovableFile(fh, temp))
+            blobs.discard_temp(temp)
             if saved != name:
                 raise FileProblem(f"{name} was stored as {saved}: the storage renamed it")
             restored += 1
@@ -115,8 +116,8 @@ def stored_file_problems() -> list[str]:
     """Every file the database records must be in the storage with the bytes its SHA-256 names."""
     problems = []
     for name, sha in recorded_files():
-        if not media.blob_exists(name):
+        if not blobs.blob_exists(name):
             problems.append(f"media file {name}: recorded in the database, missing from the storage")
-        elif media.blob_sha256(name) != sha:
+        elif blobs.blob_sha256(name) != sha:
             problems.append(f"media file {name}: its bytes no longer match the recorded SHA-256")
     return problems

@@ -17,9 +17,9 @@ from pathlib import Path
 from django.db import IntegrityError, connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from .export import applied_migrations
-from .files import FileProblem, restore_files, verify_backup_files
-from .tables import FORMAT, FORMAT_VERSION, Table, db_digest, decode_row, protected_tables
+from ops.backup.export import applied_migrations
+from ops.backup.files import FileProblem, restore_files, verify_backup_files
+from ops.backup.tables import FORMAT, FORMAT_VERSION, Table, db_digest, decode_row, protected_tables
 
 BATCH = 500
 Progress = Callable[[str, int, int | None], None]

@@ -32,14 +32,28 @@
     });
   }
 
+  // Every pane load starts from this element, whose hx-sync makes the latest load replace one still in
+  // flight. Without it htmx queues a second load from <body> and resolves its promise at once: Assumir
+  // pressed while the pane was still loading focused nothing, and the queued load came after.
+  var loader = null;
+  function paneLoader() {
+    if (!loader || !document.body.contains(loader)) {
+      loader = document.createElement("span");
+      loader.hidden = true;
+      loader.setAttribute("hx-sync", "this:replace");
+      document.body.appendChild(loader);
+    }
+    return loader;
+  }
+
   function openPane(url, push, then) {
     if (!window.htmx) { location.assign(url); return; }
     if (push) { history.pushState({ iazePane: url }, "", url); }
-    window.htmx.ajax("GET", url, { target: "#conversation-pane", swap: "innerHTML" }).then(function () {
+    window.htmx.ajax("GET", url, { source: paneLoader(), target: "#conversation-pane", swap: "innerHTML" }).then(function () {
       markSelected();
       updateTitle();
       if (then) { then(); }
-    });
+    }, function () { /* replaced by a later load, which finishes the work */ });
   }
 
   function open(url, then) {
@@ -229,24 +243,33 @@
 
   // --- focus stays where the agent was when a live refresh replaces the list or the thread -----
 
-  var focusKey = null;
+  // Kept per request (its XMLHttpRequest is on both events' detail): a live event refreshes the list and the
+  // thread at once, and one swap's beforeSwap may fall inside the other's 20 ms settle.
+  var focusKeys = typeof WeakMap === "function" ? new WeakMap() : null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     var target = event.detail.target;
-    focusKey = null;
+    var xhr = event.detail.xhr;
+    if (!focusKeys || !xhr) { return; }
     if (active && target && target.contains(active) && active !== document.body) {
       // A control of the list or thread is found again by its data-focus-key; a field by its id.
-      focusKey = active.dataset && active.dataset.focusKey ? '[data-focus-key="' + active.dataset.focusKey + '"]'
+      var key = active.dataset && active.dataset.focusKey ? '[data-focus-key="' + active.dataset.focusKey + '"]'
         : active.id ? "#" + CSS.escape(active.id) : null;
+      if (key) { focusKeys.set(xhr, key); }
     }
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
+    var xhr = event.detail.xhr;
+    var focusKey = focusKeys && xhr ? focusKeys.get(xhr) : null;
     if (focusKey) {
+      focusKeys.delete(xhr);
       var again = document.querySelector(focusKey);
-      if (again && again !== document.activeElement) { again.focus({ preventScroll: true }); }
-      focusKey = null;
+      // Only focus the swap itself lost: when something else took it meanwhile (the reply box that Assumir
+      // opens while the list refreshes), it stays there.
+      var lost = !document.activeElement || document.activeElement === document.body;
+      if (again && lost) { again.focus({ preventScroll: true }); }
     }
     // An outerHTML swap settles on a replaced element: the checks below are cheap and idempotent,
     // so they run after every swap rather than guessing which part of the page changed.

@@ -35,7 +35,18 @@
     return -1;
   }
 
+  // A quick reply with a file (a PIX QR code, a catalogue): the form sends its id, the text as the caption.
+  function quickFile(form, id, name) {
+    var hidden = form.querySelector("[data-quick-reply]");
+    var chip = form.querySelector("[data-quick-attached]");
+    if (!hidden || !chip) { return; }
+    hidden.value = id || "";
+    chip.querySelector("[data-quick-file-name]").textContent = name || "";
+    chip.hidden = !id;
+  }
+
   function choose(textarea, li) {
+    quickFile(textarea.form, li.dataset.quickId, li.dataset.fileName);
     textarea.value = li.dataset.text;
     close(parts(textarea).list);
     textarea.focus();
@@ -81,6 +92,8 @@
   }, true);
 
   document.addEventListener("click", function (event) {
+    var clear = event.target.closest && event.target.closest("[data-quick-file-clear]");
+    if (clear) { quickFile(clear.closest("form"), "", ""); return; }
     var li = event.target.closest && event.target.closest("#quick-list [role=option]");
     if (li) { choose(li.closest("form").querySelector("textarea"), li); }
   });

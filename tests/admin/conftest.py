@@ -1,1 +1,1 @@
-from .world import world  # noqa: F401 - the shared two-tenant fixture
+from tests.admin.world import world  # noqa: F401 - the shared two-tenant fixture

@@ -26,10 +26,17 @@ MODELS = [
     "tickets.messagetemplate",
     "whatsapp.recoveryrun",
     "accounts.tag",
+    "accounts.contactfield",
+    "accounts.apitoken",
+    "webhooks.webhook",
+    "webhooks.webhookdelivery",
 ]
 # Which models may be added through the admin, by an installation admin / by a tenant manager.
 ADDABLE_BY_ADMIN = {
+    "webhooks.webhook",
+    "accounts.apitoken",
     "accounts.tag",
+    "accounts.contactfield",
     "accounts.reseller",
     "accounts.department",
     "accounts.user",
@@ -39,7 +46,10 @@ ADDABLE_BY_ADMIN = {
     "whatsapp.recoveryrun",
 }
 ADDABLE_BY_MANAGER = {
+    "webhooks.webhook",
+    "accounts.apitoken",
     "accounts.tag",
+    "accounts.contactfield",
     "accounts.department",
     "accounts.user",
     "whatsapp.connection",
@@ -52,7 +62,9 @@ MANAGERS = {"reseller_user": "demo", "outsider_reseller": "outra"}
 
 def test_every_project_model_is_registered_and_walked():
     registered = {
-        m._meta.label_lower for m in admin.site._registry if m._meta.app_label in ("accounts", "tickets", "whatsapp")
+        m._meta.label_lower
+        for m in admin.site._registry
+        if m._meta.app_label in ("accounts", "tickets", "whatsapp", "webhooks")
     }
     assert registered == set(MODELS)
 
@@ -101,7 +113,7 @@ def test_admin_matrix(client, world, who):
             wrong.append(f"{url}: redirects to {response['Location']}")
         return response
 
-    for url in ("/admin/", "/admin/accounts/", "/admin/tickets/", "/admin/whatsapp/"):
+    for url in ("/admin/", "/admin/accounts/", "/admin/tickets/", "/admin/whatsapp/", "/admin/webhooks/"):
         check(url, 302 if _expected(who, "", "changelist", None) == 302 else 200)
 
     for label in MODELS:

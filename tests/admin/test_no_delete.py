@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 
-from .test_matrix import MODELS, _url
+from tests.admin.test_matrix import MODELS, _url
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests import factories as f
-
-from .test_matrix import MODELS, _url
-from .world import build_side
+from tests.admin.test_matrix import MODELS, _url
+from tests.admin.world import build_side
 
 pytestmark = pytest.mark.django_db
 

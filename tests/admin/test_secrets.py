@@ -15,7 +15,7 @@ META_SECRETS = {
     "app_secret": "appSECRET-5678-meta",
     "verify_token": "verifyTOKEN-9012",
 }
-EVO_SECRET = {"api_key": "EVO-apikey-3456-secret"}
+EVO_SECRET = {"api_key": "EVO-apikey-3456-secret", "gateway_key": "EVO-global-7890-secret"}
 ALL_SECRETS = [*META_SECRETS.values(), *EVO_SECRET.values()]
 
 
@@ -36,6 +36,8 @@ def _pages(meta, evo, event):
         reverse("admin:whatsapp_connection_change", args=[meta.pk]),
         reverse("admin:whatsapp_connection_change", args=[evo.pk]),
         reverse("admin:whatsapp_connection_history", args=[meta.pk]),
+        reverse("admin:whatsapp_connection_connect"),
+        reverse("admin:whatsapp_connection_connect_meta"),
         reverse("admin:whatsapp_webhookevent_changelist"),
         reverse("admin:whatsapp_webhookevent_change", args=[event.pk]),
         reverse("admin:tickets_ticket_changelist"),

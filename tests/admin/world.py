@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.models import Tag
+from accounts import tokens
+from accounts.models import ContactField, Tag
 from iaze.lib import clock
 from tests import factories as f
 from tickets.models import Message, MessageTemplate, QuickReply, TicketEvent
+from webhooks import services as webhooks
+from webhooks.models import WebhookDelivery
+from webhooks.recorder import record_pass
 from whatsapp import journal
 from whatsapp.models import RecoveryRun
 
@@ -31,6 +35,10 @@ class Side:
     message_template: object
     recovery_run: object
     tag: object
+    contact_field: object
+    api_token: object
+    webhook: object
+    webhook_delivery: object
 
     def rows(self) -> dict:
         return {
@@ -47,11 +55,18 @@ class Side:
             "tickets.messagetemplate": self.message_template,
             "whatsapp.recoveryrun": self.recovery_run,
             "accounts.tag": self.tag,
+            "accounts.contactfield": self.contact_field,
+            "accounts.apitoken": self.api_token,
+            "webhooks.webhook": self.webhook,
+            "webhooks.webhookdelivery": self.webhook_delivery,
         }
 
 
 def build_side(*, reseller, department, user, connection, client_name, wa_id) -> Side:
     client = f.make_client(reseller, wa_id=wa_id, name=client_name)
+    hook, _secret = webhooks.webhook_create(
+        reseller=reseller, url=f"https://hooks.example.com/{wa_id}", events=["ticket.created"]
+    )
     ticket = f.make_ticket(connection, client=client, text=f"mensagem de {client_name}")
     event, _ = journal.webhook_event_store(
         connection=connection, raw_body=f'{{"from": "{wa_id}"}}'.encode(), event_type="test"
@@ -64,7 +79,7 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
         connection=connection,
         ticket=ticket,
         message=Message.objects.get(ticket=ticket),
-        ticket_event=TicketEvent.objects.get(ticket=ticket),
+        ticket_event=TicketEvent.objects.get(ticket=ticket, action=TicketEvent.Action.CREATED),
         webhook_event=event,
         quick_reply=QuickReply.objects.create(reseller=reseller, shortcut=f"/ola-{wa_id}", text="Olá {{nome}}"),
         message_template=MessageTemplate.objects.create(
@@ -72,7 +87,16 @@ def build_side(*, reseller, department, user, connection, client_name, wa_id) ->
         ),
         recovery_run=RecoveryRun.objects.create(connection=connection, trigger="manual", since=clock.now()),
         tag=Tag.objects.create(reseller=reseller, name=f"VIP {wa_id}"),
+        contact_field=ContactField.objects.create(reseller=reseller, key=f"plano_{wa_id}", label=f"Plano {wa_id}"),
+        api_token=tokens.token_create(user=user, name=f"token {wa_id}")[0],
+        webhook=hook,
+        webhook_delivery=_recorded(hook),
     )
+
+
+def _recorded(hook):
+    record_pass()
+    return WebhookDelivery.objects.get(webhook=hook)
 
 
 @dataclass

@@ -7,10 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tickets import services
 from tickets.models import Message, Ticket, UIState
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,6 +84,19 @@ def test_agent_day(live_server, login, meta_conn, agent1, agent2):
     expect(page.locator(".msg-in").last).to_contain_text("Fico no aguardo", timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "conversation.png"), full_page=True)
 
+    # Finalizar asks first (a closed ticket stays closed): "Cancelar" sends nothing, OK closes it.
+    dialogs = []
+
+    def answer(dialog, accept):
+        dialogs.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Finalizar").click()
+    expect(page.locator(".badge")).to_have_text("Atendendo")
+    assert dialogs and "não pode ser reaberto" in dialogs[0]
+    assert Ticket.objects.get(pk=ticket.pk).ui_state == UIState.ATENDENDO
+    page.once("dialog", lambda dialog: answer(dialog, True))
     page.get_by_role("button", name="Finalizar").click()
     page.wait_for_url(ticket_url)
     expect(page.locator(".badge")).to_have_text("Finalizado")

@@ -6,9 +6,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Client, Tag
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tickets.models import TicketEvent
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +37,7 @@ def test_tag_rename_and_find_the_client(live_server, login, tenant, agent1):
     assert TicketEvent.objects.filter(ticket=ticket, action__in=["tagged", "client_renamed"]).count() == 2
 
     page.goto(f"{live_server.url}/tickets/?status=atendendo")
+    page.get_by_text("Filtros", exact=True).click()  # the filters besides the search are folded away
     page.get_by_label("Etiqueta").select_option(label="VIP")
     page.get_by_role("button", name="Filtrar").click()
     rows = page.locator(".ticket-row")

@@ -9,9 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tickets.models import Message, MessageTemplate, QuickReply, Ticket, UIState
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

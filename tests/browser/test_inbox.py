@@ -2,16 +2,16 @@
 page's alert hook, `window.iazeAlerts`, not on the audio device), Assumir from the list and the lost
 race naming the holder, and a keyboard-only run through claim, reply and close."""
 
+import contextlib
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tickets import services
 from tickets.models import Message, Ticket, UIState
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -101,9 +101,21 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
     page = login(agent1)
     expect(page.locator(f'.ticket-row[data-ticket="{ticket.pk}"]')).to_be_visible()
 
+    # The pane's first load is held until the end: a fast agent presses Assumir while the conversation is still
+    # loading, and the claim's own load of the pane must win (it once queued behind the first and focused nothing).
+    held = []
+
+    def hold_first_pane_load(route):
+        if not held and route.request.headers.get("hx-target") == "conversation-pane":
+            held.append(route)
+            return
+        route.continue_()
+
+    page.route(f"**/tickets/{ticket.pk}/", hold_first_pane_load)
     page.keyboard.press("Alt+ArrowDown")  # the first ticket of the list, opened beside it
     page.wait_for_url(f"{live_server.url}/tickets/{ticket.pk}/")
     expect(page.locator(f'.ticket-row[data-ticket="{ticket.pk}"] .ticket-link')).to_be_focused()
+    assert len(held) == 1
     page.keyboard.press("Tab")
     expect(
         page.locator(f'.ticket-row[data-ticket="{ticket.pk}"]').get_by_role("button", name="Assumir")
@@ -111,7 +123,12 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
     page.keyboard.press("Enter")
 
     box = page.locator("#conversation-pane").get_by_label("Resposta", exact=True)
-    expect(box).to_be_focused()
+    # The claim, the list's refresh and the conversation's load are three requests: a loaded machine may take
+    # longer than expect()'s default 5 s for all three (a bound, not a timing the test relies on).
+    expect(box).to_be_focused(timeout=20_000)
+    page.unroute(f"**/tickets/{ticket.pk}/")
+    with contextlib.suppress(Exception):  # the held load was aborted by the one that replaced it
+        held[0].continue_()
     page.keyboard.type("Bom dia, Paulo!")
     page.keyboard.press("Shift+Enter")  # a line break, not a send
     page.keyboard.type("Segue a segunda via.")
@@ -135,8 +152,12 @@ def test_keyboard_only_claim_reply_and_close(live_server, login, meta_conn, agen
             break
         page.keyboard.press("Shift+Tab")
     expect(close).to_be_focused()
+    confirmations = []
+    # Finalizar asks for confirmation (a closed ticket stays closed); the keyboard user confirms it.
+    page.once("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
     page.keyboard.press("Enter")
     expect(page.locator("#conversation-pane .badge")).to_have_text("Finalizado")
+    assert len(confirmations) == 1
     assert Ticket.objects.get(pk=ticket.pk).ui_state == UIState.FINALIZADO
     page.context.close()
 

@@ -9,15 +9,14 @@ from django.test import override_settings
 from playwright.sync_api import expect
 
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tests.fake_provider import FakeProvider
 from tests.whatsapp.conftest import post_evolution, post_meta
 from tests.whatsapp.media_helpers import OGG, evolution_media, jpeg_bytes, media_url, meta_media, png_bytes
 from tickets import outbox
 from tickets.models import MediaDownload, Message
-from whatsapp import downloads
+from whatsapp import media_fetch as downloads
 from whatsapp.models import Connection
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +73,7 @@ def test_media_in_the_conversation_and_an_agent_sending_an_image(live_server, lo
         shot = png_bytes(320, 200, (30, 160, 90))
         upload = tmp_path / "comprovante.png"
         upload.write_bytes(shot)
-        page.locator('.reply-form input[type="file"]').set_input_files(str(upload))
+        page.locator('.reply-form input[name="file"]').set_input_files(str(upload))
         expect(page.locator("[data-attach-preview] img")).to_be_visible()
         page.get_by_label("Resposta").fill("Segue o comprovante")
         page.get_by_role("button", name="Responder").click()

@@ -10,9 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories as f
+from tests.browser.conftest import SCREENSHOTS
 from tests.reports.history import clock, rate, ticket
-
-from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

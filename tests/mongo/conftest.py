@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from . import fakes
+from tests.mongo import fakes
 
 
 @pytest.fixture(autouse=True)

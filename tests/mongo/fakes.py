@@ -23,6 +23,8 @@ each meant as an exact equivalence, never a behaviour of our own:
   aggregation operators are evaluated as MongoDB documents them;
 - the `$unset` stage (the backend's GROUP BY drops its helper fields with it) is
   run as what MongoDB defines it to be, a `$project` excluding those fields.
+- `list_search_indexes()` (the backend's introspection asks it before removing a
+  unique index) fails as on every server that is not Atlas, with OperationFailure.
 
 Everything else is mongomock's own behaviour. docs/mongodb.md says what this does
 and does not cover.
@@ -70,8 +72,10 @@ class _Result:
 class Recorder:
     calls: list[Call] = field(default_factory=list)
     matched_count: int = 1
-    # Raise StopRecording on the first read after this many writes (None: never).
+    # Raise StopRecording on the first read after this many writes (None: never)...
     stop_after_writes: int | None = None
+    # ...once this many reads after them were answered (with nothing).
+    reads_before_stop: int = 0
 
     def ops(self, op: str, collection: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.op == op and (collection is None or c.collection == collection)]
@@ -97,7 +101,10 @@ class _RecordingCollection:
         rec = self.recorder
         if rec.stop_after_writes is not None and rec._writes() >= rec.stop_after_writes:
             self._log("aggregate", pipeline)
-            raise StopRecording
+            if rec.reads_before_stop <= 0:
+                raise StopRecording
+            rec.reads_before_stop -= 1
+            return _Cursor([])
         self._log("aggregate", pipeline)
         return _Cursor([])
 
@@ -187,6 +194,11 @@ class _Collection:
             keys = list(doc.pop("key").items())
             names.append(self._collection.create_index(keys, session=session, **doc))
         return names
+
+    def list_search_indexes(self, *_args, **_kwargs):
+        from pymongo.errors import OperationFailure
+
+        raise OperationFailure("$listSearchIndexes stage is only allowed on MongoDB Atlas", 6047401)
 
     def insert_many(self, docs, *args, **kwargs):
         from pymongo.errors import BulkWriteError, DuplicateKeyError

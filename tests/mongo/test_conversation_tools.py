@@ -1,1 +1,1 @@
-from tests.workspace.mongo_lane_tools import test_conversation_tools_on_mongomock  # noqa: F401
+from tests.tickets.mongo_lane_tools import test_conversation_tools_on_mongomock  # noqa: F401

@@ -31,6 +31,14 @@ EXPECTED_COLLECTIONS = {
     "tickets.TicketTag": "ticket_tags",
     "tickets.TicketTerm": "ticket_search_terms",
     "tickets.ReportRollup": "report_rollups",
+    "tickets.ScheduledMessage": "scheduled_messages",
+    "accounts.LoginCounter": "login_attempts",
+    "accounts.ContactField": "contact_fields",
+    "accounts.ClientChange": "client_changes",
+    "accounts.ContactImport": "contact_imports",
+    "accounts.ApiToken": "api_tokens",
+    "webhooks.Webhook": "outgoing_webhooks",
+    "webhooks.WebhookDelivery": "outgoing_webhook_deliveries",
 }
 
 
@@ -49,7 +57,7 @@ def test_collection_names_are_the_ones_operators_query():
     actual = {
         f"{m._meta.app_label}.{m.__name__}": m._meta.db_table
         for m in apps.get_models()
-        if m._meta.app_label in ("accounts", "tickets", "whatsapp") and not m._meta.auto_created
+        if m._meta.app_label in ("accounts", "tickets", "whatsapp", "webhooks") and not m._meta.auto_created
     }
     assert actual == EXPECTED_COLLECTIONS
 
@@ -81,6 +89,18 @@ def test_webhook_journal_unique_per_connection(recorder):
     idx = indexes_of(recorder, WebhookEvent)["webhook_event_unique_per_connection"]
     assert idx["unique"] is True
     assert list(idx["key"].items()) == [("connection_id", 1), ("dedup_key", 1)]
+
+
+def test_a_stored_file_is_unique_per_tenant_and_sha256_not_across_tenants(recorder):
+    from tickets.models import MediaFile
+
+    found = indexes_of(recorder, MediaFile)
+    idx = found["media_file_unique_per_tenant"]
+    assert idx["unique"] is True
+    assert list(idx["key"].items()) == [("reseller_id", 1), ("sha256", 1)]
+    # Files stored before addressing was per tenant have no reseller: outside the index, never matched.
+    assert idx["partialFilterExpression"]["reseller_id"] == {"$type": "string"}
+    assert not any(doc.get("unique") and list(doc["key"]) == ["sha256"] for doc in found.values())
 
 
 @pytest.mark.parametrize("model", [Ticket, Message, User])

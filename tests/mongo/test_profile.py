@@ -6,7 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
-from .offline import call_makemigrations
+from tests.mongo.offline import call_makemigrations
 
 
 def test_profile_is_mongodb_with_contract_defaults():

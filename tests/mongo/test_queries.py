@@ -4,14 +4,16 @@ The recorder stands where the backend hands a finished command to pymongo, so th
 filters and update pipelines below are exactly what a MongoDB server would receive.
 """
 
+import uuid
+
 import pytest
 
 from accounts.models import Client, Department, Reseller, User
-from tickets import selectors, services
+from tests.mongo.fakes import StopRecording
+from tickets import services
 from tickets.models import Message, Ticket
+from tickets.reads import selectors
 from whatsapp.models import Connection
-
-from .fakes import StopRecording
 
 # The backend's isnull filters as they reach the server: flattened (iaze/lib/mongo_match.py).
 UNSET = {"agent_id": None}  # null or missing
@@ -46,19 +48,33 @@ def test_claim_is_one_conditional_update_on_tickets(recorder, world):
     assert {"id": world.ticket.pk.hex} in terms
     assert {"status": "open"} in terms
     assert UNSET in terms  # only a ticket nobody holds can be claimed
-    assert len(terms) == 3
+    assert {"version": 0} in terms  # the version it was read at (compare-and-set: the change's number is known)
+    assert len(terms) == 4
     [stage] = pipeline
     assert stage["$set"]["agent_id"] == {"$literal": world.boss.pk.hex}
-    assert set(stage["$set"]) == {"agent_id", "claimed_at", "updated_at"}
+    # The version moves, and the change is stamped and copied, in the same write as the claim itself.
+    assert set(stage["$set"]) == {"agent_id", "claimed_at", "updated_at", "version", "changed_at", "last_change"}
+    assert stage["$set"]["version"] == {"$literal": 1}
+    assert stage["$set"]["last_change"]["$literal"]["action"] == "claimed"
     # No write happened before the conditional update (e.g. no read-modify-write).
     assert [c.op for c in recorder.calls][:1] == ["update_many"]
+    # Then its record, carrying that version.
+    [record] = recorder.ops("insert_many", "ticket_events")[0].args[0]
+    assert record["ticket_version"] == 1 and record["action"] == "claimed"
 
 
 def test_claim_loser_sees_matched_count_zero_as_conflict(recorder, world):
     recorder.matched_count = 0
     recorder.stop_after_writes = 1
+    recorder.reads_before_stop = 1
     with pytest.raises(StopRecording):
         services.ticket_claim(ticket=world.ticket, agent=world.boss)
+    assert not recorder.ops("insert_many", "ticket_events")  # lost: nothing recorded
+    # The lost round reads the ticket again under the claim's own condition: nothing matches (it is
+    # claimed), so the claim is lost rather than tried again at the newer version.
+    again = recorder.ops("aggregate", "tickets")[0].args[0]
+    match = again[0]["$match"]
+    assert match["id"] == world.ticket.pk.hex and match["status"] == "open" and UNSET.items() <= match.items()
     # The service re-reads the ticket to name the winner, by key and without a join: its holder
     # is read on its own (iaze/lib/related.py), which the recorder's empty answer stops short of.
     read = recorder.ops("aggregate", "tickets")[-1].args[0]
@@ -114,10 +130,14 @@ def test_message_dedup_relies_on_insert_not_on_a_read(recorder, world):
     [doc] = insert.args[0]
     assert doc["provider_message_id"] == "wamid.ABC" and doc["connection_id"] == world.conn.pk.hex
     assert not recorder.ops("aggregate", "messages")  # no check-then-insert race
-    # The ticket's activity moves forward only: a conditional update, never a blind one.
-    touch = recorder.ops("update_many", "tickets")[0].args[0]
-    assert touch["$and"][0] == {"id": world.ticket.pk.hex}  # with the activity's own $or: not flattened
-    assert "$or" in str(touch) and "last_message_at" in str(touch)
+    # The ticket's activity moves forward only: computed from the ticket as read, and written only if
+    # the ticket is still at that version (compare-and-set), never a blind update.
+    criteria, pipeline = recorder.ops("update_many", "tickets")[0].args
+    assert criteria == {"id": world.ticket.pk.hex, "version": 0}
+    assert pipeline[0]["$set"]["last_message_preview"] == {"$literal": "oi"}
+    assert pipeline[0]["$set"]["version"] == {"$literal": 1}
+    [record] = recorder.ops("insert_many", "ticket_events")[0].args[0]
+    assert record["action"] == "message" and record["data"]["message_id"] == str(uuid.UUID(doc["id"]))
 
 
 def test_message_dedup_lookup_by_provider_id(recorder, world):

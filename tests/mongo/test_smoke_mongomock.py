@@ -14,8 +14,9 @@ from accounts.models import User
 from iaze.lib.models import DeletionRefused
 from ops.management.commands.persistence import take_counts
 from tests import factories as f
-from tickets import selectors, services
+from tickets import services
 from tickets.models import Message, Ticket, TicketEvent, UIState
+from tickets.reads import selectors
 
 
 @pytest.fixture
@@ -89,8 +90,18 @@ def test_ticket_lifecycle_on_mongomock(tenant):
 
     newer, created = services.inbound_route(connection=tenant.conn, client=client)
     assert created and newer.pk != ticket.pk
-    actions = list(TicketEvent.objects.filter(ticket=ticket).order_by("at").values_list("action", flat=True))
-    assert actions == ["created", "claimed", "replied", "replied", "closed"]
+    events = TicketEvent.objects.filter(ticket=ticket).order_by("ticket_version")
+    # One record per change, numbered 1, 2, 3… by the ticket's version (no transaction here: each change's
+    # write and record are two steps, and the version orders them all the same).
+    assert list(events.values_list("ticket_version", "action")) == [
+        (1, "created"),
+        (2, "message"),
+        (3, "claimed"),
+        (4, "replied"),
+        (5, "replied"),
+        (6, "closed"),
+    ]
+    assert Ticket.objects.get(pk=ticket.pk).version == 6
     assert take_counts()["tickets"] == {"espera": 1, "atendendo": 0, "finalizado": 1}
 
 
@@ -135,7 +146,7 @@ def test_nothing_is_deleted_on_mongomock(tenant):
 
 def test_unread_marks_and_counts_on_mongomock(tenant):
     """The inbox's read marks (insert, then forward-only updates) and its one aggregate count."""
-    from tickets import inbox
+    from tickets.reads import inbox
 
     ticket = f.make_ticket(tenant.conn, agent=tenant.agent1, text="primeira")
     other = f.make_ticket(tenant.conn, agent=tenant.agent1, text="outra")
@@ -151,3 +162,57 @@ def test_unread_marks_and_counts_on_mongomock(tenant):
     assert unread.counts == {ticket.pk: 2, other.pk: 1}
     feed = inbox.alert_feed(unread, [])
     assert {a["ticket"] for a in feed} == {ticket.pk, other.pk}
+
+
+def test_login_throttle_counts_and_locks_on_mongomock(mongomock_db, settings, monkeypatch):
+    """The throttle's conditional writes (attempts < limit → attempts + 1) as the backend translates them."""
+    from datetime import timedelta
+
+    from django.test import RequestFactory
+
+    from accounts import throttle
+    from accounts.models import LoginCounter
+
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.5")
+    granted = [throttle.reserve(request, "alguem@demo.local") for _ in range(settings.LOGIN_THROTTLE_FAILURES + 2)]
+    assert [r.granted for r in granted] == [True] * settings.LOGIN_THROTTLE_FAILURES + [False, False]
+    assert 0 < throttle.retry_after(request, "alguem@demo.local") <= settings.LOGIN_THROTTLE_WINDOW + 1
+    assert set(LoginCounter.objects.values_list("attempts", flat=True)) == {settings.LOGIN_THROTTLE_FAILURES}
+    with pytest.raises(DeletionRefused):
+        LoginCounter.objects.all().delete()
+    # A right password gives its check back and clears the address + login count.
+    other = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.6")
+    throttle.reserve(other, "alguem@demo.local").succeeded()
+    assert LoginCounter.objects.get(kind="address", key=throttle.keys_for(other, "x")["address"]).attempts == 0
+    # After the window the run starts again.
+    moved = throttle.clock.now() + timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW + 1)
+    monkeypatch.setattr(throttle.clock, "now", lambda: moved)
+    assert throttle.reserve(request, "alguem@demo.local").granted
+    assert (
+        LoginCounter.objects.get(kind="pair", key=throttle.keys_for(request, "alguem@demo.local")["pair"]).attempts == 1
+    )
+
+
+def test_client_preview_last_answer_and_their_backfill_on_mongomock(tenant):
+    """The fields a row quotes and "sem resposta" reads, as the services keep them and as migration 0021
+    fills them (its aggregates and conditional updates) on the MongoDB backend; the earlier tickets."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tickets.reads import inbox
+
+    earlier = f.make_ticket(tenant.conn, agent=tenant.agent1, closed_by=tenant.agent1, text="antes")
+    ticket = f.make_ticket(tenant.conn, client=earlier.client, agent=tenant.agent1, text="Preciso de ajuda")
+    assert inbox.unanswered_since(ticket) == ticket.last_inbound_at
+    services.ticket_reply(ticket=ticket, agent=tenant.agent1, text="Claro!", nonce="n1")
+    answered = Ticket.objects.get(pk=ticket.pk)
+    assert answered.last_client_preview == "Preciso de ajuda" and inbox.unanswered_since(answered) is None
+    assert [t.pk for t in selectors.ticket_history_for(tenant.agent1, answered)] == [earlier.pk]
+    assert [t.pk for t in selectors.ticket_history_for(tenant.boss, answered)] == [earlier.pk]
+    Ticket.objects.update(last_client_preview="", last_human_reply_at=None)
+    import_module("tickets.migrations.0021_client_last_message").backfill(apps, None)
+    filled = Ticket.objects.get(pk=ticket.pk)
+    reply = Message.objects.get(ticket_id=ticket.pk, direction="out")
+    assert filled.last_client_preview == "Preciso de ajuda" and filled.last_human_reply_at == reply.created_at
+    assert Ticket.objects.get(pk=earlier.pk).last_client_preview == "antes"

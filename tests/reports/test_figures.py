@@ -6,11 +6,10 @@ import pytest
 
 from reports import figures
 from reports.scope import nearest_rank
+from tests.reports.history import SP, build, clock, local
 from tickets import services
 from tickets.models import Ticket
-from tickets.report_rollup import ERROR_BOUND
-
-from .history import SP, build, clock, local
+from tickets.rollup_model import ERROR_BOUND
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""A client's data on request (LGPD): the ZIP holds everything, changes nothing, and is logged."""
+"""A client's data on request (LGPD): the ZIP holds what the client gave and what was said to them (not the
+team's internal notes), changes nothing, and is logged."""
 
 import io
 import json
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
-from accounts.models import Client
+from accounts.models import Client, Tag
 from reports import lgpd
 from tests import factories as f
 from tickets.models import Message, Ticket, TicketEvent
@@ -48,9 +49,9 @@ def test_the_zip_holds_the_profile_tickets_messages_events_and_files(maria, agen
     data = json.loads(archive.read("client.json"))
     assert data["client"]["name"] == "Maria" and data["client"]["wa_id"] == "5511955550001"
     assert [t["messages"][0]["text"] for t in data["tickets"]] == ["primeira", "segunda"]
-    assert {e["action"] for e in data["tickets"][0]["events"]} == {"created", "claimed", "closed"}
+    assert {e["action"] for e in data["tickets"][0]["events"]} == {"created", "message", "claimed", "closed"}
     assert "de outro cliente" not in archive.read("client.json").decode()
-    assert counts == {"tickets": 2, "messages": 2, "events": 4, "files": 1}
+    assert counts == {"tickets": 2, "messages": 2, "events": 6, "files": 1}
     assert archive.read("files/audio.ogg") == b"OggS"
     # Nothing changed; the export is logged on each of the client's tickets.
     assert _snapshot() == before
@@ -60,13 +61,14 @@ def test_the_zip_holds_the_profile_tickets_messages_events_and_files(maria, agen
 
 
 def test_the_zip_holds_the_stored_media_of_the_clients_messages(maria, meta_conn):
-    from tickets import media, services
+    from tickets import services
+    from tickets.media import store as media
 
     ticket = Ticket.objects.filter(client=maria, status="open").get()
     jpeg = io.BytesIO()
     Image.new("RGB", (4, 3), "red").save(jpeg, "JPEG")
-    photo = media.media_file_store(jpeg.getvalue(), claimed_mime="image/jpeg")
-    pdf = media.media_file_store(b"%PDF-1.4 boleto", claimed_mime="application/pdf")
+    photo = media.media_file_store(jpeg.getvalue(), reseller_id=maria.reseller_id, claimed_mime="image/jpeg")
+    pdf = media.media_file_store(b"%PDF-1.4 boleto", reseller_id=maria.reseller_id, claimed_mime="application/pdf")
     for pid, stored, meta in (
         ("wamid.foto", photo, {"id": "m1", "mime_type": "image/jpeg"}),
         ("wamid.pdf", pdf, {"id": "m2", "filename": "../boleto março.pdf"}),
@@ -110,8 +112,42 @@ def test_admin_action_is_scoped_to_the_tenant(client, maria, reseller_user, outs
     client.force_login(reseller_user)
     response = client.post(url, {"action": "export_client_data", "_selected_action": [maria.pk]})
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("client.json"))["client"]["name"] == "Maria"
+    assert response.streaming and response["Content-Disposition"].startswith('attachment; filename="iaze-cliente-')
+    content = b"".join(response.streaming_content)
+    assert json.loads(zipfile.ZipFile(io.BytesIO(content)).read("client.json"))["client"]["name"] == "Maria"
     client.force_login(outsider.reseller_user)  # another tenant's client is not in their queryset
     response = client.post(url, {"action": "export_client_data", "_selected_action": [maria.pk]})
     assert response["Content-Type"] != "application/zip"
     assert TicketEvent.objects.filter(action="data_exported").count() == 2
+
+
+def test_internal_notes_are_not_in_the_export(maria, agent1, tenant):
+    """Security round three: the export copied internal notes word for word. A note is the team's own
+    record, never sent to the client: neither it nor its event is in the archive; the conversation is."""
+    from tickets import services
+
+    ticket = Ticket.objects.get(client=maria, status="open")
+    ticket = services.ticket_claim(ticket=ticket, agent=agent1)
+    services.ticket_reply(ticket=ticket, agent=agent1, text="Bom dia, Maria! Já verifico.")
+    note = services.ticket_note_add(ticket=ticket, by=agent1, text="NOTA-SIGILOSA: a vizinha dela ligou reclamando")
+    vip, boleto = (Tag.objects.create(reseller=tenant.reseller, name=name) for name in ("VIP", "Boleto"))
+    services.ticket_tag_set(ticket=ticket, by=agent1, tag=vip.pk, on=True, target="client")
+    services.ticket_tag_set(ticket=ticket, by=agent1, tag=boleto.pk, on=True)
+
+    out = io.BytesIO()
+    counts = lgpd.client_export(client=maria, out=out, by=agent1)
+    archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"NOTA-SIGILOSA" not in everything and b"vizinha" not in everything
+    assert str(note.pk).encode() not in everything  # not even its id, through the note's event
+    data = json.loads(archive.read("client.json"))
+    assert data["format"] == "iaze-client-export/2" and data["excluded"] == ["internal_notes"]
+    exported = [m for t in data["tickets"] for m in t["messages"]]
+    assert {m["direction"] for m in exported} == {"in", "out"}
+    assert [m["text"] for m in exported] == ["primeira", "segunda", "Bom dia, Maria! Já verifico."]
+    assert all(e["action"] != "note" for t in data["tickets"] for e in t["events"])
+    assert all("last_change" not in t for t in data["tickets"])
+    assert counts["messages"] == 3
+    assert data["client"]["tags"] == ["VIP"] and [t["tags"] for t in data["tickets"]] == [[], ["Boleto"]]
+    # The team still reads the note in the ticket's history.
+    assert Message.objects.get(pk=note.pk).text.startswith("NOTA-SIGILOSA")

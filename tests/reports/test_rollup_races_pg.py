@@ -7,7 +7,7 @@ from tests import factories as f
 from tests.support.races import race, raise_first_error
 from tickets import services
 from tickets.models import ReportRollup, Ticket
-from tickets.report_rollup import COLUMNS
+from tickets.rollup_model import COLUMNS
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 

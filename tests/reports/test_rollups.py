@@ -11,12 +11,11 @@ from django.core.management import call_command
 from accounts.models import User
 from reports import figures, rollup_figures
 from tests import factories as f
+from tests.reports.history import SP, clock, local
 from tickets import services
 from tickets.models import ReportRollup, Ticket
-from tickets.report_rollup import BUCKET_LOWS, BUCKET_VALUE, BUCKETS, COLUMNS, ERROR_BOUND, bucket
+from tickets.rollup_model import BUCKET_LOWS, BUCKET_VALUE, BUCKETS, COLUMNS, ERROR_BOUND, bucket
 from tickets.services.inbound import rating_answer_ingest  # the door's step, not exported
-
-from .history import SP, clock, local
 
 pytestmark = pytest.mark.django_db
 

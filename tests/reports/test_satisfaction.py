@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from tests.support.webhooks import post_evolution_text, post_meta_text
-from tickets import satisfaction, services
+from tickets import services
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.rules import satisfaction
 from tickets.services.inbound import rating_answer_ingest  # the door's step, not exported
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import figures
 from tests import factories as f
-from tickets import localtime, services
+from tests.reports.history import SP, build, clock, local
+from tickets import services
 from tickets.models import Ticket
-
-from .history import SP, build, clock, local
+from tickets.rules import localtime
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from reports import exports
-
-from .history import build
+from tests.reports.history import build
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +133,31 @@ def test_ticket_csv_is_streamed_one_row_per_ticket(client, reseller_user, histor
 def test_csv_cells_cannot_be_formulas():
     assert exports.cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and exports.cell("Maria") == "Maria"
     assert exports.cell(5) == 5
+
+
+def test_excel_csvs_use_semicolons_decimal_commas_and_hh_mm(client, reseller_user, history):
+    client.force_login(reseller_user)
+    response = client.get("/relatorios/export.csv" + RANGE + "&formato=excel")
+    body = response.content.decode()
+    assert body.startswith("\ufeff") and "-excel.csv" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][6] == "primeira resposta mediana (hh:mm)"
+    # 120 s, 600 s, 3600 s, 46800 s; an average of 4.0
+    expected = ["5", "", "4", "1", "00:02", "00:10", "01:00", "13:00", "4,00", "2"]
+    assert rows[1][0] == "total" and rows[1][2:12] == expected
+
+    tickets = client.get("/relatorios/atendimentos.csv" + RANGE + "&formato=excel")
+    rows = list(csv.reader(io.StringIO(_read(tickets).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][11] == "primeira resposta (hh:mm)" and rows[1][11:14] == ["00:01", "01:00", "5"]
+
+    page = client.get("/relatorios/" + RANGE).content.decode()
+    assert "atendimentos.csv?periodo=custom&amp;inicio=2026-03-02&amp;fim=2026-03-04&amp;formato=excel" in page
+
+
+def test_the_period_select_shows_the_period_the_page_shows(client, reseller_user, history):
+    client.force_login(reseller_user)
+    for query in ("", "?periodo=custom&inicio=2026-03-08&fim=2026-03-01"):  # first visit; a refused range
+        page = client.get("/relatorios/" + query).content.decode()
+        assert '<option value="7d" selected>' in page and '<option value="hoje" selected>' not in page
+    page = client.get("/relatorios/" + RANGE).content.decode()
+    assert '<option value="custom" selected>' in page

@@ -11,10 +11,9 @@ from pathlib import Path
 from django.urls import reverse
 
 from tests import factories as f
+from tests.whatsapp.conftest import meta_sample
 from tickets.models import MediaDownload, Message
-from whatsapp import downloads
-
-from .conftest import meta_sample
+from whatsapp import media_fetch as downloads
 
 _seq = itertools.count(1)
 

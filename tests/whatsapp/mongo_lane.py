@@ -67,7 +67,7 @@ def test_media_on_mongomock(mongomock_db, settings, tmp_path):
 
     from tests.whatsapp.media_helpers import evolution_media, jpeg_bytes, meta_media
     from tickets.models import MediaDownload, MediaFile
-    from whatsapp import downloads
+    from whatsapp import media_fetch as downloads
 
     settings.WHATSAPP_SEND_INLINE = False
     settings.WHATSAPP_WEBHOOK_INLINE_BODY_BYTES = 1024
@@ -116,3 +116,13 @@ def test_media_on_mongomock(mongomock_db, settings, tmp_path):
         assert sent.media_file_id == Message.objects.get(connection=conn, direction="in").media_file_id
         assert outbox.send_pending()["sent"] == 1
         assert fake.sent_media()[0]["sha256"] == hashlib.sha256(photo).hexdigest()
+        # Content addressing stops at the tenant: the same photo stored for another reseller is its own row
+        # (the unique index is per tenant and SHA-256), the same tenant's again is the same row.
+        from tickets.media import store as media
+
+        other = f.make_reseller("outra")
+        theirs = media.media_file_store(photo, reseller_id=other.pk, claimed_mime="image/jpeg")
+        again = media.media_file_store(photo, reseller_id=other.pk, claimed_mime="image/png")
+        assert theirs.pk == again.pk and theirs.pk != sent.media_file_id and theirs.reseller_id == other.pk
+        assert MediaFile.objects.filter(sha256=hashlib.sha256(photo).hexdigest()).count() == 2
+        assert sent.file_type == "image/jpeg"

@@ -4,10 +4,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Client
+from tests.whatsapp.conftest import meta_text, post_meta
 from whatsapp import journal
 from whatsapp.models import WebhookEvent
-
-from .conftest import meta_text, post_meta
 
 pytestmark = pytest.mark.django_db
 

@@ -25,12 +25,43 @@ def set_state(conn, state):
 # --- pairing -----------------------------------------------------------------------------------
 
 
+def pair_url(conn) -> str:
+    return f"/admin/whatsapp/connection/{conn.pk}/pair/"
+
+
+def test_pair_page_get_shows_the_last_known_state_and_a_post_form_without_calling_the_gateway(
+    client, reseller_user, evo_live, fake
+):
+    """Asking the gateway to pair starts a session there: a GET never does it (a link, a prefetch, a refresh)."""
+    set_state(evo_live, "close")
+    client.force_login(reseller_user)
+    page = client.get(pair_url(evo_live)).content.decode()
+    assert fake.calls == [] and "pairing-qr" not in page and "http-equiv" not in page
+    assert 'id="pair-form" method="post"' in page and 'name="csrfmiddlewaretoken"' in page
+    assert "data-refresh-seconds" not in page  # nothing is asked of the gateway by itself
+    assert "<strong>close</strong>" in page
+
+
+def test_pair_post_without_the_csrf_token_is_refused_and_calls_nothing(reseller_user, evo_live, fake):
+    from django.test import Client
+
+    set_state(evo_live, "close")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(reseller_user)
+    assert browser.post(pair_url(evo_live)).status_code == 403
+    assert browser.put(pair_url(evo_live)).status_code in (403, 405)
+    assert fake.calls == []
+
+
+# The tests below asked for a QR code with a GET before security round three; the pairing request is a POST now.
+
+
 def test_pair_page_shows_the_qr_image_and_pairing_code_and_refreshes(client, reseller_user, evo_live, fake):
     set_state(evo_live, "close")
     client.force_login(reseller_user)
-    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    page = client.post(pair_url(evo_live)).content.decode()
     assert 'id="pairing-qr" src="data:image/png;base64,iVBOR' in page
-    assert "WZYEH1YY" in page and 'http-equiv="refresh"' in page
+    assert "WZYEH1YY" in page and 'data-refresh-seconds="5"' in page
     call = fake.calls[0]
     assert call.provider == "evolution:connect" and call.path == "/instance/connect/demo"
     assert call.headers["apikey"] == evo_live.api_key
@@ -39,19 +70,20 @@ def test_pair_page_shows_the_qr_image_and_pairing_code_and_refreshes(client, res
 def test_pair_page_stops_refreshing_once_connected(client, reseller_user, evo_live, fake):
     set_state(evo_live, "open")
     client.force_login(reseller_user)
-    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
-    assert "Número conectado" in page and "http-equiv" not in page and fake.calls == []
+    for ask in (client.get, client.post):
+        page = ask(pair_url(evo_live)).content.decode()
+        assert "Número conectado" in page and "pair-form" not in page and fake.calls == []
     set_state(evo_live, "connecting")
     fake.connect_answer = {"instance": {"instanceName": "demo", "state": "open"}}
-    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
-    assert "Número conectado" in page and "http-equiv" not in page
+    page = client.post(pair_url(evo_live)).content.decode()
+    assert "Número conectado" in page and "data-refresh-seconds" not in page
 
 
 def test_pair_page_never_renders_anything_but_an_image(client, reseller_user, evo_live, fake):
     set_state(evo_live, "close")
     fake.connect_answer = {"base64": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "code": "x"}
     client.force_login(reseller_user)
-    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
+    page = client.post(pair_url(evo_live)).content.decode()
     assert "pairing-qr" not in page and "data:text/html" not in page
 
 
@@ -59,13 +91,45 @@ def test_pair_page_reports_a_gateway_error_and_keeps_trying(client, reseller_use
     set_state(evo_live, "close")
     fake.fail_next("500")
     client.force_login(reseller_user)
-    page = client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").content.decode()
-    assert "errornote" in page and 'http-equiv="refresh"' in page
+    page = client.post(pair_url(evo_live)).content.decode()
+    assert "errornote" in page and 'data-refresh-seconds="30"' in page  # asked again, but less often
 
 
-def test_pair_page_of_another_tenant_is_a_404(client, outsider, evo_live):
+def test_pair_page_of_another_tenant_is_a_404(client, outsider, evo_live, fake):
     client.force_login(outsider.reseller_user)
-    assert client.get(f"/admin/whatsapp/connection/{evo_live.pk}/pair/").status_code == 404
+    assert client.get(pair_url(evo_live)).status_code == 404
+    assert client.post(pair_url(evo_live)).status_code == 404 and fake.calls == []
+
+
+def test_three_pairing_requests_on_a_hung_gateway_each_wait_only_the_admin_budget(
+    client, reseller_user, evo_live, fake, settings, monkeypatch
+):
+    """Tenant B's gateway hangs: each pairing request's call gets WHATSAPP_ADMIN_CALL_SECONDS, not the full
+    WHATSAPP_HTTP_TIMEOUT, so three open pages can hold three web workers that long at most (asserted on
+    the deadline the call was given, not by timing the page)."""
+    from providers import base
+
+    settings.WHATSAPP_HTTP_TIMEOUT, settings.WHATSAPP_ADMIN_CALL_SECONDS = 15.0, 0.2
+    given = []
+    real_session = base.http_session
+
+    class Spy:
+        def request(self, method, url, **kw):
+            given.append(kw["timeout"])
+            return real_session().request(method, url, **kw)
+
+    monkeypatch.setattr(base, "http_session", Spy)
+    set_state(evo_live, "close")
+    fake.hang(evo_live.instance_name)
+    client.force_login(reseller_user)
+    try:
+        for _ in range(3):
+            page = client.post(pair_url(evo_live)).content.decode()
+            assert "errornote" in page and "não respondeu a tempo" in page
+    finally:
+        fake.release()
+    assert given == [(0.2, 0.2)] * 3  # (connect, total) of each call: the admin's budget
+    assert client.get("/healthz").status_code == 200  # and the health check calls no provider at all
 
 
 def test_pair_action_redirects_to_the_pairing_page(client, reseller_user, evo_live):

@@ -16,13 +16,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from iaze.lib import images
+from iaze.lib import blobs, images
 from tests import factories as f
-from tickets import media
+from tests.whatsapp.conftest import post_evolution, post_meta
+from tests.whatsapp.media_helpers import evolution_media, media_url, meta_media, only_message, png_bytes, run_worker
+from tickets.media import store as media
 from tickets.models import MediaFile, Message
-
-from .conftest import post_evolution, post_meta
-from .media_helpers import evolution_media, media_url, meta_media, only_message, png_bytes, run_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")]
 
@@ -70,7 +69,7 @@ class Measured:
 def assert_kept_as_a_document(stored: MediaFile, content: bytes):
     assert stored.raster_image is False and stored.thumbnail_name == "" and stored.width is None
     assert stored.mime_type == "application/octet-stream" and stored.size == len(content)
-    assert media.blob_read(stored.storage_name) == content  # the file itself is kept, byte for byte
+    assert blobs.blob_read(stored.storage_name) == content  # the file itself is kept, byte for byte
 
 
 @pytest.mark.parametrize("size", BOMBS, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -91,14 +90,14 @@ def test_the_pixel_budget_is_checked_from_the_header(size, monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == 40_000_000  # Pillow's own guard follows the setting
 
 
-def test_the_budget_is_a_setting_and_an_image_within_it_is_still_an_image(settings):
+def test_the_budget_is_a_setting_and_an_image_within_it_is_still_an_image(settings, tenant):
     settings.MEDIA_MAX_IMAGE_PIXELS = 1_000_000
     at_the_limit, over = png_bytes(1000, 1000), png_bytes(1001, 1000)
     assert media.sniff_raster(io.BytesIO(at_the_limit)) == ("image/png", 1000, 1000)
     with Measured() as m:
         assert media.sniff_raster(io.BytesIO(over)) is None
     assert m.decoded == 0
-    stored = media.media_file_store(at_the_limit, claimed_mime="image/png")
+    stored = media.media_file_store(at_the_limit, reseller_id=tenant.reseller.pk, claimed_mime="image/png")
     assert stored.raster_image and stored.thumbnail_name  # decoded once, for its thumbnail
 
 

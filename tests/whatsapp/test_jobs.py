@@ -16,7 +16,7 @@ from tests import factories as f
 from tickets import outbox
 from tickets.models import MediaDownload, Message
 from tickets.queues import DOWNLOADS, OUTBOX
-from whatsapp import downloads
+from whatsapp import media_fetch as downloads
 from whatsapp.queues import RECOVERIES
 
 pytestmark = pytest.mark.django_db
@@ -149,10 +149,11 @@ def test_a_tenant_with_one_job_is_picked_within_the_first_two_behind_another_ten
         picks = OUTBOX.due(limit=limit)
         assert a_job in _pks(picks[:2]), limit
         assert _pks(picks)[0] == b_jobs[0]  # oldest first
+    # Each job carries its connection's tenant (reseller), read by key: the runner's per-tenant share.
     assert OUTBOX.due(limit=100, per_tenant=2) == [
-        Job(b_jobs[0], b_conn.pk),
-        Job(a_job, a_conn.pk),
-        Job(b_jobs[1], b_conn.pk),
+        Job(b_jobs[0], b_conn.pk, tenant.reseller.pk),
+        Job(a_job, a_conn.pk, other.pk),
+        Job(b_jobs[1], b_conn.pk, tenant.reseller.pk),
     ]
     # A tenant running its whole share is left out of the read altogether.
     assert _pks(OUTBOX.due(limit=1, skip_tenants=[b_conn.pk])) == [a_job]

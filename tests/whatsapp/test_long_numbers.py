@@ -9,13 +9,12 @@ import itertools
 
 import pytest
 
-from tickets.menu import DepartmentMenu, MenuOption, choice
+from providers.base import from_unix
+from tests.whatsapp.conftest import evo_sample, meta_status, meta_text, post_evolution, post_meta
+from tests.whatsapp.media_helpers import OGG, evolution_media, media_url, only_message, run_worker
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.rules.menu import DepartmentMenu, MenuOption, choice
 from whatsapp.models import WebhookEvent
-from whatsapp.providers.base import from_unix
-
-from .conftest import evo_sample, meta_status, meta_text, post_evolution, post_meta
-from .media_helpers import OGG, evolution_media, media_url, only_message, run_worker
 
 pytestmark = pytest.mark.django_db
 

@@ -11,15 +11,10 @@ from urllib.parse import parse_qs
 import pytest
 from django.utils import timezone
 
+from iaze.lib import blobs
 from tests.fake_provider import LOOKASIDE_PATH
-from tickets import media
-from tickets.admin import MessageAdmin, retry_media_download
-from tickets.models import MediaDownload, MediaFile, Message
-from whatsapp import downloads
-from whatsapp.models import WebhookEvent
-
-from .conftest import post_evolution, post_meta
-from .media_helpers import (
+from tests.whatsapp.conftest import post_evolution, post_meta
+from tests.whatsapp.media_helpers import (
     HTML,
     OGG,
     SVG,
@@ -33,6 +28,12 @@ from .media_helpers import (
     run_worker,
     stored_files,
 )
+from tickets.admin import MessageAdmin, retry_media_download
+from tickets.media import downloads as media_downloads
+from tickets.media import store as media
+from tickets.models import MediaDownload, MediaFile, Message
+from whatsapp import media_fetch as downloads
+from whatsapp.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +79,10 @@ def test_image_is_fetched_by_the_worker_not_the_webhook_then_served(client, fake
     page = client.get(f"/tickets/{message.ticket_id}/").content.decode()
     assert f'src="{media_url(message)}?v=thumb"' in page and f'href="{media_url(message)}"' in page
     assert "nota fiscal" in page
-    # Content-addressed: the original under its SHA-256, written once.
-    assert (media_root / media.blob_name(stored.sha256)).read_bytes() == photo
+    # Content-addressed within the tenant: the original under the tenant and its SHA-256, written once.
+    assert stored.reseller_id == meta_live.reseller_id
+    name = blobs.blob_name(stored.sha256, media.tenant_prefix(meta_live.reseller_id))
+    assert stored.storage_name == name and (media_root / name).read_bytes() == photo
 
 
 def test_expired_media_id_is_retried_then_failed_with_the_reason_and_the_message_still_shown(
@@ -186,7 +189,7 @@ def test_worker_killed_mid_download_then_restarted_leaves_one_complete_file(
 ):
     photo = jpeg_bytes(1600, 1200)
     message = _meta_image(client, fake, meta_live, photo)
-    real_chunks = media.chunks_of
+    real_chunks = blobs.chunks_of
 
     def dies_after_the_first_chunk(data):
         for n, chunk in enumerate(real_chunks(data)):
@@ -194,9 +197,9 @@ def test_worker_killed_mid_download_then_restarted_leaves_one_complete_file(
                 raise Killed
             yield chunk[: len(chunk) // 2]
 
-    monkeypatch.setattr(media, "chunks_of", dies_after_the_first_chunk)
-    monkeypatch.setattr(media, "CHUNK", 4096)
-    monkeypatch.setattr(media, "discard_temp", lambda path: None)  # a killed process cleans nothing up
+    monkeypatch.setattr(blobs, "chunks_of", dies_after_the_first_chunk)
+    monkeypatch.setattr(blobs, "CHUNK", 4096)
+    monkeypatch.setattr(blobs, "discard_temp", lambda path: None)  # a killed process cleans nothing up
     with pytest.raises(Killed):
         run_worker()
     monkeypatch.undo()
@@ -217,8 +220,8 @@ def test_worker_killed_mid_download_then_restarted_leaves_one_complete_file(
 def test_two_workers_never_download_one_file_twice(client, fake, meta_live):
     message = _meta_image(client, fake, meta_live, jpeg_bytes())
     job = job_of(message)
-    assert media.download_claim(job.pk) is not None
-    assert media.download_claim(job.pk) is None  # the second worker finds it leased
+    assert media_downloads.download_claim(job.pk) is not None
+    assert media_downloads.download_claim(job.pk) is None  # the second worker finds it leased
     assert downloads.media_download_run(job.pk) == "skipped"
 
 
@@ -298,7 +301,7 @@ def test_file_name_with_dots_quotes_and_control_characters_is_made_safe(client, 
     ],
 )
 def test_safe_filename(name, expected):
-    assert media.safe_filename(name) == expected
+    assert blobs.safe_filename(name) == expected
 
 
 def test_another_department_or_tenant_gets_404(client, fake, meta_live, agent1, agent3, outsider):
@@ -390,7 +393,7 @@ def test_a_40mb_evolution_body_with_base64_video_is_journaled_by_reference_and_t
 ):
     video = os.urandom(30 * 1024 * 1024)
     body = evolution_media(kind="videoMessage", mime="video/mp4", content=video, caption="o defeito")
-    from .conftest import raw_json
+    from tests.whatsapp.conftest import raw_json
 
     body["apikey"] = evo_live.api_key
     raw = raw_json(body)
@@ -429,7 +432,7 @@ def test_a_replayed_event_heals_a_message_stored_without_its_job(client, fake, m
     body, media_id = meta_media(meta_live, content=photo)
     fake.add_media(media_id, photo, "image/jpeg")
     with monkeypatch.context() as m:
-        m.setattr(media, "download_enqueue", lambda *a, **k: None)  # as if the job's write never happened
+        m.setattr(media_downloads, "download_enqueue", lambda *a, **k: None)  # as if the job's write never happened
         post_meta(client, meta_live, body)
     assert MediaDownload.objects.count() == 0
     journal.webhook_event_process(WebhookEvent.objects.get())  # replay_webhooks
@@ -442,7 +445,7 @@ def test_an_s3_bucket_is_used_when_configured(tmp_path):
     import sys
 
     code = (
-        "import django; django.setup(); from tickets.media import media_storage; s = media_storage(); "
+        "import django; django.setup(); from iaze.lib.blobs import media_storage; s = media_storage(); "
         "print(type(s).__name__, s.bucket_name, s.file_overwrite, s.default_acl, s.location)"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGO_URL")}

@@ -1,4 +1,4 @@
-"""An agent's attachment is what it claims (iaze.lib.filetypes, tickets.media.outbound_check).
+"""An agent's attachment is what it claims (iaze.lib.filetypes, tickets.media.outbound.outbound_check).
 
 Security review: a program renamed `.pdf` (sent as `application/pdf`) reached the client. Now executable
 bytes and executable names are refused whatever they claim, and a type whose bytes we recognise must
@@ -13,10 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from iaze.lib import filetypes
 from tests import factories as f
+from tests.whatsapp.media_helpers import OGG, jpeg_bytes
 from tickets import outbox
 from tickets.models import MediaFile, Message
-
-from .media_helpers import OGG, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import factories as f
+from tests.whatsapp.media_helpers import jpeg_bytes, media_url, png_bytes
 from tickets import outbox
 from tickets.models import MediaFile, Message
-
-from .media_helpers import jpeg_bytes, media_url, png_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,10 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import factories as f
+from tests.whatsapp.conftest import post_meta
+from tests.whatsapp.media_helpers import job_of, jpeg_bytes, media_url, meta_media, run_worker
 from tickets.models import MediaDownload, MediaFile, Message, TicketEvent
-from tickets.presenters import media_failure_hint
-
-from .conftest import post_meta
-from .media_helpers import job_of, jpeg_bytes, media_url, meta_media, run_worker
+from tickets.reads.presenters import media_failure_hint
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from tests import factories as f
 from tests.support.webhooks import evo_sample, post_evolution
 from tickets import services
-from tickets.menu import DepartmentMenu, MenuOption, choice, normalize
 from tickets.models import Message, Ticket, TicketEvent, UIState
+from tickets.rules.menu import DepartmentMenu, MenuOption, choice, normalize
 from tickets.services.inbound import ticket_menu_after_inbound  # the door's step, not exported
 from whatsapp.models import Connection
 

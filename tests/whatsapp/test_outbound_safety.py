@@ -11,6 +11,9 @@ import time
 import pytest
 from django.urls import reverse
 
+from providers import SendError
+from providers.base import post_json
+from providers.url_guard import UnsafeURL, check_provider_url
 from tests import factories as f
 from tests.slow_server import LEAK_TEXT, SlowServer
 from tests.support.admin_forms import connection_form_data
@@ -18,9 +21,6 @@ from tickets import outbox
 from tickets import services as ticket_services
 from tickets.models import Message
 from whatsapp.models import Connection
-from whatsapp.providers import SendError
-from whatsapp.providers.base import post_json
-from whatsapp.providers.url_guard import UnsafeURL, check_provider_url
 
 pytestmark = pytest.mark.django_db
 
@@ -255,8 +255,9 @@ def test_a_stuck_media_download_or_recovery_never_holds_the_replies(monkeypatch,
     """The worker's loop keeps sending while a media download and a gap recovery hang on their providers."""
     from io import StringIO
 
-    from whatsapp import downloads, recovery
-    from whatsapp.management.commands.send_outbox import Command
+    from whatsapp import media_fetch as downloads
+    from whatsapp import recovery
+    from whatsapp.management.commands.worker import Command
 
     release, stuck = threading.Event(), {"media": threading.Event(), "recovery": threading.Event()}
 

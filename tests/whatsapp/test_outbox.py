@@ -1,6 +1,7 @@
 """Replies through the outbox against the fake provider: real HTTP, real response shapes, real failures."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -68,6 +69,19 @@ def test_retryable_errors_stay_queued_with_backoff(inline, meta_live, agent1, fa
     assert m.delivery_status == "sent" and m.error_code == "" and m.attempts == 2 and len(fake.calls) == 2
 
 
+def test_worker_is_the_honest_name_of_send_outbox(inline, meta_live, agent1, fake):
+    """`manage.py worker` runs every background loop; `send_outbox` (the contract's name) is the same command."""
+    fake.fail_next("500")
+    m = _fresh(_reply(meta_live, agent1))
+    assert m.delivery_status == "queued"
+    out = StringIO()
+    call_command("worker", stdout=out)  # one pass, like send_outbox's
+    assert _fresh(m).delivery_status == "sent" and "sent=1" in out.getvalue()
+    from whatsapp.management.commands import send_outbox, worker
+
+    assert issubclass(send_outbox.Command, worker.Command) and send_outbox.Command.label == "send_outbox"
+
+
 def test_window_closed_131047_fails_for_good_with_reason(inline, meta_live, agent1, fake):
     fake.fail_next("131047")
     m = _fresh(_reply(meta_live, agent1))
@@ -79,9 +93,9 @@ def test_window_closed_131047_fails_for_good_with_reason(inline, meta_live, agen
 def test_evolution_bad_request_fails_server_error_retries(inline, evo_live, agent1, fake):
     fake.fail_next("400")
     assert _fresh(_reply(evo_live, agent1, "a")).delivery_status == "failed"
-    fake.fail_next("500")
+    fake.fail_next("500")  # Evolution's "Error: Connection Closed": recognised, and retried as any 500
     m = _fresh(_reply(evo_live, agent1, "b"))
-    assert m.delivery_status == "queued" and m.error_code == "http_500"
+    assert m.delivery_status == "queued" and m.error_code == "connection_closed" and "desconectado" in m.error_text
 
 
 def test_timeout_is_retryable_and_never_blocks_the_reply(inline, settings, meta_live, agent1, fake):

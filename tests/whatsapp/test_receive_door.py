@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Client
+from providers.types import InboundMessage, Sender
 from tests.support.webhooks import meta_text, post_meta
 from tickets import services
-from tickets.menu import DepartmentMenu, MenuOption
 from tickets.models import Message, Ticket
-from whatsapp.providers.types import InboundMessage, Sender
+from tickets.rules.menu import DepartmentMenu, MenuOption
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_message_ingest_makes_exactly_one_call_into_tickets_services():
     ), "no service is imported by name: every call is visible as services.<name>"
     [ingest] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "message_ingest"]
     assert _calls_on(ingest, services_names) == ["message_receive"]
-    # Nor anything else of the ticket domain (tickets.media, tickets.outbox…) for a message.
+    # Nor anything else of the ticket domain (tickets.media.store, tickets.outbox…) for a message.
     from_tickets = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "tickets"]
     tickets_names = {a.asname or a.name for n in from_tickets for a in n.names}
     assert _calls_on(ingest, tickets_names) == ["message_receive"]

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Client
+from providers import ConnectionStateUpdate
 from tests.support.webhooks import evo_sample, post_evolution
 from tickets.models import Message, Ticket
 from whatsapp import health, recovery
 from whatsapp.models import RecoveryRun
-from whatsapp.providers import ConnectionStateUpdate
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +204,7 @@ def test_the_worker_loop_runs_the_pass(evo_live, fake):
 
     from django.core.management.base import OutputWrapper
 
-    from whatsapp.management.commands.send_outbox import _SideJob
+    from whatsapp.management.commands.worker import _SideJob
 
     fake.history = [record("3EB0WORKER01", MARIA, "oi", NOW - 10)]
     health.recovery_request(connection=evo_live, trigger="manual", since=timezone.now() - timedelta(hours=1))

@@ -426,7 +426,7 @@ def test_every_sample_is_replayed_or_listed_with_its_reason():
 
 
 def test_the_truncated_inline_audio_of_the_sample_is_not_stored_as_the_file(client, tenant):
-    from whatsapp import downloads
+    from whatsapp import media_fetch as downloads
 
     name = "evolution_messages_upsert_audio_ptt.json"
     raw = raw_sample(name)

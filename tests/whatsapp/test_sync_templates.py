@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests import factories as f
-from tickets.message_templates import TemplateSyncCounts, template_sync_counts
 from tickets.models import MessageTemplate
+from tickets.services.template_sync import TemplateSyncCounts, template_sync_counts
 from whatsapp.models import Connection
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +207,34 @@ def test_one_failing_connection_exits_1_after_the_others_are_synced(live, fake, 
     assert "tpl-other: templates not read: O token de acesso da conexão expirou ou é inválido." in err.getvalue()
     assert statuses(other) == {("antigo", "pt_BR"): "APPROVED"}
     assert Connection.objects.filter(provider="meta").count() == 2
+
+
+def test_the_admins_sync_action_waits_on_a_hung_listing_only_the_admin_budget(
+    client, live, fake, reseller_user, settings, monkeypatch
+):
+    """The admin's "sync templates" is a POST (an admin action) and its calls get WHATSAPP_ADMIN_CALL_SECONDS,
+    not the full WHATSAPP_HTTP_TIMEOUT (asserted on the deadline the call was given)."""
+    from providers import base
+
+    settings.WHATSAPP_HTTP_TIMEOUT, settings.WHATSAPP_ADMIN_CALL_SECONDS = 15.0, 0.2
+    given = []
+    real_session = base.http_session
+
+    class Spy:
+        def request(self, method, url, **kw):
+            given.append(kw["timeout"])
+            return real_session().request(method, url, **kw)
+
+    monkeypatch.setattr(base, "http_session", Spy)
+    fake.hang(live.access_token)
+    client.force_login(reseller_user)
+    try:
+        answer = client.post(
+            "/admin/whatsapp/connection/",
+            {"action": "sync_templates", "_selected_action": [str(live.pk)]},
+            follow=True,
+        )
+    finally:
+        fake.release()
+    assert "não respondeu a tempo" in answer.content.decode()
+    assert given == [(0.2, 0.2)] and MessageTemplate.objects.count() == 0

@@ -173,11 +173,12 @@ def test_other_methods_are_405(client, meta_conn):
 
 
 def test_four_megabyte_batch_is_accepted(client, meta_conn, settings):
-    """Above Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE, below the webhook's 5 MB."""
+    """Above Django's DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB) and REQUEST_MAX_BYTES, below the webhook's cap."""
     body = meta_text(meta_conn, text="grande")
     body["entry"][0]["changes"][0]["value"]["padding"] = "x" * (4 * 1024 * 1024)
     raw = raw_json(body)
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(raw) < settings.WHATSAPP_WEBHOOK_MAX_BYTES
+    assert settings.REQUEST_MAX_BYTES < len(raw)  # the webhook keeps its own cap
     r = post_meta(client, meta_conn, raw)
     assert r.status_code == 200 and Message.objects.get().text == "grande"
 

@@ -3,10 +3,9 @@
 import pytest
 
 from tests import factories as f
+from tests.whatsapp.conftest import evo_sample, meta_text, post_evolution, post_meta, raw_json, sign, webhook_url
 from tickets.models import Message, Ticket
 from whatsapp.models import WebhookEvent
-
-from .conftest import evo_sample, meta_text, post_evolution, post_meta, raw_json, sign, webhook_url
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 An 8 MB Evolution body without a key raised a worker by 213 MB before its 401: the body was parsed as JSON
 to find the envelope's `apikey`, and 8 MB of `{}` decode into millions of dicts. The key is now looked for
-in the raw bytes (whatsapp.providers.evolution.apikeys_in_raw_body) and a body without it is refused
+in the raw bytes (providers.evolution.apikeys_in_raw_body) and a body without it is refused
 before anything is built from it. bench/webhook_memory.py measures the same on a real gunicorn (RSS)."""
 
 import json
@@ -12,13 +12,12 @@ import tracemalloc
 import pytest
 from django.test import RequestFactory
 
-from tickets import media
+from iaze.lib import blobs
+from providers.evolution import APIKEY_CANDIDATES, apikeys_in_raw_body
+from tests.whatsapp.conftest import evo_sample, post_evolution, raw_json, webhook_url
 from tickets.models import Message
 from whatsapp.models import WebhookEvent
-from whatsapp.providers.evolution import APIKEY_CANDIDATES, apikeys_in_raw_body
 from whatsapp.views import webhook
-
-from .conftest import evo_sample, post_evolution, raw_json, webhook_url
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ def _traced_post(connection, raw: bytes, **headers):
 
 
 def _temp_files():
-    return {name for name in os.listdir(media.temp_dir()) if name.startswith("webhook-")}
+    return {name for name in os.listdir(blobs.temp_dir()) if name.startswith("webhook-")}
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.fake_provider import FakeProvider
-from tests.persistence.helpers import PY, ROOT, scratch, seed
+from tests.ops.helpers import PY, ROOT, scratch, seed
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,13 @@ from tickets.models import Message
 
 rows = Message.objects.filter(direction="out").values_list("text", "delivery_status", "error_code", "lease_until")
 print(json.dumps([[t, s, e, lease is not None] for t, s, e, lease in rows]))
+"""
+
+STATISTICS = """
+from django.db import connection
+from iaze.lib import sqlite_stats
+
+print(sqlite_stats.has_statistics(connection))
 """
 
 
@@ -67,6 +74,8 @@ def _stop_while_a_call_hangs(tmp_path, **env) -> tuple[str, float, int, list]:
                 worker.kill()
                 worker.wait()
         rows = json.loads(db.manage("shell", "-c", OUTBOUND).stdout.strip().splitlines()[-1])
+        # The worker's first statistics pass (iaze.lib.sqlite_stats) ran when it started.
+        assert db.manage("shell", "-c", STATISTICS).stdout.strip().splitlines()[-1] == "True"
     return output, elapsed, worker.returncode, rows
 
 

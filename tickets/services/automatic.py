@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from iaze.lib import clock
-
-from .. import auto_messages, outbox
-from ..activity import event_record
-from ..models import Message, Ticket, TicketEvent
-from .rollups import ticket_rollup_sync
+from tickets import outbox
+from tickets.models import Message, Ticket, TicketEvent
+from tickets.rules import auto_messages
+from tickets.services.rollups import ticket_rollup_sync
 
 
 def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) -> Message | None:
@@ -20,19 +19,16 @@ def ticket_auto_message_send(*, ticket: Ticket, auto: auto_messages.AutoText) ->
     flag = auto.flag
     if flag and not Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).exists():
         return None
-    message, created = outbox.message_queue(ticket=ticket, text=auto.text, nonce=f"auto:{auto.what}")
+    message, created = outbox.message_queue(
+        ticket=ticket,
+        text=auto.text,
+        nonce=f"auto:{auto.what}",
+        action=TicketEvent.Action.AUTO_MESSAGE,
+        record={"what": auto.what},
+    )
     if flag:
+        # Bookkeeping, not a change of its own: the message's change above is what the feed reports.
         flagged = Ticket.objects.filter(pk=ticket.pk, **{f"{flag}__isnull": True}).update(**{flag: clock.now()})
         if flagged == 1 and flag == "rating_asked_at":  # the report counts the questions asked
             ticket_rollup_sync(ticket.pk)
-    if not created:
-        return None
-    event_record(
-        ticket,
-        actor=None,
-        action=TicketEvent.Action.AUTO_MESSAGE,
-        to_state=ticket.ui_state,
-        what=auto.what,
-        message_id=str(message.pk),
-    )
-    return message
+    return message if created else None

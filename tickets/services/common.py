@@ -8,7 +8,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from ..models import Ticket
+from tickets.models import Ticket
 
 
 class TicketConflict(Exception):
@@ -26,6 +26,10 @@ class NotAllowed(PermissionDenied):
 
 class ReplyRejected(ValueError):
     """The reply text cannot be sent as it is (empty, or over the provider's limit)."""
+
+
+class QuoteRejected(ReplyRejected):
+    """The message a reply would quote cannot be quoted (another ticket's, a note, not sent yet)."""
 
 
 class TransferRejected(ValueError):

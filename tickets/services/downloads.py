@@ -1,9 +1,9 @@
 """A media message's failed download, fetched again from the conversation ("Tentar de novo").
 
 Who may: anyone who can see the ticket (the view resolves visibility; another tenant's ticket is a 404).
-The change is tickets.media.download_retry: one conditional write, failed → pending, so a double click
+The change is tickets.media.downloads.download_retry: one conditional write, failed → pending, so a double click
 re-queues once (the second finds the job pending and changes nothing). The worker (send_outbox --loop,
-whatsapp.downloads) then fetches the file. A re-queue is recorded as a `media_retried` event.
+whatsapp.media_fetch) then fetches the file. A re-queue is recorded as a `media_retried` event.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import media
-from ..activity import event_record
-from ..models import MediaDownload, Message, Ticket, TicketEvent
+from tickets.activity import ticket_change
+from tickets.media import downloads as media_downloads
+from tickets.models import MediaDownload, Message, Ticket, TicketEvent
 
 
 def ticket_media_retry(*, ticket: Ticket, message: Message, by: Any) -> bool:
@@ -30,13 +30,13 @@ def ticket_media_retry(*, ticket: Ticket, message: Message, by: Any) -> bool:
     if job_id is None:
         return False
     with transaction.atomic():
-        if not media.download_retry(job_id):
+        if not media_downloads.download_retry(job_id):
             return False  # another click (or the admin) re-queued it a moment ago
-        event_record(
+        ticket_change(
             ticket,
-            actor=by,
             action=TicketEvent.Action.MEDIA_RETRIED,
+            actor=by,
             to_state=ticket.ui_state,
-            message=str(message.pk),
+            data={"message": str(message.pk)},
         )
     return True

@@ -13,16 +13,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from iaze.lib import clock
-from whatsapp.providers.types import InboundMessage
-
-from .. import auto_messages, localtime, media, menu, satisfaction
-from ..activity import event_record, message_preview, ticket_touch
-from ..models import Message, Ticket, TicketEvent, UIState
-from ..search import ticket_terms_add
-from .automatic import ticket_auto_message_send
-from .rollups import ticket_rollup_sync
+from providers.types import InboundMessage
+from tickets.activity import (
+    created_change,
+    message_preview,
+    message_recorded,
+    ticket_change,
+    ticket_created_record,
+    ticket_touch,
+)
+from tickets.media import downloads as media_downloads
+from tickets.models import Message, Ticket, TicketEvent, UIState
+from tickets.reads.search import ticket_terms_add
+from tickets.rules import auto_messages, localtime, menu, satisfaction
+from tickets.services.automatic import ticket_auto_message_send
+from tickets.services.rollups import ticket_rollup_sync
 
 
 def inbound_route(
@@ -41,11 +49,13 @@ def inbound_route(
         if ticket is not None:
             return ticket, False
         tz = tz or localtime.tenant_timezone(connection.reseller_id)
-        # The reports' local day and hour (tickets.localtime), in the insert itself. created_at is stamped
+        # The reports' local day and hour (tickets.rules.localtime), in the insert itself. created_at is stamped
         # by the same clock in the same call (a millisecond later at most, unless the clock is frozen).
         now = clock.now()
         try:
             with transaction.atomic():
+                # The ticket's first change (version 1) is its insert; its record is written with it on
+                # SQL databases (on MongoDB the insert carries the copy the reader falls back on).
                 ticket = Ticket.objects.create(
                     reseller_id=connection.reseller_id,
                     department_id=connection.default_department_id,
@@ -54,10 +64,11 @@ def inbound_route(
                     status=Ticket.Status.OPEN,
                     last_message_at=clock.to_ms(at) or now,
                     **localtime.opened_stamps(now, tz),
+                    **created_change(at=now, to_state=UIState.ESPERA),
                 )
+                ticket_created_record(ticket)
         except IntegrityError:
             continue  # another worker opened it first: read theirs
-        event_record(ticket, actor=None, action=TicketEvent.Action.CREATED, to_state=UIState.ESPERA)
         ticket_rollup_sync(ticket.pk, tz=tz, known=ticket)
         return ticket, True
     raise RuntimeError(f"could not route a message of client {client.pk} on connection {connection.pk}")
@@ -77,7 +88,7 @@ def message_store(
     The message first, then its ticket's activity: a crash in between is completed by
     message_settle when the same message is processed again.
 
-    A photo, voice note, video or document gets its download job recorded with it (tickets.media);
+    A photo, voice note, video or document gets its download job recorded with it (tickets.media.store);
     the worker fetches the file, never the webhook request."""
     try:
         with transaction.atomic():
@@ -95,37 +106,38 @@ def message_store(
                 from_business_phone=from_business_phone,
                 delivery_status=delivery_status,
             )
-            media.download_enqueue(message, source_event_id=source_event_id)
+            media_downloads.download_enqueue(message, source_event_id=source_event_id)
             ticket_terms_add(ticket, msg.text, (msg.media or {}).get("caption", ""))
     except IntegrityError:
         return None  # the provider delivered it again
-    at = message.provider_timestamp or message.created_at
-    ticket_touch(
-        ticket.pk,
-        at=at,
-        preview=message_preview(msg.kind, msg.text, msg.media),
-        inbound=direction == Message.Direction.IN,
-        # The 24-hour window counts from the provider's stamp, never later than the message reached
-        # us: a client's clock ahead of ours must not stretch it (tickets.window).
-        inbound_at=min(at, clock.now()),
-    )
+    _message_touch(ticket, message)
     return message
 
 
-def message_settle(*, ticket: Ticket, message: Message) -> None:
-    """Apply a stored message to its ticket's activity if that step is missing (a crash between the
-    message's insert and ticket_touch). Writes nothing when the ticket already reflects it."""
+def _message_touch(ticket: Ticket, message: Message) -> None:
+    """The ticket's change for a stored message: its activity, and the record naming the message."""
     at = message.provider_timestamp or message.created_at
-    inbound = message.direction == Message.Direction.IN
-    behind = (
-        ticket.last_message_at is None
-        or ticket.last_message_at < at
-        or (ticket.last_message_at == at and not ticket.last_message_preview)
+    ticket_touch(
+        ticket,
+        at=at,
+        preview=message_preview(message.kind, message.text, message.media),
+        inbound=message.direction == Message.Direction.IN,
+        # The 24-hour window counts from the provider's stamp, never later than the message reached
+        # us: a client's clock ahead of ours must not stretch it (tickets.rules.window).
+        inbound_at=min(at, clock.now()),
+        # Someone answered on the business's own phone: a person's answer, like an agent's reply.
+        human=message.direction == Message.Direction.OUT and message.from_business_phone,
+        to_state=ticket.ui_state,
+        message_id=str(message.pk),
+        direction=message.direction,
     )
-    if behind or (inbound and (ticket.last_inbound_at is None or ticket.last_inbound_at < at)):
-        ticket_touch(
-            ticket.pk, at=at, preview=message_preview(message.kind, message.text, message.media), inbound=inbound
-        )
+
+
+def message_settle(*, ticket: Ticket, message: Message) -> None:
+    """Apply a stored message to its ticket if that step is missing (a crash between the message's
+    insert and its ticket's change). Writes nothing when a change of the ticket already names it."""
+    if not message_recorded(ticket.pk, message.pk):
+        _message_touch(ticket, message)
 
 
 def _without_nul(value: Any) -> Any:
@@ -179,28 +191,24 @@ def ticket_menu_after_inbound(
             return ""
         return "repeated" if _menu_prompt(fresh, department_menu, sent=fresh.menu_prompts_sent) else ""
     now = clock.now()
-    with transaction.atomic():
-        won = Ticket.objects.filter(
-            pk=fresh.pk,
-            status=Ticket.Status.OPEN,
-            agent__isnull=True,
-            menu_done_at__isnull=True,
-            department_id=fresh.department_id,
-        ).update(department_id=option.department_id, menu_done_at=now, updated_at=now)
-        if won == 1:
-            event_record(
-                fresh,
-                actor=None,
-                action=TicketEvent.Action.MENU_ROUTED,
-                from_state=UIState.ESPERA,
-                to_state=UIState.ESPERA,
-                at=now,
-                by="menu",
-                choice=option.number,
-                from_department=str(fresh.department_id),
-                to_department=str(option.department_id),
-            )
-    if won != 1:
+    won = ticket_change(
+        fresh,
+        where=Q(
+            status=Ticket.Status.OPEN, agent__isnull=True, menu_done_at__isnull=True, department_id=fresh.department_id
+        ),
+        values={"department_id": option.department_id, "menu_done_at": now, "updated_at": now},
+        action=TicketEvent.Action.MENU_ROUTED,
+        from_state=UIState.ESPERA,
+        to_state=UIState.ESPERA,
+        at=now,
+        data={
+            "by": "menu",
+            "choice": option.number,
+            "from_department": str(fresh.department_id),
+            "to_department": str(option.department_id),
+        },
+    )
+    if not won:
         return ""  # claimed, answered or moved a moment before: the answer is an ordinary message
     ticket_rollup_sync(fresh.pk)  # its opening counts for the chosen department now
     ticket_auto_message_send(
@@ -274,23 +282,27 @@ def rating_answer_ingest(*, connection: Any, client: Any, msg: InboundMessage) -
     ticket = satisfaction.awaiting_answer(connection=connection, client=client, at=at, message_id=message_id)
     if ticket is None:
         return None
-    won = Ticket.objects.filter(
-        pk=ticket.pk,
-        status=Ticket.Status.CLOSED,
-        rating__isnull=True,
-        rating_asked_at__gte=at - satisfaction.ANSWER_WINDOW,
-    ).update(rating=rating, rated_at=at, rating_message_id=msg.provider_message_id, updated_at=now)
-    if won != 1:
+    won = ticket_change(
+        ticket,
+        where=Q(
+            status=Ticket.Status.CLOSED,
+            rating__isnull=True,
+            rating_asked_at__gte=at - satisfaction.ANSWER_WINDOW,
+        ),
+        values={"rating": rating, "rated_at": at, "rating_message_id": msg.provider_message_id, "updated_at": now},
+        action=TicketEvent.Action.RATED,
+        from_state=UIState.FINALIZADO,
+        to_state=UIState.FINALIZADO,
+        at=now,
+        data={"rating": rating},
+    )
+    if not won:
         # Not rated by us: another answer won, unless this very message set it before a crash (a replay).
         mine = Ticket.objects.filter(pk=ticket.pk, rating_message_id=msg.provider_message_id)
         if not msg.provider_message_id or not mine.exists():
             return None
     message_store(ticket=ticket, msg=msg)
     ticket_rollup_sync(ticket.pk)  # a replay after a crash finishes the count too (nothing twice)
-    if won == 1:
-        event_record(
-            ticket, actor=None, action=TicketEvent.Action.RATED, to_state=UIState.FINALIZADO, at=at, rating=rating
-        )
     for auto in satisfaction.thanks(auto_messages.reseller_config(ticket)):
         ticket_auto_message_send(ticket=ticket, auto=auto)
     return Ticket.objects.get(pk=ticket.pk)

@@ -12,8 +12,10 @@ it came in. Everything else is decided here, in this order:
 2. A business echo (written on the business's own phone, Evolution's `fromMe`) is stored as sent on the
    client's open ticket; it creates no client and opens no ticket.
                                                       → "stored", or "ignored:from_me_without_ticket"
-3. The client behind the sender: created on first contact, its profile name kept current
-   (accounts.services.client_upsert).
+3. The client behind the sender, found by either form of a Brazilian mobile number (with or without
+   the ninth digit): created on first contact, its profile name kept current
+   (accounts.services.client_upsert). A phone stored twice by an older version stays so: the message
+   goes to the one with an open ticket (on this connection first), else the one that wrote last.
 4. A reaction, and a client's edit, stay on the ticket of the message they name, even a finished one.
 5. Anything else is first tried as an answer to the rating question: stored on its closed ticket,
    thanked, and it opens nothing.                                                 → "rated"
@@ -34,13 +36,14 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Client
-from accounts.services import ClientProfile, client_upsert
-from whatsapp.providers.types import InboundMessage
-
-from .. import localtime, media, menu
-from ..auto_messages import reseller_config_of
-from ..models import Message, Ticket
-from .inbound import (
+from accounts.services import ClientProfile, client_find, client_most_recent, client_upsert
+from providers.types import InboundMessage
+from tickets.media import downloads as media_downloads
+from tickets.media import store as media
+from tickets.models import Message, Ticket
+from tickets.rules import localtime, menu
+from tickets.rules.auto_messages import reseller_config_of
+from tickets.services.inbound import (
     inbound_route,
     message_client_edit,
     message_settle,
@@ -63,7 +66,7 @@ def message_receive(
     """Receive one provider message of a (non-group) chat, in the order of this module's docstring.
 
     `connection`: the whatsapp.Connection that received it; `sender`: who wrote (a channel's profile,
-    whatsapp.providers.types.Sender); `from_business`: the business's own phone wrote it (an echo);
+    providers.types.Sender); `from_business`: the business's own phone wrote it (an echo);
     `source_event_id`: the journal event it came in, for its media download job; `department_menu`: the
     connection's menu, None when it has none. Returns what happened: "stored", "duplicate", "rated" or
     "ignored:from_me_without_ticket".
@@ -72,7 +75,7 @@ def message_receive(
     if stored is not None:
         _complete_stored(stored, message)
         if message.kind in media.MEDIA_KINDS:
-            media.download_ensure(
+            media_downloads.download_ensure(
                 connection=connection,
                 provider_message_id=message.provider_message_id,
                 source_event_id=source_event_id,
@@ -80,7 +83,7 @@ def message_receive(
         return "duplicate"
     if from_business:
         return _business_echo(connection, sender, message, source_event_id)
-    client = client_upsert(reseller_id=connection.reseller_id, sender=sender)
+    client = client_upsert(reseller_id=connection.reseller_id, sender=sender, choose=_client_choice(connection))
     ticket = _target_ticket(connection, message)
     created = False
     if ticket is None and rating_answer_ingest(connection=connection, client=client, msg=message):
@@ -132,8 +135,10 @@ def _complete_stored(stored: Message, message: InboundMessage) -> None:
 def _business_echo(connection: Any, sender: ClientProfile, message: InboundMessage, source_event_id: Any) -> str:
     """The business wrote on its own phone: kept on the client's open ticket, as sent. Looked up, never
     created: the business writing first makes neither a client nor a ticket."""
-    known = Client.objects.filter(reseller_id=connection.reseller_id, identity=sender.identity).first()
-    ticket = known and Ticket.objects.filter(connection=connection, client=known, status=Ticket.Status.OPEN).first()
+    known = client_find(reseller_id=connection.reseller_id, sender=sender, choose=_client_choice(connection))
+    ticket = None
+    if known is not None:
+        ticket = Ticket.objects.filter(connection=connection, client=known, status=Ticket.Status.OPEN).first()
     if ticket is None:
         return "ignored:from_me_without_ticket"
     stored = message_store(
@@ -145,6 +150,33 @@ def _business_echo(connection: Any, sender: ClientProfile, message: InboundMessa
         source_event_id=source_event_id,
     )
     return "stored" if stored else "duplicate"
+
+
+def _client_choice(connection: Any):
+    """Among clients stored twice for one phone: the one with an open ticket on this connection, else with
+    any open ticket, else the one whose ticket moved last (else the most recently touched)."""
+
+    def choose(candidates: list[Client]) -> Client:
+        by_id = {c.pk: c for c in candidates}
+        open_rows = list(
+            Ticket.objects.filter(client_id__in=list(by_id), status=Ticket.Status.OPEN).values_list(
+                "client_id", "connection_id"
+            )
+        )
+        for client_id, connection_id in open_rows:
+            if connection_id == connection.pk:
+                return by_id[client_id]
+        if open_rows:
+            return by_id[open_rows[0][0]]
+        latest = (
+            Ticket.objects.filter(client_id__in=list(by_id))
+            .order_by("-last_message_at")
+            .values_list("client_id", flat=True)
+            .first()
+        )
+        return by_id[latest] if latest in by_id else client_most_recent(candidates)
+
+    return choose
 
 
 def _edit_of(message: InboundMessage) -> bool:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from iaze.lib import clock
-
-from .. import auto_messages, media, outbox, permissions, window
-from ..activity import event_record
-from ..models import Message, MessageTemplate, Ticket, TicketEvent, UIState
-from ..search import ticket_terms_add
-from .common import NotAllowed, ReplyRejected, TicketConflict, held_by_other, seconds_between, uuid_lookup
-from .rollups import ticket_rollup_sync
+from iaze.lib import blobs, clock
+from providers import capabilities
+from tickets import outbox
+from tickets.activity import ticket_change
+from tickets.media import outbound as media_outbound
+from tickets.media import store as media
+from tickets.models import MediaFile, Message, MessageTemplate, QuickReply, Ticket, TicketEvent, UIState
+from tickets.reads.search import ticket_terms_add
+from tickets.rules import auto_messages, permissions, window
+from tickets.services.common import (
+    NotAllowed,
+    QuoteRejected,
+    ReplyRejected,
+    TicketConflict,
+    held_by_other,
+    seconds_between,
+    uuid_lookup,
+)
+from tickets.services.rollups import ticket_rollup_sync
 
 
 def _held_for_writing(ticket: Ticket, agent: Any, not_atendendo: str) -> Ticket:
@@ -43,72 +55,185 @@ def reply_signed(*, ticket: Ticket, agent: Any, text: str) -> str:
     return f"*{name}*:\n{text}" if name else text
 
 
-def ticket_reply(*, ticket: Ticket, agent: Any, text: str, nonce: str = "", upload: Any = None) -> Message:
+MAX_FILES = 10  # files in one send, each its own message (WhatsApp Web's own cap is higher; a sane bound)
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """A file stored before (a quick reply's attachment) to be sent as a reply's file."""
+
+    media_file: MediaFile
+    filename: str
+    mime_type: str
+
+
+def ticket_reply(
+    *, ticket: Ticket, agent: Any, text: str, nonce: str = "", upload: Any = None, reply_to: str = ""
+) -> Message:
     """Store the agent's reply in the outbox, then try to send it now (outside any transaction).
 
     The state check is itself a conditional write: the ticket is stamped only while it is
     atendendo and held by the agent (or any holder, for a supervisor), so a reply can never be
     queued on a ticket that was closed or taken over a moment before.
 
-    `upload`: an attached file (the text is then its optional caption). It is checked against the
-    provider's types and limits first; a refused file is neither stored nor sent.
+    `upload`: an attached file (the text is then its optional caption); see ticket_reply_files.
+    `reply_to`: the id of a message of this ticket that the reply quotes (see quote_target).
     """
+    if upload is not None:
+        return ticket_reply_files(ticket=ticket, agent=agent, files=[(upload, text)], nonce=nonce, reply_to=reply_to)[0]
     text = (text or "").strip("\r\n")
-    if not text.strip() and upload is None:
-        raise ReplyRejected(_("A mensagem está vazia."))
     if not text.strip():
-        text = ""  # a file without a caption
-    if text:
-        text = reply_signed(ticket=ticket, agent=agent, text=text)
+        raise ReplyRejected(_("A mensagem está vazia."))
+    quoted = quote_target(ticket, reply_to) if reply_to else None
+    text = _caption_checked(ticket, agent, text)
+    fresh = _held_for_writing(ticket, agent, _("Só é possível responder um atendimento em Atendendo."))
+    window_require_open(fresh)  # text and files alike (a template goes through ticket_template_send)
+    message, created = outbox.message_enqueue_outbound(
+        ticket=fresh, text=text, agent=agent, nonce=nonce, reply_to=quoted
+    )
+    if created:
+        # The reply's change (recorded as `replied`) was made with the message (tickets.outbox).
+        _first_response_stamp(fresh, message)
+        outbox.send_soon_if_inline(message)
+    return message
+
+
+def ticket_reply_files(
+    *, ticket: Ticket, agent: Any, files: list[tuple[Any, str]], nonce: str = "", reply_to: str = ""
+) -> list[Message]:
+    """Several files in one send: each (upload or StoredAttachment, caption) becomes its own outbound message,
+    in the given order, each with its own caption (signed like a text when the reseller signs replies).
+
+    Every file is checked against the provider's types and limits, and the ticket's state and window, before
+    the first one is stored: one refused file refuses the send, nothing stored or sent. Exactly once: the
+    form's nonce, numbered per file, makes a double click or a resubmission store each file once.
+    `reply_to` quotes a message with the first file."""
+    if not files:
+        raise ReplyRejected(_("A mensagem está vazia."))
+    if len(files) > MAX_FILES:
+        raise ReplyRejected(_("Envie no máximo %(n)d arquivos de uma vez.") % {"n": MAX_FILES})
+    quoted = quote_target(ticket, reply_to) if reply_to else None
+    planned = []
+    for source, caption in files:
+        caption = (caption or "").strip("\r\n")
+        caption = _caption_checked(ticket, agent, caption) if caption.strip() else ""
+        try:
+            if isinstance(source, StoredAttachment):
+                checked = media_outbound.provider_check(
+                    ticket.connection, mime_type=source.mime_type, filename=source.filename, size=source.media_file.size
+                )
+            else:
+                checked = media_outbound.outbound_check(ticket.connection, source)
+        except media_outbound.MediaRefused as exc:
+            name = blobs.safe_filename(getattr(source, "filename", "") or getattr(source, "name", ""))
+            raise ReplyRejected(f"{name}: {exc}" if len(files) > 1 else str(exc)) from exc
+        planned.append((source, caption, checked))
+    fresh = _held_for_writing(ticket, agent, _("Só é possível responder um atendimento em Atendendo."))
+    window_require_open(fresh)
+    created_now: list[Message] = []
+    messages: list[Message] = []
+    for n, (source, caption, checked) in enumerate(planned):
+        key = nonce if n == 0 or not nonce else f"{nonce[:56]}#{n}"
+        already = key and Message.objects.filter(ticket=fresh, client_nonce=key).first()
+        if already:
+            messages.append(already)  # a double click: this file is queued already
+            continue
+        if isinstance(source, StoredAttachment):
+            stored = source.media_file
+        else:
+            try:
+                stored = media.media_file_store(
+                    source.chunks(), reseller_id=fresh.reseller_id, claimed_mime=checked.mime_type
+                )
+            except blobs.MediaTooLarge as exc:
+                raise ReplyRejected(_("O arquivo passa do limite.")) from exc
+        details = {"filename": checked.filename, "mime_type": checked.mime_type, "size": checked.size}
+        if caption:
+            details["caption"] = caption
+        if messages:
+            details["after"] = str(messages[-1].pk)  # sent only once the file before it has gone (tickets.outbox)
+        message, created = outbox.message_enqueue_outbound(
+            ticket=fresh,
+            text=caption,
+            agent=agent,
+            nonce=key,
+            kind=checked.kind,
+            media_file=stored,
+            file_type=media.file_type_stored(stored, checked.mime_type),  # this message's own type
+            media=details,
+            reply_to=quoted if n == 0 else None,
+        )
+        messages.append(message)
+        if created:
+            _first_response_stamp(fresh, message)
+            created_now.append(message)
+    for message in created_now:  # sent in order, once all are queued
+        outbox.send_soon_if_inline(message)
+    return messages
+
+
+def ticket_quick_reply_send(
+    *, ticket: Ticket, agent: Any, quick_reply: str, text: str, nonce: str = "", reply_to: str = ""
+) -> Message:
+    """A reply chosen from a quick reply (`/pix`): its file, when it has one, sent as a file with the text in the
+    box (the quick reply's text, as the agent left it) as its caption; else the text alone, as ticket_reply.
+
+    The quick reply must be one the ticket's page offers (the tenant's, active, of the ticket's department or
+    of every department): anything else is refused (400) before anything is stored."""
+    found = uuid_lookup(QuickReply, quick_reply)
+    if (
+        found is None
+        or found.reseller_id != ticket.reseller_id
+        or not found.active
+        or found.department_id not in (None, ticket.department_id)
+    ):
+        raise ReplyRejected(_("Resposta rápida desconhecida."))
+    if found.media_file_id is None:
+        return ticket_reply(ticket=ticket, agent=agent, text=text, nonce=nonce, reply_to=reply_to)
+    attachment = StoredAttachment(
+        media_file=found.media_file, filename=found.file_name or "arquivo", mime_type=found.file_type
+    )
+    return ticket_reply_files(ticket=ticket, agent=agent, files=[(attachment, text)], nonce=nonce, reply_to=reply_to)[0]
+
+
+def _caption_checked(ticket: Ticket, agent: Any, text: str) -> str:
+    """The text signed (reply_signed), refused (400) over the provider's length limit."""
+    text = reply_signed(ticket=ticket, agent=agent, text=text)
     limit = outbox.max_text_length(ticket.connection)
     if len(text) > limit:
         raise ReplyRejected(
             _("A mensagem tem %(n)d caracteres; o limite do WhatsApp é %(limit)d.") % {"n": len(text), "limit": limit}
         )
-    outbound = None
-    if upload is not None:
-        try:
-            outbound = media.outbound_check(ticket.connection, upload)
-        except media.MediaRefused as exc:
-            raise ReplyRejected(str(exc)) from exc
-    fresh = _held_for_writing(ticket, agent, _("Só é possível responder um atendimento em Atendendo."))
-    window_require_open(fresh)  # text and files alike (a template goes through ticket_template_send)
-    if outbound is None:
-        message, created = outbox.message_enqueue_outbound(ticket=fresh, text=text, agent=agent, nonce=nonce)
-    else:
-        already = nonce and Message.objects.filter(ticket=fresh, client_nonce=nonce).first()
-        if already:
-            return already  # a double click: the first copy is queued already
-        try:
-            stored = media.media_file_store(upload.chunks(), claimed_mime=outbound.mime_type)
-        except media.MediaTooLarge as exc:
-            raise ReplyRejected(_("O arquivo passa do limite.")) from exc
-        details = {"filename": outbound.filename, "mime_type": outbound.mime_type, "size": outbound.size}
-        if text:
-            details["caption"] = text
-        message, created = outbox.message_enqueue_outbound(
-            ticket=fresh,
-            text=text,
-            agent=agent,
-            nonce=nonce,
-            kind=outbound.kind,
-            media_file=stored,
-            media=details,
-        )
-    if created:
-        event_record(
-            fresh, actor=agent, action=TicketEvent.Action.REPLIED, to_state=fresh.ui_state, message_id=str(message.pk)
-        )
-        if fresh.first_response_at is None:
-            # The first agent reply, stamped once: only the first of concurrent replies matches the filter.
-            stamped = Ticket.objects.filter(pk=fresh.pk, first_response_at__isnull=True).update(
-                first_response_at=message.created_at,
-                first_response_seconds=seconds_between(fresh.created_at, message.created_at),
-            )
-            if stamped == 1:
-                ticket_rollup_sync(fresh.pk)
-        outbox.send_soon_if_inline(message)
-    return message
+    return text
+
+
+def _first_response_stamp(ticket: Ticket, message: Message) -> None:
+    if ticket.first_response_at is not None:
+        return
+    # The first agent reply, stamped once: only the first of concurrent replies matches the filter.
+    stamped = Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(
+        first_response_at=message.created_at,
+        first_response_seconds=seconds_between(ticket.created_at, message.created_at),
+    )
+    if stamped == 1:
+        ticket_rollup_sync(ticket.pk)
+
+
+def quote_target(ticket: Ticket, value: Any) -> Message:
+    """The message a reply quotes: one of this ticket's, that reached WhatsApp (it has a provider id), on a
+    connection that sends quotes. Anything else is refused (400) before anything is stored."""
+    if not capabilities(ticket.connection).quotes:
+        raise QuoteRejected(_("Esta conexão não envia respostas citando uma mensagem."))
+    found = uuid_lookup(Message, value)
+    if found is None or found.ticket_id != ticket.pk:
+        raise QuoteRejected(_("A mensagem citada não é deste atendimento."))
+    if found.direction == Message.Direction.NOTE:
+        raise QuoteRejected(_("Uma nota interna não pode ser citada: o cliente não a vê."))
+    if found.kind in (Message.Kind.REACTION, Message.Kind.SYSTEM):
+        raise QuoteRejected(_("Esta mensagem não pode ser citada."))
+    if not found.provider_message_id:
+        raise QuoteRejected(_("A mensagem citada ainda não foi entregue ao WhatsApp."))
+    return found
 
 
 def window_require_open(ticket: Ticket) -> None:
@@ -151,10 +276,15 @@ def ticket_note_add(*, ticket: Ticket, by: Any, text: str) -> Message:
             sender_agent=by,
         )
         ticket_terms_add(ticket, text)
-        event_record(
-            ticket, actor=by, action=TicketEvent.Action.NOTE, to_state=ticket.ui_state, at=now, message_id=str(note.pk)
+        ticket_change(
+            ticket,
+            action=TicketEvent.Action.NOTE,
+            actor=by,
+            to_state=ticket.ui_state,
+            at=now,
+            values={"updated_at": now},
+            data={"message_id": str(note.pk)},
         )
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     return note
 
 
@@ -181,14 +311,6 @@ def ticket_template_send(*, ticket: Ticket, agent: Any, template: str, params: l
         agent=agent,
         nonce=nonce,
     )
-    if created:
-        event_record(
-            fresh,
-            actor=agent,
-            action=TicketEvent.Action.TEMPLATE,
-            to_state=fresh.ui_state,
-            message_id=str(message.pk),
-            template=found.name,
-        )
+    if created:  # its change (recorded as `template`) was made with the message (tickets.outbox)
         outbox.send_soon_if_inline(message)
     return message

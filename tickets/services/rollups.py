@@ -1,4 +1,4 @@
-"""The writer of the report's per-day rollups (tickets.report_rollup): a ticket's counts follow the ticket.
+"""The writer of the report's per-day rollups (tickets.rollup_model): a ticket's counts follow the ticket.
 
 Every service whose conditional write changed what the report counts of a ticket (opened, menu routing,
 claim, first response, transfer, close, rating asked, rating) then calls `ticket_rollup_sync`. The sync
@@ -30,10 +30,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from iaze.lib import clock
-
-from .. import localtime
-from ..models import ReportRollup, Ticket
-from ..report_rollup import FIRST_RESPONSE, HOURS, RESOLUTION, bucket
+from tickets.models import ReportRollup, Ticket
+from tickets.rollup_model import FIRST_RESPONSE, HOURS, RESOLUTION, bucket
+from tickets.rules import localtime
 
 # The ticket fields the rollups count, each with its `rolled_` copy.
 TRACKED = (

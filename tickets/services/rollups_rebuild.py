@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo
 from django.db.models import F
 
 from iaze.lib import clock
-
-from .. import localtime
-from ..models import ReportRollup, Ticket
-from ..report_rollup import COLUMNS
-from .rollups import FIXED, TRACKED, contributions
+from tickets.models import ReportRollup, Ticket
+from tickets.rollup_model import COLUMNS
+from tickets.rules import localtime
+from tickets.services.rollups import FIXED, TRACKED, contributions
 
 PAGE = 5000
 

@@ -1,8 +1,9 @@
 """Tags on a ticket or its client, and the client's name, set from the conversation.
 
-Who may: whoever may write a note on the ticket (tickets.permissions.may_tag): the agents of its
+Who may: whoever may write a note on the ticket (tickets.rules.permissions.may_tag): the agents of its
 department, its (past) holder, a supervisor; in any state. Each change is one conditional write
-(accounts.services) recorded as a TicketEvent; a click that changes nothing records nothing.
+(accounts.services) followed by its ticket's change (tickets.activity.ticket_change, one transaction on SQL
+databases); a click that changes nothing records nothing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from django.utils.translation import gettext as _
 
 from accounts import services as accounts_services
 from accounts.services import ClientConflict, TagRejected
-from iaze.lib import clock
-
-from .. import permissions
-from ..activity import event_record
-from ..models import Ticket, TicketEvent, TicketTag
-from .common import NotAllowed, TicketConflict
+from tickets.activity import ticket_change
+from tickets.models import Ticket, TicketEvent, TicketTag
+from tickets.rules import permissions
+from tickets.services.common import NotAllowed, TicketConflict
 
 TAG_TARGETS = ("ticket", "client")
 
@@ -39,16 +38,15 @@ def ticket_tag_set(*, ticket: Ticket, by: Any, tag: Any, on: bool, target: str =
         else:
             changed = accounts_services.link_set(TicketTag, ticket_id=ticket.pk, tag_id=found.pk, on=on)
         if changed:
-            event_record(
+            # The queue's live refresh compares each row's updated_at (selectors.queue_version), which the
+            # change moves: the row's tags change with it.
+            ticket_change(
                 ticket,
-                actor=by,
                 action=TicketEvent.Action.TAGGED if on else TicketEvent.Action.UNTAGGED,
+                actor=by,
                 to_state=ticket.ui_state,
-                tag=str(found.pk),
-                name=found.name,
-                target=target,
+                data={"tag": str(found.pk), "name": found.name, "target": target},
             )
-            _touch(ticket)
     return changed
 
 
@@ -61,26 +59,18 @@ def ticket_client_rename(*, ticket: Ticket, by: Any, name: str, seen: str) -> bo
         raise NotAllowed(_("Este atendimento não pertence aos seus departamentos."))
     with transaction.atomic():
         try:
-            old = accounts_services.client_rename(client=ticket.client, name=name, seen=seen)
+            old = accounts_services.client_rename(client=ticket.client, name=name, seen=seen, by=by)
         except ClientConflict:
             raise TicketConflict(
                 ticket, _("O nome do cliente foi alterado por outra pessoa. Confira e tente de novo.")
             ) from None
         if old == ticket.client.name:
             return False
-        event_record(
+        ticket_change(
             ticket,
-            actor=by,
             action=TicketEvent.Action.CLIENT_RENAMED,
+            actor=by,
             to_state=ticket.ui_state,
-            old=old,
-            new=ticket.client.name,
+            data={"old": old, "new": ticket.client.name},
         )
-        _touch(ticket)
     return True
-
-
-def _touch(ticket: Ticket) -> None:
-    # The queue's live refresh compares each row's updated_at (selectors.queue_version): the row's tags and
-    # name change with it.
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=clock.now())

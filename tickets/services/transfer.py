@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from iaze.lib import clock
-
-from .. import auto_messages, permissions, window
-from ..activity import event_record
-from ..models import Ticket, TicketEvent, UIState
-from .automatic import ticket_auto_message_send
-from .common import NotAllowed, TicketConflict, TransferRejected, held_by_other, uuid_lookup
-from .rollups import ticket_rollup_sync
+from tickets.activity import ticket_change
+from tickets.models import Ticket, TicketEvent, UIState
+from tickets.rules import auto_messages, permissions, window
+from tickets.services.automatic import ticket_auto_message_send
+from tickets.services.common import NotAllowed, TicketConflict, TransferRejected, held_by_other, uuid_lookup
+from tickets.services.rollups import ticket_rollup_sync
 
 
 def _transfer_department(ticket: Ticket, value: str) -> Department | None:
@@ -91,33 +90,33 @@ def ticket_transfer(
         if new_agent and new_agent.pk == ticket.agent_id and department_id == ticket.department_id:
             raise TransferRejected(_("O atendimento já está com %(name)s.") % {"name": new_agent.display_name})
     now = clock.now()
-    as_it_was = Ticket.objects.filter(
-        pk=ticket.pk, status=Ticket.Status.OPEN, department_id=ticket.department_id, agent_id=ticket.agent_id
-    )
+    as_it_was = Q(status=Ticket.Status.OPEN, department_id=ticket.department_id, agent_id=ticket.agent_id)
     changes: dict[str, Any] = {"department_id": department_id, "updated_at": now}
     if new_agent is not None:
         changes.update(agent=new_agent, claimed_at=now)
-    with transaction.atomic():
-        won = as_it_was.update(**changes)
-        if won == 1:
-            event_record(
-                ticket,
-                actor=by,
-                action=TicketEvent.Action.TRANSFERRED,
-                from_state=state,
-                to_state=state,
-                at=now,
-                from_agent=str(ticket.agent_id or ""),
-                to_agent=str(new_agent.pk if new_agent else ticket.agent_id or ""),
-                from_department=str(ticket.department_id),
-                to_department=str(department_id),
-                to_agent_name=new_agent.display_name if new_agent else "",
-                to_department_name=new_department.name if new_department else ticket.department.name,
-            )
-    if won == 1:
+    record = {
+        "from_agent": str(ticket.agent_id or ""),
+        "to_agent": str(new_agent.pk if new_agent else ticket.agent_id or ""),
+        "from_department": str(ticket.department_id),
+        "to_department": str(department_id),
+        "to_agent_name": new_agent.display_name if new_agent else "",
+        "to_department_name": new_department.name if new_department else ticket.department.name,
+    }
+    won = ticket_change(
+        ticket,
+        where=as_it_was,
+        values=changes,
+        action=TicketEvent.Action.TRANSFERRED,
+        actor=by,
+        from_state=state,
+        to_state=state,
+        at=now,
+        data=record,
+    )
+    if won:
         ticket_rollup_sync(ticket.pk)  # the ticket's counts move to its new department and agent
     fresh = Ticket.objects.select_related("agent", "department", "connection", "reseller").get(pk=ticket.pk)
-    if won != 1:
+    if not won:
         raise TicketConflict(fresh, _("O atendimento mudou enquanto você o transferia; confira e tente de novo."))
     _transfer_notice(fresh)
     return fresh

@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from iaze.lib import clock
-
-from ..models import Message, Ticket, TicketRead
+from tickets.models import Message, Ticket, TicketRead
 
 
 def ticket_read_mark(*, ticket: Ticket, agent: Any, upto: datetime | None) -> bool:

@@ -5,8 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ops.backup import RestoreError, restore
-
-from .backup import ProgressLine
+from ops.management.commands.backup import ProgressLine
 
 
 class Command(BaseCommand):

@@ -5,6 +5,7 @@ import secrets
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Department, Reseller, ResellerConfig, User
+from ops import demo_conversations
 from tickets.models import MessageTemplate, QuickReply
 from whatsapp.models import Connection
 
@@ -32,8 +33,18 @@ class Command(BaseCommand):
             action="store_true",
             help="turn the department menu on for both demo connections: 1 = Suporte, 2 = Financeiro",
         )
+        parser.add_argument(
+            "--conversations",
+            action="store_true",
+            help="add the past days' conversations (media, tags, notes, transfers, ratings) and a few open now; "
+            "run again, it adds nothing",
+        )
+        parser.add_argument("--days", type=int, default=7, help="days of conversations (default 7)")
+        parser.add_argument("--seed", type=int, default=2026, help="seed of the made-up week (default 2026)")
 
     def handle(self, *args, **opts):
+        if opts["conversations"] and not 1 <= opts["days"] <= 60:
+            raise CommandError("--days must be between 1 and 60")
         reseller, _ = Reseller.objects.get_or_create(slug="demo", defaults={"name": "Revenda Demo"})
         ResellerConfig.objects.get_or_create(reseller=reseller, defaults={"display_name": "Revenda Demo"})
         depts = {
@@ -122,6 +133,12 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo-meta verify token: {meta.verify_token}")
         self.stdout.write(f"  demo-meta access token: {meta.access_token}")
         self.stdout.write(f"  demo-evolution apikey: {evo.api_key}")
+        if opts["conversations"]:
+            made = demo_conversations.seed_conversations(reseller=reseller, days=opts["days"], seed=opts["seed"])
+            self.stdout.write(
+                f"conversations: {made['conversations']} added ({made['closed']} closed, {made['ratings']} rated, "
+                f"{made['atendendo']} in Atendendo, {made['espera']} in Espera), {made['skipped']} already there"
+            )
 
     def _connection(self, key, reseller, dept, *, provider, api_base, **fields):
         conn = Connection.objects.filter(key=key).first() or Connection(key=key)

@@ -1,4 +1,4 @@
-"""manage.py export_client_data: everything IAZE holds about one client, as a ZIP (LGPD). Changes nothing."""
+"""manage.py export_client_data: one client's data as a ZIP (LGPD; reports.lgpd says what it holds). Changes nothing."""
 
 from pathlib import Path
 
@@ -10,7 +10,10 @@ from reports import lgpd
 
 
 class Command(BaseCommand):
-    help = "Export a client's profile, tickets, messages, events and files as a ZIP with client.json (LGPD)."
+    help = (
+        "Export a client's profile, tickets, messages, events and files as a ZIP with client.json (LGPD); "
+        "the team's internal notes are left out."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("client", help="the client's id, or phone / WhatsApp id / identity")

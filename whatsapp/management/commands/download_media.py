@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import media
-from whatsapp import downloads
+from tickets.media import downloads as media_downloads
+from whatsapp import media_fetch as downloads
 from whatsapp.models import Connection
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 connection_id = Connection.objects.filter(key=connection).values_list("pk", flat=True).first()
                 if connection_id is None:
                     raise CommandError(f"no connection with the key {connection!r}")
-            moved = media.downloads_retry_failed(connection_id=connection_id)
+            moved = media_downloads.downloads_retry_failed(connection_id=connection_id)
             self.stdout.write(f"re-queued {moved} failed download(s)")
         counts = downloads.media_downloads_run(ignore_backoff=not respect_backoff, limit=None)
         self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))

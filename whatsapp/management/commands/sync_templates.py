@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import message_templates
+from providers import SendError, capabilities, providers_with
+from tickets.services import template_sync as message_templates
 from whatsapp.models import Connection
-from whatsapp.providers import SendError, capabilities, providers_with
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Tests of the provider adapters (providers/) and of the fake provider that speaks their real shapes."""

@@ -1,0 +1,1 @@
+"""Media kept for good: the stored files of messages, their download jobs and serving them."""

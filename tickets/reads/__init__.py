@@ -1,0 +1,1 @@
+"""What the pages and the API read: visibility, search, the inbox, the conversation, the change feed."""

@@ -1,0 +1,1 @@
+"""The agent workspace's pages: views, forms and URLs (thin: they call tickets.services)."""
