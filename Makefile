@@ -11,7 +11,12 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/iaze
 TEST_MONGO_URL ?=
 # The mongodb lane's pytest-xdist workers, each with a SecantusDB of its own (0: one process, one server).
 MONGO_TEST_WORKERS ?= 2
+# The sqlite and postgresql lanes' pytest-xdist workers (0: one process). The real-process tests (servers,
+# crashes, backups) wait on other processes as much as they compute, so two workers on two cores halve a lane.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+# -n N --dist loadfile: a file's tests stay together on one worker (its module fixtures, its order).
+xdist = $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
 
 .PHONY: run run-mongo test test-fast test-sqlite test-postgresql test-mongodb test-mongodb-compat venv migrate \
 	check-migrations bench deploy lint fmt lock audit
@@ -51,19 +56,20 @@ test: venv
 test-sqlite: venv
 	@echo "=== lane: sqlite (embedded database, browser tests) ==="
 	env -u DATABASE_URL -u MONGO_URL IAZE_TEST_LANE=sqlite DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) -m pytest $(call xdist,$(TEST_WORKERS)) $(PYTEST_ARGS)
 
 test-postgresql: venv
 	@echo "=== lane: postgresql ($(TEST_DATABASE_URL)) ==="
 	env -u MONGO_URL IAZE_TEST_LANE=postgresql DATABASE_URL=$(TEST_DATABASE_URL) \
-	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" $(call xdist,$(TEST_WORKERS)) \
+	  $(PYTEST_ARGS)
 
 # The whole suite on a real MongoDB wire-protocol server (SecantusDB, started by the root conftest).
 test-mongodb: venv
 	@echo "=== lane: mongodb ($(or $(TEST_MONGO_URL),a SecantusDB started for this run)) ==="
 	env -u DATABASE_URL -u MONGO_URL $(if $(TEST_MONGO_URL),MONGO_URL="$(TEST_MONGO_URL)") IAZE_TEST_LANE=mongodb \
 	  DATA_DIR=$${TMPDIR:-/tmp}/iaze-test-data $(PY) -m pytest -m "not browser" \
-	  $(if $(TEST_MONGO_URL),,-n $(MONGO_TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	  $(if $(TEST_MONGO_URL),,$(call xdist,$(MONGO_TEST_WORKERS))) $(PYTEST_ARGS)
 
 # The MongoDB compatibility checks that need no server (mongomock behind the real backend).
 test-mongodb-compat: venv

@@ -1,7 +1,7 @@
 """Backup and restore under the MongoDB profile, with mongomock behind the real django-mongodb-backend.
 
-Not collected by the lanes directly (the MongoDB profile is process-wide): test_mongo_backup.py runs
-this file in a pytest subprocess with MONGO_URL set to a closed port, so no server is needed or used.
+Runs in the mongodb-compat lane (MONGO_URL at a closed port): no server is needed or used. It is the
+same check whatever the other lanes' database, so it runs there once rather than in every lane.
 """
 
 from contextlib import contextmanager
