@@ -4,7 +4,6 @@ Runs in the mongodb-compat lane (MONGO_URL at a closed port): no server is neede
 same check whatever the other lanes' database, so it runs there once rather than in every lane.
 """
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -24,28 +23,11 @@ from webhooks.recorder import record_pass
 from whatsapp.models import RecoveryRun, WebhookEvent
 
 
-@contextmanager
-def migrated_mongomock():
-    """A fresh in-process mongomock server behind the real backend, migrated."""
-    from django.contrib.auth.management import create_permissions
-    from django.core.management import call_command
-    from django.db.models.signals import post_migrate
-
-    with fakes.mongomock_backend(connection) as db:
-        uid = "django.contrib.auth.management.create_permissions"
-        post_migrate.disconnect(dispatch_uid=uid)  # mongomock lacks the $lookup form it uses
-        try:
-            call_command("migrate", verbosity=0, interactive=False)
-        finally:
-            post_migrate.connect(create_permissions, dispatch_uid=uid)
-        yield db
-
-
 @pytest.fixture
 def mongomock_db(django_db_blocker, settings):
     assert settings.DB_PROFILE == "mongodb"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), migrated_mongomock() as db:
+    with django_db_blocker.unblock(), fakes.migrated(connection) as db:
         yield db
 
 
@@ -93,7 +75,7 @@ def test_backup_and_restore_on_the_mongodb_profile(mongomock_db, tmp_path):
     merged = restore(tmp_path / "bk", merge=True)
     assert merged.pop("problems") == [] and all(r["inserted"] == 0 for r in merged.values())
 
-    with migrated_mongomock():  # a second, empty server
+    with fakes.migrated(connection):  # a second, empty server
         assert WebhookEvent.objects.count() == 0
         report = restore(tmp_path / "bk")
         assert report.pop("problems") == []  # counts and row digests equal the manifest
