@@ -70,6 +70,13 @@ def _mongodb_unavailable() -> str | None:
     return None
 
 
+def pytest_configure(config):
+    if LANE == "mongodb" and os.environ.get("IAZE_FLUSH_ALL") != "1":
+        from tests.support import flush_written  # the flush between tests, narrowed to what was written
+
+        flush_written.install()
+
+
 def pytest_collection_modifyitems(config, items):
     lane_problem = {"postgresql": _postgres_unavailable, "mongodb": _mongodb_unavailable}.get(LANE, lambda: None)()
     browser = chromium_path()
