@@ -149,12 +149,7 @@ def test_restart_and_deploy_change_no_count_and_no_ticket_state(tmp_path):
             app.stop_quietly()
 
 
-# The MongoDB test server is a wire-protocol server written in Python: 1,000 events there take two minutes
-# of the lane; 300 are killed at the same point (a third acknowledged, eight in flight) and resent alike.
-CRASH_EVENTS = 300 if lane_profile() == "mongodb" else 1000
-
-
-@pytest.mark.parametrize("events", [CRASH_EVENTS])
+@pytest.mark.parametrize("events", [1000])
 def test_crash_mid_stream_loses_nothing_and_doubles_nothing(tmp_path, events):
     run = uuid.uuid4().hex[:6].upper()
     bodies = [_body(i, run) for i in range(events)]
